@@ -1,0 +1,278 @@
+//! Reads Claude Code: transcript lines and hook tool responses, into the normalized model.
+
+pub mod render;
+mod transcript;
+
+use crate::model::{Image, Item, Part, Record};
+use serde_json::Value;
+use transcript::{AgentResult, Line};
+
+/// One model record read from a transcript, with the Claude facts needed to reconcile it with
+/// what the hooks already reported.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Entry {
+    pub record: Record,
+    /// `promptId` of a user prompt line (equals the UserPromptSubmit payload's `prompt_id`).
+    pub prompt_id: Option<String>,
+    /// For the result of an Agent call: the subagent that produced it.
+    pub spawned_agent: Option<String>,
+}
+
+/// Model name Claude Code gives to messages it made up itself (errors, "No response requested.").
+const SYNTHETIC_MODEL: &str = "<synthetic>";
+
+/// Reads one transcript line. `agent` is the subagent id when reading a subagent's file.
+/// Lines that are not conversation (attachments, bookkeeping, meta prompts) give nothing;
+/// so does a line that is not valid JSON.
+pub fn read_line(line: &str, agent: Option<&str>) -> Vec<Entry> {
+    let Ok(line) = serde_json::from_str::<Line>(line) else {
+        return Vec::new();
+    };
+    if line.is_sidechain && agent.is_none() {
+        // Old versions kept subagent lines in the main file; they are read from the subagent's.
+        return Vec::new();
+    }
+    let Some(message) = &line.message else {
+        return Vec::new();
+    };
+    let mut entries = Vec::new();
+    let mut push = |item: Item, prompt_id: Option<String>, spawned_agent: Option<String>| {
+        entries.push(Entry {
+            record: Record {
+                timestamp: line.timestamp.clone(),
+                agent: agent.map(str::to_owned),
+                item,
+            },
+            prompt_id,
+            spawned_agent,
+        })
+    };
+    match line.kind {
+        "user" => {
+            if line.is_meta || line.is_compact_summary || line.is_visible_in_transcript_only {
+                return Vec::new();
+            }
+            let mut prompt_parts = Vec::new();
+            match &message.content {
+                Value::String(text) => {
+                    if !is_command_echo(text) {
+                        prompt_parts.push(Part::Text(text.clone()));
+                    }
+                }
+                Value::Array(blocks) => {
+                    for block in blocks {
+                        match block_type(block) {
+                            "tool_result" => {
+                                let spawned = agent_of_result(line.tool_use_result);
+                                push(tool_result(block), None, spawned);
+                            }
+                            "text" => {
+                                if let Some(text) = str_field(block, "text") {
+                                    if !text.trim().is_empty() {
+                                        prompt_parts.push(Part::Text(text.to_owned()));
+                                    }
+                                }
+                            }
+                            "image" => prompt_parts.extend(image(block).map(Part::Image)),
+                            _ => {}
+                        }
+                    }
+                }
+                _ => {}
+            }
+            if !prompt_parts.is_empty() {
+                push(
+                    Item::Prompt {
+                        parts: prompt_parts,
+                    },
+                    line.prompt_id.clone(),
+                    None,
+                );
+            }
+        }
+        "assistant" => {
+            if line.is_api_error_message || message.model.as_deref() == Some(SYNTHETIC_MODEL) {
+                return Vec::new();
+            }
+            let Value::Array(blocks) = &message.content else {
+                return Vec::new();
+            };
+            for block in blocks {
+                match block_type(block) {
+                    "text" => match str_field(block, "text") {
+                        Some(text) if !text.trim().is_empty() => push(
+                            Item::Text {
+                                text: text.to_owned(),
+                            },
+                            None,
+                            None,
+                        ),
+                        _ => {}
+                    },
+                    "thinking" => {
+                        if let Some(text) = str_field(block, "thinking") {
+                            push(
+                                Item::Thinking {
+                                    text: text.to_owned(),
+                                },
+                                None,
+                                None,
+                            );
+                        }
+                    }
+                    "tool_use" | "server_tool_use" => {
+                        if let (Some(id), Some(name)) =
+                            (str_field(block, "id"), str_field(block, "name"))
+                        {
+                            push(
+                                Item::ToolCall {
+                                    id: id.to_owned(),
+                                    name: name.to_owned(),
+                                    input: block.get("input").cloned().unwrap_or(Value::Null),
+                                },
+                                None,
+                                None,
+                            );
+                        }
+                    }
+                    kind if kind.ends_with("_tool_result") => {
+                        // Server tools (web search) answer inside the assistant message.
+                        push(tool_result(block), None, None);
+                    }
+                    _ => {}
+                }
+            }
+        }
+        _ => {}
+    }
+    entries
+}
+
+/// Slash-command bookkeeping that Claude Code writes as user lines but that is not a prompt.
+fn is_command_echo(text: &str) -> bool {
+    text.starts_with("<local-command-") || text.starts_with("<command-name>/compact</command-name>")
+}
+
+fn block_type(block: &Value) -> &str {
+    str_field(block, "type").unwrap_or("")
+}
+
+fn str_field<'v>(value: &'v Value, key: &str) -> Option<&'v str> {
+    value.get(key).and_then(Value::as_str)
+}
+
+fn tool_result(block: &Value) -> Item {
+    let id = str_field(block, "tool_use_id").unwrap_or("").to_owned();
+    let parts = match block.get("content") {
+        Some(Value::String(text)) => vec![Part::Text(text.clone())],
+        Some(Value::Array(items)) => items
+            .iter()
+            .filter_map(|item| match block_type(item) {
+                "text" => str_field(item, "text").map(|t| Part::Text(t.to_owned())),
+                "image" => image(item).map(Part::Image),
+                _ => Some(Part::Text(item.to_string())),
+            })
+            .collect(),
+        None | Some(Value::Null) => Vec::new(),
+        Some(other) => vec![Part::Text(other.to_string())],
+    };
+    let is_error = block
+        .get("is_error")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    Item::ToolResult {
+        id,
+        parts,
+        is_error,
+    }
+}
+
+fn image(block: &Value) -> Option<Image> {
+    let source = block.get("source")?;
+    if str_field(source, "type")? != "base64" {
+        return None;
+    }
+    Some(Image {
+        media_type: str_field(source, "media_type")
+            .unwrap_or("image/png")
+            .to_owned(),
+        data: str_field(source, "data")?.to_owned(),
+    })
+}
+
+fn agent_of_result(raw: Option<&serde_json::value::RawValue>) -> Option<String> {
+    let raw = raw?.get();
+    if !raw.starts_with('{') || !raw.contains("\"agentId\"") {
+        return None;
+    }
+    serde_json::from_str::<AgentResult>(raw).ok()?.agent_id
+}
+
+/// Reads every complete line of `text` (a chunk of a transcript).
+pub fn read_lines(text: &str, agent: Option<&str>) -> Vec<Entry> {
+    text.lines()
+        .filter(|line| !line.trim().is_empty())
+        .flat_map(|line| read_line(line, agent))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn items(path: &str) -> Vec<Item> {
+        let text = std::fs::read_to_string(path).unwrap();
+        read_lines(&text, None)
+            .into_iter()
+            .map(|e| e.record.item)
+            .collect()
+    }
+
+    #[test]
+    fn simple_bash_reads_prompt_text_call_result_text() {
+        let items = items("tests/fixtures/simple_bash/transcript.jsonl");
+        assert_eq!(items.len(), 5, "{items:#?}");
+        assert!(matches!(&items[0], Item::Prompt { .. }));
+        assert!(matches!(&items[1], Item::Text { text } if text == "I'll run that command."));
+        assert!(matches!(&items[2], Item::ToolCall { name, .. } if name == "Bash"));
+        assert!(
+            matches!(&items[3], Item::ToolResult { parts, is_error: false, .. } if parts == &vec![Part::Text("hi".into())])
+        );
+        assert!(matches!(&items[4], Item::Text { text } if text == "The command printed: hi"));
+    }
+
+    #[test]
+    fn failing_result_is_an_error_and_thinking_is_read() {
+        let items = items("tests/fixtures/parallel_tools/transcript.jsonl");
+        assert!(
+            items
+                .iter()
+                .any(|i| matches!(i, Item::ToolResult { is_error: true, .. }))
+        );
+        assert!(items.iter().any(|i| matches!(i, Item::Thinking { .. })));
+    }
+
+    #[test]
+    fn agent_result_names_its_subagent() {
+        let text = std::fs::read_to_string("tests/fixtures/subagent/transcript.jsonl").unwrap();
+        let spawned: Vec<_> = read_lines(&text, None)
+            .into_iter()
+            .filter_map(|e| e.spawned_agent)
+            .collect();
+        assert_eq!(spawned, vec!["ad2fc5f300eb647a3".to_owned()]);
+    }
+
+    #[test]
+    fn garbage_and_bookkeeping_lines_give_nothing() {
+        assert!(read_line("not json", None).is_empty());
+        assert!(read_line(r#"{"type":"last-prompt","leafUuid":"x"}"#, None).is_empty());
+        assert!(
+            read_line(
+                r#"{"type":"user","isMeta":true,"message":{"role":"user","content":"Continue"}}"#,
+                None
+            )
+            .is_empty()
+        );
+        assert!(read_line(r#"{"type":"assistant","message":{"model":"<synthetic>","content":[{"type":"text","text":"No response requested."}]}}"#, None).is_empty());
+    }
+}

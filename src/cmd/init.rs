@@ -1,0 +1,162 @@
+//! `session-sync init`: register the hook, write the project's configuration.
+
+use super::{Error, Result, current_dir, data_dir};
+use crate::config::{self, Config, PROJECT_CONFIG};
+use crate::settings::{self, Change};
+use crate::{agents, paths, store};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Register in the user's Claude Code settings (~/.claude, or $CLAUDE_CONFIG_DIR) for every
+    /// project, with one global configuration
+    #[arg(long, conflicts_with = "local")]
+    global: bool,
+    /// Register in .claude/settings.local.json (personal, not committed) instead of settings.json
+    #[arg(long)]
+    local: bool,
+}
+
+pub fn run(args: Args) -> Result {
+    let binary = std::env::current_exe()
+        .and_then(|p| p.canonicalize())
+        .map_err(|e| Error::new(format!("cannot find the session-sync binary's path: {e}")))?;
+    let project = current_dir()?;
+    let (settings_path, config_path) = if args.global {
+        let claude_dir = paths::claude_config_dir().ok_or_else(|| {
+            Error::new("cannot find a home directory; set HOME or CLAUDE_CONFIG_DIR")
+        })?;
+        (
+            claude_dir.join("settings.json"),
+            paths::global_config(&data_dir()?),
+        )
+    } else {
+        let name = if args.local {
+            "settings.local.json"
+        } else {
+            "settings.json"
+        };
+        (
+            project.join(".claude").join(name),
+            project.join(PROJECT_CONFIG),
+        )
+    };
+
+    register_hook(&settings_path, &binary)?;
+    write_config(&config_path)?;
+    if args.global {
+        println!(
+            "Next: start Claude Code in any project (`claude`); `session-sync status` there shows how to continue each session in Codex."
+        );
+    } else {
+        println!(
+            "Next: start Claude Code here (`claude`); `session-sync status` shows how to continue each session in Codex."
+        );
+    }
+    Ok(())
+}
+
+fn register_hook(path: &Path, binary: &Path) -> Result {
+    let mut settings = match std::fs::read_to_string(path) {
+        Ok(text) if text.trim().is_empty() => Value::Object(Default::default()),
+        Ok(text) => serde_json::from_str(&text).map_err(|e| {
+            Error::new(format!(
+                "{} is not valid JSON ({e}); fix it and run init again (nothing was changed)",
+                path.display()
+            ))
+        })?,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Value::Object(Default::default()),
+        Err(e) => return Err(Error::new(format!("cannot read {}: {e}", path.display()))),
+    };
+    let command = settings::hook_command(binary);
+    let changes = settings::merge(&mut settings, &command).map_err(|e| {
+        Error::new(format!(
+            "{}: {e}; fix it and run init again (nothing was changed)",
+            path.display()
+        ))
+    })?;
+    let events = |wanted: Change| -> Vec<&str> {
+        changes
+            .iter()
+            .filter(|(_, c)| *c == wanted)
+            .map(|(e, _)| e.as_str())
+            .collect()
+    };
+    if changes.iter().all(|(_, c)| *c == Change::Unchanged) {
+        println!(
+            "Hook already registered in {} ({}).",
+            path.display(),
+            events(Change::Unchanged).join(", ")
+        );
+        return Ok(());
+    }
+    let backup = backup_path(path);
+    let had_file = path.exists();
+    store::write_json(path, &settings, Some(&backup))
+        .map_err(|e| Error::new(format!("cannot write {}: {e}", path.display())))?;
+    let added = events(Change::Added);
+    let updated = events(Change::Updated);
+    if !added.is_empty() {
+        println!(
+            "Registered the hook in {} for {}.",
+            path.display(),
+            added.join(", ")
+        );
+    }
+    if !updated.is_empty() {
+        println!(
+            "Updated the hook's path in {} for {}.",
+            path.display(),
+            updated.join(", ")
+        );
+    }
+    println!("  command: {command}");
+    if had_file {
+        println!("  previous settings saved as {}", backup.display());
+    }
+    Ok(())
+}
+
+fn backup_path(path: &Path) -> PathBuf {
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(".session-sync.bak");
+    path.with_file_name(name)
+}
+
+fn write_config(path: &Path) -> Result {
+    if let Some(existing) = config::read(path)? {
+        println!("Kept the existing configuration {}.", path.display());
+        describe_targets(&existing);
+        return Ok(());
+    }
+    let codex = agents::codex();
+    let config = Config::new(codex.is_some());
+    let value = serde_json::to_value(&config).map_err(|e| Error::new(e.to_string()))?;
+    store::write_json(path, &value, None)
+        .map_err(|e| Error::new(format!("cannot write {}: {e}", path.display())))?;
+    println!("Wrote {}.", path.display());
+    match codex {
+        Some(found) => println!("  codex: found ({found}): mirroring enabled"),
+        None => println!(
+            "  codex: not found (no `codex` on PATH, no {}): disabled; install Codex, then set targets.codex.enabled to true in {}",
+            paths::codex_home()
+                .map(|p| p.display().to_string())
+                .unwrap_or_else(|| "~/.codex".into()),
+            path.display()
+        ),
+    }
+    Ok(())
+}
+
+fn describe_targets(config: &Config) {
+    let enabled = config.enabled_targets();
+    if enabled.is_empty() {
+        println!("  no target enabled: set targets.codex.enabled to true to mirror into Codex");
+    } else {
+        println!("  mirroring to: {}", enabled.join(", "));
+    }
+    if config.paused {
+        println!("  paused: run `session-sync resume` to mirror again");
+    }
+}

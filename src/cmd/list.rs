@@ -1,0 +1,32 @@
+//! `session-sync list`: every mirrored session, all projects.
+
+use super::{Result, data_dir, print_json, session_json};
+use crate::store;
+use serde_json::json;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Print JSON
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run(args: Args) -> Result {
+    let sessions = store::all_sessions(&data_dir()?);
+    if args.json {
+        print_json(&json!({ "sessions": sessions.iter().map(session_json).collect::<Vec<_>>() }));
+        return Ok(());
+    }
+    if sessions.is_empty() {
+        println!("No session mirrored yet.");
+        return Ok(());
+    }
+    for (i, state) in sessions.iter().enumerate() {
+        if i > 0 {
+            println!();
+        }
+        println!("{}", state.project.display());
+        super::status::print_session(state);
+    }
+    Ok(())
+}

@@ -1,0 +1,153 @@
+//! User commands. Each prints one-line errors that say what to do (exit 1); clap handles
+//! usage errors (exit 2). Commands read freely but write only through `store`.
+
+mod init;
+mod list;
+mod pause;
+mod resume;
+mod status;
+
+use crate::store::SessionState;
+use clap::{Parser, Subcommand};
+use serde_json::{Value, json};
+use std::fmt;
+
+#[derive(Parser)]
+#[command(
+    name = "session-sync",
+    version,
+    about = "Mirror Claude Code sessions live into other coding agents, so you can continue them there.",
+    after_help = "Claude Code runs `session-sync hook` itself once `session-sync init` registered it."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Register the hook in this project's .claude/settings.json and pick the target agents
+    Init(init::Args),
+    /// Show this project's mirrored sessions and the command that continues each in every agent
+    Status(status::Args),
+    /// List every mirrored session
+    List(list::Args),
+    /// Stop mirroring (the hook stays registered and does nothing)
+    Pause(pause::Args),
+    /// Mirror again after `pause`
+    Resume(resume::Args),
+}
+
+/// A command failure: printed as one line, exit status 1.
+#[derive(Debug)]
+pub struct Error(String);
+
+impl Error {
+    pub fn new(message: impl Into<String>) -> Self {
+        Error(message.into())
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl From<crate::config::ConfigError> for Error {
+    fn from(err: crate::config::ConfigError) -> Self {
+        Error(format!("{err}; fix or delete that file"))
+    }
+}
+
+pub type Result<T = ()> = std::result::Result<T, Error>;
+
+pub fn main() -> i32 {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Init(args) => init::run(args),
+        Command::Status(args) => status::run(args),
+        Command::List(args) => list::run(args),
+        Command::Pause(args) => pause::run(args),
+        Command::Resume(args) => resume::run(args),
+    };
+    match result {
+        Ok(()) => 0,
+        Err(err) => {
+            eprintln!("session-sync: {err}");
+            1
+        }
+    }
+}
+
+fn data_dir() -> Result<std::path::PathBuf> {
+    crate::paths::data_dir().ok_or_else(|| {
+        Error::new("cannot find a home directory; set HOME or SESSION_SYNC_DATA_DIR")
+    })
+}
+
+fn current_dir() -> Result<std::path::PathBuf> {
+    std::env::current_dir()
+        .map_err(|e| Error::new(format!("cannot read the current directory: {e}")))
+}
+
+/// The command that continues mirror `id` in `target`.
+pub fn resume_command(target: &str, id: &str) -> String {
+    match target {
+        "codex" => format!("codex resume {id}"),
+        other => format!("{other} (resume {id})"),
+    }
+}
+
+/// A session as `status --json` and `list --json` show it.
+fn session_json(state: &SessionState) -> Value {
+    let mirrors: Vec<Value> = state
+        .mirrors
+        .iter()
+        .map(|(target, mirror)| {
+            json!({
+                "target": target,
+                "id": mirror.id,
+                "path": mirror.path,
+                "records": mirror.records,
+                "last_sync": mirror.last_sync,
+                "resume": resume_command(target, &mirror.id),
+            })
+        })
+        .collect();
+    json!({
+        "claude_session_id": state.claude_session_id,
+        "first_prompt": state.title,
+        "project": state.project,
+        "cwd": state.cwd,
+        "created_at": state.created_at,
+        "last_sync": state.last_sync,
+        "claude_resume": format!("claude --resume {}", state.claude_session_id),
+        "mirrors": mirrors,
+    })
+}
+
+/// `2026-11-21 10:55` (local time) and how long ago.
+fn when(rfc3339: &str) -> String {
+    let Ok(time) = chrono::DateTime::parse_from_rfc3339(rfc3339) else {
+        return rfc3339.to_owned();
+    };
+    let local = time.with_timezone(&chrono::Local);
+    let seconds = (chrono::Utc::now() - time.with_timezone(&chrono::Utc))
+        .num_seconds()
+        .max(0);
+    let ago = match seconds {
+        0..60 => "just now".to_owned(),
+        60..3600 => format!("{} min ago", seconds / 60),
+        3600..86400 => format!("{} h ago", seconds / 3600),
+        _ => format!("{} days ago", seconds / 86400),
+    };
+    format!("{} ({ago})", local.format("%Y-%m-%d %H:%M"))
+}
+
+fn print_json(value: &Value) {
+    println!(
+        "{}",
+        serde_json::to_string_pretty(value).unwrap_or_default()
+    );
+}

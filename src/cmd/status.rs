@@ -1,0 +1,97 @@
+//! `session-sync status`: this project's sessions and how to continue each in every agent.
+
+use super::{Error, Result, current_dir, data_dir, print_json, resume_command, session_json, when};
+use crate::config;
+use crate::store::{self, SessionState};
+use serde_json::json;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Print JSON
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run(args: Args) -> Result {
+    let data_dir = data_dir()?;
+    let cwd = current_dir()?;
+    let located = config::locate(&cwd, Some(&data_dir))?.ok_or_else(|| {
+        Error::new(format!(
+            "session-sync is not set up for {}; run `session-sync init` here",
+            cwd.display()
+        ))
+    })?;
+    let root = located.project.clone().unwrap_or_else(|| cwd.clone());
+    let sessions: Vec<SessionState> = store::all_sessions(&data_dir)
+        .into_iter()
+        .filter(|s| match &located.project {
+            Some(project) => &s.project == project,
+            None => s.cwd.starts_with(&cwd),
+        })
+        .collect();
+
+    if args.json {
+        print_json(&json!({
+            "project": root,
+            "config": located.path,
+            "paused": located.paused(),
+            "targets": located.config.enabled_targets(),
+            "sessions": sessions.iter().map(session_json).collect::<Vec<_>>(),
+        }));
+        return Ok(());
+    }
+
+    let targets = located.config.enabled_targets();
+    println!(
+        "{}: mirroring to {}",
+        root.display(),
+        if targets.is_empty() {
+            "nothing (no target enabled)".to_owned()
+        } else {
+            targets.join(", ")
+        }
+    );
+    if located.paused() {
+        let how = if located.config.paused {
+            "session-sync resume"
+        } else {
+            "session-sync resume --global"
+        };
+        println!("PAUSED: nothing is mirrored; run `{how}` to catch up and continue.");
+    }
+    if sessions.is_empty() {
+        println!(
+            "No session mirrored yet: start Claude Code here; the first prompt creates the mirror."
+        );
+        return Ok(());
+    }
+    for state in &sessions {
+        println!();
+        print_session(state);
+    }
+    Ok(())
+}
+
+pub fn print_session(state: &SessionState) {
+    println!(
+        "{}  {}",
+        state.claude_session_id,
+        state
+            .title
+            .as_deref()
+            .map(|t| format!("\"{t}\""))
+            .unwrap_or_default()
+    );
+    println!("  last sync {}", when(&state.last_sync));
+    for (target, mirror) in &state.mirrors {
+        println!(
+            "  {target:<7} {:<52} {} records",
+            resume_command(target, &mirror.id),
+            mirror.records
+        );
+    }
+    println!(
+        "  {:<7} claude --resume {}",
+        "claude", state.claude_session_id
+    );
+}

@@ -1,0 +1,454 @@
+//! `session-sync hook`: what Claude Code runs on every event.
+//!
+//! Contract: exit 0 and print nothing, whatever the input; every wait bounded; failures go to
+//! the hook log in our data directory. The work: read the payload, find the project's config,
+//! wait briefly (unlocked) for the transcript to catch up, then under the session lock read
+//! the transcript from where we stopped, reconcile it with the payload and append the result
+//! to every enabled mirror.
+
+mod stdin;
+mod wait;
+mod wire;
+
+use crate::claude::{self, render};
+use crate::config::{self, Located};
+use crate::encode::{self, SessionFacts};
+use crate::model::{Item, Part, joined_text};
+use crate::paths;
+use crate::store::{self, Batch, Lineage, LockGuard, Mirror, SessionFiles, SessionState};
+use crate::sync::{Event, PromptKey, Sync, digest};
+use std::panic::AssertUnwindSafe;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+use wire::Payload;
+
+/// How long a PostToolUse hook waits for Claude Code to flush the call's tool_use line
+/// (flushes come every 100 ms), so that text written before the call lands before it.
+const TOOL_WAIT: Duration = Duration::from_millis(400);
+/// How long Stop waits for the final answer to reach the transcript (seen: 20–61 ms, always
+/// under 300 ms).
+const STOP_WAIT: Duration = Duration::from_millis(1500);
+/// How long a hook waits for a concurrent hook of the same session.
+const LOCK_WAIT: Duration = Duration::from_secs(10);
+/// After this many hooks without a transcript file, stop waiting for one.
+const MAX_TRANSCRIPT_MISSES: u32 = 3;
+
+static PANIC_MESSAGE: OnceLock<String> = OnceLock::new();
+
+/// Runs the hook; never panics, never prints, always returns (the caller exits 0).
+pub fn run() {
+    std::panic::set_hook(Box::new(|info| {
+        let _ = PANIC_MESSAGE.set(info.to_string());
+    }));
+    let data_dir = paths::data_dir();
+    let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| {
+        let input = stdin::read_all().map_err(Failure::new)?;
+        handle(&input, data_dir.as_deref())
+    }));
+    let failure = match outcome {
+        Ok(Ok(())) => return,
+        Ok(Err(failure)) => failure,
+        Err(_) => Failure::new(format!(
+            "internal error: {}",
+            PANIC_MESSAGE.get().map_or("panic", String::as_str)
+        )),
+    };
+    if let Some(dir) = data_dir {
+        let line = format!(
+            "{} ERROR {} {}: {}",
+            encode::codex::rfc3339(chrono::Utc::now()),
+            failure.event.as_deref().unwrap_or("-"),
+            failure.session.as_deref().unwrap_or("-"),
+            failure.message
+        );
+        let _ = store::log_line(&paths::hook_log(&dir), &line);
+    }
+}
+
+#[derive(Debug)]
+struct Failure {
+    event: Option<String>,
+    session: Option<String>,
+    message: String,
+}
+
+impl Failure {
+    fn new(message: impl Into<String>) -> Self {
+        Failure {
+            event: None,
+            session: None,
+            message: message.into(),
+        }
+    }
+}
+
+/// What the hook must do for an event, decided from the payload alone.
+enum Work {
+    Prompt,
+    ToolDone { failed: bool },
+    Stop,
+    CatchUp,
+}
+
+fn work_for(event: &str) -> Option<Work> {
+    Some(match event {
+        "UserPromptSubmit" => Work::Prompt,
+        "PostToolUse" => Work::ToolDone { failed: false },
+        "PostToolUseFailure" => Work::ToolDone { failed: true },
+        "Stop" => Work::Stop,
+        "StopFailure" | "SessionEnd" | "SubagentStop" | "PostToolBatch" | "PreCompact"
+        | "PostCompact" => Work::CatchUp,
+        _ => return None,
+    })
+}
+
+fn handle(input: &[u8], data_dir: Option<&Path>) -> Result<(), Failure> {
+    if input.iter().all(u8::is_ascii_whitespace) {
+        return Err(Failure::new("empty payload on stdin"));
+    }
+    let payload: Payload = serde_json::from_slice(input)
+        .map_err(|err| Failure::new(format!("stdin is not a Claude Code hook payload: {err}")))?;
+    let context = |message: String| Failure {
+        event: Some(payload.hook_event_name.clone()),
+        session: Some(payload.session_id.clone()),
+        message,
+    };
+    let Some(work) = work_for(&payload.hook_event_name) else {
+        return Ok(());
+    };
+    let Some(data_dir) = data_dir else {
+        return Err(context(
+            "no home directory: cannot find the data directory".into(),
+        ));
+    };
+    let cwd = payload
+        .cwd
+        .clone()
+        .filter(|c| c.is_absolute())
+        .or_else(|| std::env::var_os("CLAUDE_PROJECT_DIR").map(PathBuf::from))
+        .ok_or_else(|| context("payload has no absolute cwd".into()))?;
+    let Some(located) = config::locate(&cwd, Some(data_dir)).map_err(|e| context(e.to_string()))?
+    else {
+        return Ok(());
+    };
+    if located.paused() || located.config.enabled_targets().is_empty() {
+        return Ok(());
+    }
+    if !is_safe_id(&payload.session_id) {
+        return Err(context("session_id is not a plain id; ignored".into()));
+    }
+    let transcript = payload
+        .transcript_path
+        .clone()
+        .filter(|p| p.is_absolute())
+        .ok_or_else(|| context("payload has no absolute transcript_path".into()))?;
+    let session = Session {
+        payload: &payload,
+        cwd,
+        transcript,
+        located,
+        files: SessionFiles::new(data_dir, &payload.session_id),
+    };
+    session.sync(work).map_err(context)
+}
+
+/// Ids become file names: allow only what Claude Code's ids are made of.
+pub fn is_safe_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 128
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+struct Session<'a> {
+    payload: &'a Payload,
+    cwd: PathBuf,
+    transcript: PathBuf,
+    located: Located,
+    files: SessionFiles,
+}
+
+impl Session<'_> {
+    fn sync(&self, work: Work) -> Result<(), String> {
+        let payload = self.payload;
+        // Unlocked: a snapshot of how far we got, to know what to wait for.
+        let snapshot = store::load_state(&self.files.state).ok().flatten();
+        let offset = snapshot
+            .as_ref()
+            .map_or(0, |s| s.progress.transcript_offset);
+        let give_up_on_transcript = snapshot
+            .as_ref()
+            .is_some_and(|s| s.transcript_misses >= MAX_TRANSCRIPT_MISSES)
+            && !self.transcript.exists();
+        let already_seen = |id: &str| {
+            snapshot
+                .as_ref()
+                .is_some_and(|s| s.progress.calls.contains_key(id))
+        };
+
+        let event = match work {
+            Work::Prompt => match &payload.prompt {
+                Some(text) => Event::Prompt {
+                    key: PromptKey::new(payload.prompt_id.clone(), text),
+                    text: text.clone(),
+                },
+                None => Event::CatchUp,
+            },
+            Work::ToolDone { failed } => {
+                let event = self.tool_event(failed)?;
+                let awaited = match &payload.agent_id {
+                    None => payload.tool_use_id.clone(),
+                    Some(agent) => self.agent_call_of(agent),
+                };
+                if let Some(id) = awaited.filter(|id| !already_seen(id)) {
+                    if !give_up_on_transcript {
+                        let needle = format!("\"id\":\"{id}\"");
+                        wait::until(
+                            &self.transcript,
+                            offset,
+                            Instant::now() + TOOL_WAIT,
+                            |text| text.contains(&needle),
+                        );
+                    }
+                }
+                event
+            }
+            Work::Stop => match payload.last_assistant_message.as_deref() {
+                Some(text) if !text.trim().is_empty() => {
+                    let already_emitted = snapshot
+                        .as_ref()
+                        .and_then(|s| s.progress.last_text.as_deref())
+                        == Some(digest(text).as_str());
+                    let found = already_emitted
+                        || (!give_up_on_transcript
+                            && wait::until(
+                                &self.transcript,
+                                offset,
+                                Instant::now() + STOP_WAIT,
+                                |chunk| has_text(chunk, text),
+                            ));
+                    if found {
+                        Event::CatchUp
+                    } else {
+                        Event::FinalText {
+                            text: text.to_owned(),
+                        }
+                    }
+                }
+                _ => Event::CatchUp,
+            },
+            Work::CatchUp => Event::CatchUp,
+        };
+
+        let _lock = LockGuard::acquire(&self.files.lock, LOCK_WAIT)
+            .map_err(|e| format!("cannot lock {}: {e}", self.files.lock.display()))?;
+        let now = chrono::Utc::now();
+        let now_text = encode::codex::rfc3339(now);
+        let mut state = match store::load_state(&self.files.state) {
+            Ok(Some(state)) => state,
+            Ok(None) => self.new_state(&now_text),
+            Err(err) => return Err(format!("unreadable state, not mirroring: {err}")),
+        };
+        let mut problems = store::flush_pending(&mut state);
+
+        let (chunk, new_offset) = self.read_transcript(&mut state, &mut problems)?;
+        let read_subagent = |agent: &str| self.read_subagent(agent);
+        let mut engine = Sync::new(&mut state.progress, &read_subagent, now_text.clone());
+        for entry in claude::read_lines(&chunk, None) {
+            engine.consume(entry);
+        }
+        engine.apply(event);
+        let records = engine.records();
+        state.progress.transcript_offset = new_offset;
+        if self.transcript.exists() {
+            state.transcript_misses = 0;
+        } else {
+            state.transcript_misses = state.transcript_misses.saturating_add(1);
+        }
+        state.last_sync = now_text.clone();
+        if state.title.is_none() {
+            state.title = records.iter().find_map(|r| match &r.item {
+                Item::Prompt { parts } if r.agent.is_none() => Some(title_of(parts)),
+                _ => None,
+            });
+        }
+
+        let mut batches = Vec::new();
+        for (target, encoder) in encode::enabled(&self.located.config) {
+            let mut lines = Vec::new();
+            let mut count = 0;
+            for record in &records {
+                let before = lines.len();
+                encoder.encode(record, &mut lines);
+                count += u64::from(lines.len() > before);
+            }
+            if lines.is_empty() {
+                continue;
+            }
+            if !state.mirrors.contains_key(target) {
+                let facts = SessionFacts {
+                    cwd: &state.cwd,
+                    now,
+                };
+                let opening = encoder.open(&facts);
+                lines.splice(0..0, opening.header);
+                state.mirrors.insert(
+                    target.to_owned(),
+                    Mirror {
+                        id: opening.id,
+                        path: opening.path,
+                        writer_lock: opening.writer_lock,
+                        created_at: now_text.clone(),
+                        last_sync: now_text.clone(),
+                        records: 0,
+                        lineage: Lineage::new(&state.claude_session_id),
+                        pending: None,
+                    },
+                );
+            }
+            batches.push(Batch {
+                target: target.to_owned(),
+                lines,
+                records: count,
+            });
+        }
+        problems.extend(
+            store::commit(&self.files.state, &mut state, batches, &now_text)
+                .map_err(|e| format!("cannot save state {}: {e}", self.files.state.display()))?,
+        );
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(problems.join("; "))
+        }
+    }
+
+    fn tool_event(&self, failed: bool) -> Result<Event, String> {
+        let payload = self.payload;
+        let (Some(id), Some(name)) = (&payload.tool_use_id, &payload.tool_name) else {
+            return Ok(Event::CatchUp);
+        };
+        let null = serde_json::Value::Null;
+        let parts = if failed {
+            render::tool_error(payload.error.as_ref().unwrap_or(&null))
+        } else {
+            render::tool_output(name, payload.tool_response.as_ref().unwrap_or(&null))
+        };
+        let spawned_agent = payload
+            .tool_response
+            .as_ref()
+            .and_then(|r| r.get("agentId"))
+            .and_then(|a| a.as_str())
+            .filter(|a| is_safe_id(a))
+            .map(str::to_owned);
+        Ok(Event::ToolDone {
+            agent: payload.agent_id.clone().filter(|a| is_safe_id(a)),
+            id: id.clone(),
+            name: name.clone(),
+            input: payload
+                .tool_input
+                .clone()
+                .unwrap_or(serde_json::Value::Null),
+            parts,
+            is_error: failed,
+            spawned_agent,
+        })
+    }
+
+    fn new_state(&self, now: &str) -> SessionState {
+        SessionState {
+            version: store::state::STATE_VERSION,
+            claude_session_id: self.payload.session_id.clone(),
+            transcript_path: self.transcript.clone(),
+            cwd: self.cwd.clone(),
+            project: self
+                .located
+                .project
+                .clone()
+                .unwrap_or_else(|| self.cwd.clone()),
+            created_at: now.to_owned(),
+            last_sync: now.to_owned(),
+            title: None,
+            progress: Default::default(),
+            transcript_misses: 0,
+            mirrors: Default::default(),
+        }
+    }
+
+    fn read_transcript(
+        &self,
+        state: &mut SessionState,
+        problems: &mut Vec<String>,
+    ) -> Result<(String, u64), String> {
+        let offset = state.progress.transcript_offset;
+        let size = store::fs::size(&self.transcript).map_err(|e| format!("transcript: {e}"))?;
+        if size < offset {
+            problems.push(format!(
+                "transcript {} shrank from {offset} to {size} bytes; continuing from its end",
+                self.transcript.display()
+            ));
+            return Ok((String::new(), size));
+        }
+        store::fs::read_complete_lines(&self.transcript, offset)
+            .map_err(|e| format!("cannot read transcript {}: {e}", self.transcript.display()))
+    }
+
+    /// `<project folder>/<session>/subagents/agent-<id>.{jsonl,meta.json}`.
+    fn subagent_file(&self, agent: &str, extension: &str) -> Option<PathBuf> {
+        if !is_safe_id(agent) {
+            return None;
+        }
+        Some(
+            self.transcript
+                .parent()?
+                .join(&self.payload.session_id)
+                .join("subagents")
+                .join(format!("agent-{agent}.{extension}")),
+        )
+    }
+
+    fn read_subagent(&self, agent: &str) -> Vec<claude::Entry> {
+        let Some(path) = self.subagent_file(agent, "jsonl") else {
+            return Vec::new();
+        };
+        match std::fs::read_to_string(path) {
+            Ok(text) => claude::read_lines(&text, Some(agent)),
+            Err(_) => Vec::new(),
+        }
+    }
+
+    /// The Agent call that started a subagent, from the subagent's `.meta.json`.
+    fn agent_call_of(&self, agent: &str) -> Option<String> {
+        #[derive(serde::Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Meta {
+            tool_use_id: String,
+        }
+        let bytes = std::fs::read(self.subagent_file(agent, "meta.json")?).ok()?;
+        serde_json::from_slice::<Meta>(&bytes)
+            .ok()
+            .map(|m| m.tool_use_id)
+    }
+}
+
+/// Does this chunk of transcript hold an assistant text block equal to `text`?
+fn has_text(chunk: &str, text: &str) -> bool {
+    claude::read_lines(chunk, None).iter().any(|entry| {
+        matches!(&entry.record.item, Item::Text { text: t } if t == text || t.trim() == text.trim())
+    })
+}
+
+fn title_of(parts: &[Part]) -> String {
+    let text = joined_text(parts);
+    let line = text
+        .lines()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("")
+        .trim();
+    match line.char_indices().nth(80) {
+        Some((cut, _)) => format!("{}…", &line[..cut]),
+        None => line.to_owned(),
+    }
+}

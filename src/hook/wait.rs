@@ -1,0 +1,25 @@
+//! Bounded polling of the transcript, outside the session lock.
+
+use crate::store::fs::read_complete_lines;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+const POLL_EVERY: Duration = Duration::from_millis(5);
+
+/// Polls the complete lines of `path` after `offset` until `found` accepts a newly read chunk
+/// or `deadline` passes. Each line is examined once.
+pub fn until(path: &Path, offset: u64, deadline: Instant, found: impl Fn(&str) -> bool) -> bool {
+    let mut scanned = offset;
+    loop {
+        if let Ok((chunk, end)) = read_complete_lines(path, scanned) {
+            if !chunk.is_empty() && found(&chunk) {
+                return true;
+            }
+            scanned = end;
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(POLL_EVERY);
+    }
+}

@@ -1,0 +1,17 @@
+//! session-sync mirrors Claude Code sessions live into other coding agents' session stores.
+//!
+//! Data flow: `hook` (Claude Code's payload) → `claude` (transcript and payload reader) →
+//! `model` (one normalized conversation) → `sync` (what is new) → `encode` (one encoder per
+//! agent) → `store` (the only writer of files).
+
+pub mod agents;
+pub mod claude;
+pub mod cmd;
+pub mod config;
+pub mod encode;
+pub mod hook;
+pub mod model;
+pub mod paths;
+pub mod settings;
+pub mod store;
+pub mod sync;

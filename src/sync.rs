@@ -1,0 +1,357 @@
+//! Decides what to append to the mirrors.
+//!
+//! Two sources describe one conversation. The transcript is complete and ordered but lags
+//! (Claude Code flushes it every 100 ms and writes a call's result only after PostToolUse
+//! returns). Hook payloads are early but partial. The engine reads the transcript in order from
+//! where it stopped and lets payloads run ahead of it, remembering what ran ahead so that each
+//! item is emitted exactly once. Everything it remembers is bounded by the current turn.
+
+use crate::claude::Entry;
+use crate::model::{Item, Part, Record, joined_text};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// How far a session has been mirrored; saved in the session state.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Progress {
+    /// Bytes of the transcript already read; always at a line boundary.
+    pub transcript_offset: u64,
+    /// Calls of the current turn already emitted, and how far.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub calls: BTreeMap<String, CallState>,
+    /// A prompt emitted from UserPromptSubmit before the transcript had it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prompt_ahead: Option<PromptKey>,
+    /// The last prompt emitted, whichever source it came from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_prompt: Option<PromptKey>,
+    /// Digest of a final answer emitted from the Stop payload before the transcript had it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text_ahead: Option<String>,
+    /// Digest of the last main-agent text emitted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_text: Option<String>,
+    /// Subagent calls emitted live, per subagent, until the Agent call's result is emitted.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub subagent_calls: BTreeMap<String, BTreeSet<String>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CallState {
+    /// The call is emitted, its output is not.
+    Called,
+    /// Call and output are emitted (the output from a hook payload).
+    Answered,
+    /// The transcript showed the result too: nothing more will come for this call.
+    Closed,
+}
+
+/// Identifies a prompt across the hook payload and the transcript.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PromptKey {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    pub digest: String,
+}
+
+impl PromptKey {
+    pub fn new(id: Option<String>, text: &str) -> Self {
+        PromptKey {
+            id,
+            digest: digest(text),
+        }
+    }
+
+    fn same(&self, other: &PromptKey) -> bool {
+        match (&self.id, &other.id) {
+            (Some(a), Some(b)) => a == b,
+            _ => self.digest == other.digest,
+        }
+    }
+}
+
+/// What a hook reported beyond "the transcript may have grown".
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    /// UserPromptSubmit.
+    Prompt { key: PromptKey, text: String },
+    /// PostToolUse / PostToolUseFailure, the output already rendered as the model sees it.
+    ToolDone {
+        agent: Option<String>,
+        id: String,
+        name: String,
+        input: Value,
+        parts: Vec<Part>,
+        is_error: bool,
+        /// For an Agent call: the subagent it ran.
+        spawned_agent: Option<String>,
+    },
+    /// Stop with the final answer's last text block, when the transcript never showed it.
+    FinalText { text: String },
+    /// Nothing beyond the transcript.
+    CatchUp,
+}
+
+/// Subagent most-recent-first cap; background subagents may never report back.
+const MAX_TRACKED_SUBAGENTS: usize = 32;
+
+/// One engine run: feed transcript entries, then the hook's event, then take the records.
+pub struct Sync<'a> {
+    progress: &'a mut Progress,
+    read_subagent: &'a dyn Fn(&str) -> Vec<Entry>,
+    now: String,
+    out: Vec<Record>,
+}
+
+impl<'a> Sync<'a> {
+    /// `read_subagent` returns the entries of a subagent's transcript; `now` stamps records
+    /// that come from payloads.
+    pub fn new(
+        progress: &'a mut Progress,
+        read_subagent: &'a dyn Fn(&str) -> Vec<Entry>,
+        now: String,
+    ) -> Self {
+        Sync {
+            progress,
+            read_subagent,
+            now,
+            out: Vec::new(),
+        }
+    }
+
+    pub fn records(self) -> Vec<Record> {
+        self.out
+    }
+
+    /// Takes the next transcript entry of the main session, in file order.
+    pub fn consume(&mut self, entry: Entry) {
+        let Entry {
+            record,
+            prompt_id,
+            spawned_agent,
+        } = entry;
+        match &record.item {
+            Item::Prompt { parts } => {
+                let key = PromptKey::new(prompt_id, &joined_text(parts));
+                let ran_ahead = self
+                    .progress
+                    .prompt_ahead
+                    .as_ref()
+                    .is_some_and(|ahead| ahead.same(&key));
+                // A prompt line closes the previous turn: its calls are done or abandoned.
+                // Calls answered from payloads may belong to this turn, read late.
+                self.progress
+                    .calls
+                    .retain(|_, state| *state == CallState::Answered);
+                if ran_ahead {
+                    self.progress.prompt_ahead = None;
+                } else {
+                    // Unannounced prompt: a final text still expected belonged to the turn
+                    // before, which this line follows.
+                    self.progress.text_ahead = None;
+                }
+                self.progress.last_prompt = Some(key);
+                if ran_ahead {
+                    // The payload carried only text; pasted images arrive with the transcript.
+                    let images: Vec<Part> = parts
+                        .iter()
+                        .filter(|p| matches!(p, Part::Image(_)))
+                        .cloned()
+                        .collect();
+                    if !images.is_empty() {
+                        self.emit(Record {
+                            item: Item::Prompt { parts: images },
+                            ..record
+                        });
+                    }
+                } else {
+                    self.emit(record);
+                }
+            }
+            Item::Text { text } => {
+                let text_digest = digest(text);
+                if self.progress.text_ahead.as_deref() == Some(text_digest.as_str()) {
+                    self.progress.text_ahead = None;
+                } else {
+                    self.emit(record);
+                }
+            }
+            Item::Thinking { .. } => self.emit(record),
+            Item::ToolCall { id, .. } => {
+                if !self.progress.calls.contains_key(id) {
+                    self.progress.calls.insert(id.clone(), CallState::Called);
+                    self.emit(record);
+                }
+            }
+            Item::ToolResult { id, .. } => {
+                let state = self.progress.calls.insert(id.clone(), CallState::Closed);
+                if state == Some(CallState::Called) {
+                    self.splice_subagent(spawned_agent.as_deref());
+                    self.emit(record);
+                }
+                // Answered or Closed: emitted already. None: its call was never seen.
+            }
+        }
+    }
+
+    /// Applies what the hook itself reported, after the transcript was consumed.
+    pub fn apply(&mut self, event: Event) {
+        match event {
+            Event::Prompt { key, text } => {
+                if self
+                    .progress
+                    .last_prompt
+                    .as_ref()
+                    .is_some_and(|last| last.same(&key))
+                {
+                    return;
+                }
+                self.progress.prompt_ahead = Some(key.clone());
+                self.progress.last_prompt = Some(key);
+                self.progress.text_ahead = None;
+                let record = self.stamped(
+                    None,
+                    Item::Prompt {
+                        parts: vec![Part::Text(text)],
+                    },
+                );
+                self.emit(record);
+            }
+            Event::ToolDone {
+                agent: Some(agent),
+                id,
+                name,
+                input,
+                parts,
+                is_error,
+                spawned_agent: _,
+            } => {
+                let emitted = self
+                    .progress
+                    .subagent_calls
+                    .entry(agent.clone())
+                    .or_default();
+                if !emitted.insert(id.clone()) {
+                    return;
+                }
+                if self.progress.subagent_calls.len() > MAX_TRACKED_SUBAGENTS {
+                    self.progress.subagent_calls.pop_first();
+                }
+                let call = self.stamped(
+                    Some(&agent),
+                    Item::ToolCall {
+                        id: id.clone(),
+                        name,
+                        input,
+                    },
+                );
+                let result = self.stamped(
+                    Some(&agent),
+                    Item::ToolResult {
+                        id,
+                        parts,
+                        is_error,
+                    },
+                );
+                self.emit(call);
+                self.emit(result);
+            }
+            Event::ToolDone {
+                agent: None,
+                id,
+                name,
+                input,
+                parts,
+                is_error,
+                spawned_agent,
+            } => {
+                match self.progress.calls.get(&id) {
+                    Some(CallState::Answered | CallState::Closed) => return,
+                    Some(CallState::Called) => {}
+                    None => {
+                        // The transcript has not shown the call yet: it runs ahead too.
+                        let call = self.stamped(
+                            None,
+                            Item::ToolCall {
+                                id: id.clone(),
+                                name,
+                                input,
+                            },
+                        );
+                        self.emit(call);
+                    }
+                }
+                self.progress.calls.insert(id.clone(), CallState::Answered);
+                self.splice_subagent(spawned_agent.as_deref());
+                let result = self.stamped(
+                    None,
+                    Item::ToolResult {
+                        id,
+                        parts,
+                        is_error,
+                    },
+                );
+                self.emit(result);
+            }
+            Event::FinalText { text } => {
+                let text_digest = digest(&text);
+                if self.progress.last_text.as_deref() == Some(text_digest.as_str()) {
+                    return;
+                }
+                self.progress.text_ahead = Some(text_digest);
+                let record = self.stamped(None, Item::Text { text });
+                self.emit(record);
+            }
+            Event::CatchUp => {}
+        }
+    }
+
+    /// Emits the subagent calls that no live hook reported, before the Agent call's result.
+    fn splice_subagent(&mut self, agent: Option<&str>) {
+        let Some(agent) = agent else { return };
+        let emitted = self
+            .progress
+            .subagent_calls
+            .remove(agent)
+            .unwrap_or_default();
+        let mut spliced = BTreeSet::new();
+        for entry in (self.read_subagent)(agent) {
+            match &entry.record.item {
+                Item::ToolCall { id, .. } if !emitted.contains(id) => {
+                    spliced.insert(id.clone());
+                    self.emit(entry.record);
+                }
+                Item::ToolResult { id, .. } if spliced.contains(id) => self.emit(entry.record),
+                // The subagent's prompt is the Agent call's input and its report is the
+                // Agent call's result; its other text stays out of the main conversation.
+                _ => {}
+            }
+        }
+    }
+
+    fn stamped(&self, agent: Option<&str>, item: Item) -> Record {
+        Record {
+            timestamp: Some(self.now.clone()),
+            agent: agent.map(str::to_owned),
+            item,
+        }
+    }
+
+    fn emit(&mut self, record: Record) {
+        if record.agent.is_none() {
+            if let Item::Text { text } = &record.item {
+                self.progress.last_text = Some(digest(text));
+            }
+        }
+        self.out.push(record);
+    }
+}
+
+/// Short stable digest used to recognise a text without storing it.
+pub fn digest(text: &str) -> String {
+    let hash = Sha256::digest(text.as_bytes());
+    hash[..8].iter().map(|b| format!("{b:02x}")).collect()
+}
