@@ -11,16 +11,20 @@ use crate::model::{Item, Part, Record, joined_text};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 /// How far a session has been mirrored; saved in the session state.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Progress {
     /// Bytes of the transcript already read; always at a line boundary.
     pub transcript_offset: u64,
-    /// Calls of the current turn already emitted, and how far.
+    /// Calls emitted whose result line the transcript has not shown yet, and how far.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub calls: BTreeMap<String, CallState>,
+    /// The latest calls whose result line was read, oldest first, so that a late hook for
+    /// one of them adds nothing. Capped: the state stays the same size however long the turn.
+    #[serde(default, skip_serializing_if = "VecDeque::is_empty")]
+    pub closed_calls: VecDeque<String>,
     /// A prompt emitted from UserPromptSubmit before the transcript had it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub prompt_ahead: Option<PromptKey>,
@@ -45,8 +49,13 @@ pub enum CallState {
     Called,
     /// Call and output are emitted (the output from a hook payload).
     Answered,
-    /// The transcript showed the result too: nothing more will come for this call.
-    Closed,
+}
+
+impl Progress {
+    /// Has this call been emitted already (whether or not its result has)?
+    pub fn knows_call(&self, id: &str) -> bool {
+        self.calls.contains_key(id) || self.closed_calls.iter().any(|c| c == id)
+    }
 }
 
 /// Identifies a prompt across the hook payload and the transcript.
@@ -95,8 +104,10 @@ pub enum Event {
     CatchUp,
 }
 
-/// Subagent most-recent-first cap; background subagents may never report back.
+/// Subagents tracked at once; background subagents may never report back.
 const MAX_TRACKED_SUBAGENTS: usize = 32;
+/// Closed calls remembered; more than any batch of parallel calls.
+const MAX_CLOSED_CALLS: usize = 64;
 
 /// One engine run: feed transcript entries, then the hook's event, then take the records.
 pub struct Sync<'a> {
@@ -141,7 +152,7 @@ impl<'a> Sync<'a> {
                     .prompt_ahead
                     .as_ref()
                     .is_some_and(|ahead| ahead.same(&key));
-                // A prompt line closes the previous turn: its calls are done or abandoned.
+                // A prompt line closes the previous turn: its open calls were abandoned.
                 // Calls answered from payloads may belong to this turn, read late.
                 self.progress
                     .calls
@@ -181,18 +192,24 @@ impl<'a> Sync<'a> {
             }
             Item::Thinking { .. } => self.emit(record),
             Item::ToolCall { id, .. } => {
-                if !self.progress.calls.contains_key(id) {
+                if !self.progress.knows_call(id) {
                     self.progress.calls.insert(id.clone(), CallState::Called);
                     self.emit(record);
                 }
             }
             Item::ToolResult { id, .. } => {
-                let state = self.progress.calls.insert(id.clone(), CallState::Closed);
+                let state = self.progress.calls.remove(id);
+                if !self.progress.closed_calls.contains(id) {
+                    if self.progress.closed_calls.len() == MAX_CLOSED_CALLS {
+                        self.progress.closed_calls.pop_front();
+                    }
+                    self.progress.closed_calls.push_back(id.clone());
+                }
                 if state == Some(CallState::Called) {
                     self.splice_subagent(spawned_agent.as_deref());
                     self.emit(record);
                 }
-                // Answered or Closed: emitted already. None: its call was never seen.
+                // Answered: emitted from the payload. None: closed already, or never called.
             }
         }
     }
@@ -268,8 +285,11 @@ impl<'a> Sync<'a> {
                 is_error,
                 spawned_agent,
             } => {
+                if self.progress.closed_calls.contains(&id) {
+                    return;
+                }
                 match self.progress.calls.get(&id) {
-                    Some(CallState::Answered | CallState::Closed) => return,
+                    Some(CallState::Answered) => return,
                     Some(CallState::Called) => {}
                     None => {
                         // The transcript has not shown the call yet: it runs ahead too.

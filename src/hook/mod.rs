@@ -1,10 +1,10 @@
 //! `session-sync hook`: what Claude Code runs on every event.
 //!
 //! Contract: exit 0 and print nothing, whatever the input; every wait bounded; failures go to
-//! the hook log in our data directory. The work: read the payload, find the project's config,
-//! wait briefly (unlocked) for the transcript to catch up, then under the session lock read
-//! the transcript from where we stopped, reconcile it with the payload and append the result
-//! to every enabled mirror.
+//! the hook log in our data directory. The work: read the payload, find the project's config;
+//! under the session lock, read the transcript from where we stopped (waiting briefly, unlocked,
+//! when it has not caught up with the payload yet), reconcile it with the payload and append
+//! the result to every enabled mirror.
 
 mod stdin;
 mod wait;
@@ -170,25 +170,53 @@ struct Session<'a> {
     files: SessionFiles,
 }
 
+/// What the transcript must show before the hook's payload can be placed after it.
+enum Awaited {
+    /// The tool_use line of a call (text written before the call comes before it).
+    Call(String),
+    /// The final answer's last text block.
+    Text(String),
+}
+
+impl Awaited {
+    fn already_read(&self, state: &SessionState) -> bool {
+        match self {
+            Awaited::Call(id) => state.progress.knows_call(id),
+            Awaited::Text(text) => {
+                state.progress.last_text.as_deref() == Some(digest(text).as_str())
+            }
+        }
+    }
+
+    fn is_in(&self, chunk: &str) -> bool {
+        match self {
+            Awaited::Call(id) => chunk.contains(&format!("\"id\":\"{id}\"")),
+            Awaited::Text(text) => has_text(chunk, text),
+        }
+    }
+
+    fn patience(&self) -> Duration {
+        match self {
+            Awaited::Call(_) => TOOL_WAIT,
+            Awaited::Text(_) => STOP_WAIT,
+        }
+    }
+}
+
+/// The session under its lock: its state and the transcript lines not read yet.
+struct Locked {
+    _lock: LockGuard,
+    state: SessionState,
+    chunk: String,
+    chunk_end: u64,
+    transcript_exists: bool,
+    problems: Vec<String>,
+}
+
 impl Session<'_> {
     fn sync(&self, work: Work) -> Result<(), String> {
         let payload = self.payload;
-        // Unlocked: a snapshot of how far we got, to know what to wait for.
-        let snapshot = store::load_state(&self.files.state).ok().flatten();
-        let offset = snapshot
-            .as_ref()
-            .map_or(0, |s| s.progress.transcript_offset);
-        let give_up_on_transcript = snapshot
-            .as_ref()
-            .is_some_and(|s| s.transcript_misses >= MAX_TRANSCRIPT_MISSES)
-            && !self.transcript.exists();
-        let already_seen = |id: &str| {
-            snapshot
-                .as_ref()
-                .is_some_and(|s| s.progress.calls.contains_key(id))
-        };
-
-        let event = match work {
+        let mut event = match work {
             Work::Prompt => match &payload.prompt {
                 Some(text) => Event::Prompt {
                     key: PromptKey::new(payload.prompt_id.clone(), text),
@@ -196,64 +224,58 @@ impl Session<'_> {
                 },
                 None => Event::CatchUp,
             },
-            Work::ToolDone { failed } => {
-                let event = self.tool_event(failed)?;
-                let awaited = match &payload.agent_id {
-                    None => payload.tool_use_id.clone(),
-                    Some(agent) => self.agent_call_of(agent),
-                };
-                if let Some(id) = awaited.filter(|id| !already_seen(id)) {
-                    if !give_up_on_transcript {
-                        let needle = format!("\"id\":\"{id}\"");
-                        wait::until(
-                            &self.transcript,
-                            offset,
-                            Instant::now() + TOOL_WAIT,
-                            |text| text.contains(&needle),
-                        );
-                    }
-                }
-                event
+            Work::ToolDone { failed } => self.tool_event(failed),
+            Work::Stop | Work::CatchUp => Event::CatchUp,
+        };
+        let awaited = match work {
+            Work::ToolDone { .. } => match &payload.agent_id {
+                None => payload.tool_use_id.clone(),
+                Some(agent) => self.agent_call_of(agent),
             }
-            Work::Stop => match payload.last_assistant_message.as_deref() {
-                Some(text) if !text.trim().is_empty() => {
-                    let already_emitted = snapshot
-                        .as_ref()
-                        .and_then(|s| s.progress.last_text.as_deref())
-                        == Some(digest(text).as_str());
-                    let found = already_emitted
-                        || (!give_up_on_transcript
-                            && wait::until(
-                                &self.transcript,
-                                offset,
-                                Instant::now() + STOP_WAIT,
-                                |chunk| has_text(chunk, text),
-                            ));
-                    if found {
-                        Event::CatchUp
-                    } else {
-                        Event::FinalText {
-                            text: text.to_owned(),
-                        }
-                    }
-                }
-                _ => Event::CatchUp,
-            },
-            Work::CatchUp => Event::CatchUp,
+            .map(Awaited::Call),
+            Work::Stop => payload
+                .last_assistant_message
+                .clone()
+                .filter(|text| !text.trim().is_empty())
+                .map(Awaited::Text),
+            Work::Prompt | Work::CatchUp => None,
         };
 
-        let _lock = LockGuard::acquire(&self.files.lock, LOCK_WAIT)
-            .map_err(|e| format!("cannot lock {}: {e}", self.files.lock.display()))?;
         let now = chrono::Utc::now();
         let now_text = encode::codex::rfc3339(now);
-        let mut state = match store::load_state(&self.files.state) {
-            Ok(Some(state)) => state,
-            Ok(None) => self.new_state(&now_text),
-            Err(err) => return Err(format!("unreadable state, not mirroring: {err}")),
-        };
-        let mut problems = store::flush_pending(&mut state);
+        let mut locked = self.lock(&now_text)?;
+        if let Some(awaited) = &awaited {
+            let worth_waiting =
+                locked.transcript_exists || locked.state.transcript_misses < MAX_TRANSCRIPT_MISSES;
+            if worth_waiting
+                && !awaited.already_read(&locked.state)
+                && !awaited.is_in(&locked.chunk)
+            {
+                // Claude Code flushes the transcript every 100 ms: wait for it without
+                // holding up the other hooks of this session.
+                let from = locked.chunk_end;
+                drop(locked);
+                let deadline = Instant::now() + awaited.patience();
+                wait::until(&self.transcript, from, deadline, |chunk| {
+                    awaited.is_in(chunk)
+                });
+                locked = self.lock(&now_text)?;
+            }
+            if let Awaited::Text(text) = awaited {
+                if !awaited.already_read(&locked.state) && !awaited.is_in(&locked.chunk) {
+                    event = Event::FinalText { text: text.clone() };
+                }
+            }
+        }
 
-        let (chunk, new_offset) = self.read_transcript(&mut state, &mut problems)?;
+        let Locked {
+            _lock,
+            mut state,
+            chunk,
+            chunk_end,
+            transcript_exists,
+            mut problems,
+        } = locked;
         let read_subagent = |agent: &str| self.read_subagent(agent);
         let mut engine = Sync::new(&mut state.progress, &read_subagent, now_text.clone());
         for entry in claude::read_lines(&chunk, None) {
@@ -261,12 +283,12 @@ impl Session<'_> {
         }
         engine.apply(event);
         let records = engine.records();
-        state.progress.transcript_offset = new_offset;
-        if self.transcript.exists() {
-            state.transcript_misses = 0;
+        state.progress.transcript_offset = chunk_end;
+        state.transcript_misses = if transcript_exists {
+            0
         } else {
-            state.transcript_misses = state.transcript_misses.saturating_add(1);
-        }
+            state.transcript_misses.saturating_add(1)
+        };
         state.last_sync = now_text.clone();
         if state.title.is_none() {
             state.title = records.iter().find_map(|r| match &r.item {
@@ -325,10 +347,45 @@ impl Session<'_> {
         }
     }
 
-    fn tool_event(&self, failed: bool) -> Result<Event, String> {
+    /// Takes the session lock, loads the state, completes appends a killed hook left
+    /// pending, and reads the transcript lines written since.
+    fn lock(&self, now: &str) -> Result<Locked, String> {
+        let lock = LockGuard::acquire(&self.files.lock, LOCK_WAIT)
+            .map_err(|e| format!("cannot lock {}: {e}", self.files.lock.display()))?;
+        let mut state = match store::load_state(&self.files.state) {
+            Ok(Some(state)) => state,
+            Ok(None) => self.new_state(now),
+            Err(err) => return Err(format!("unreadable state, not mirroring: {err}")),
+        };
+        let mut problems = store::flush_pending(&mut state);
+        let offset = state.progress.transcript_offset;
+        let read = store::fs::read_complete_lines(&self.transcript, offset)
+            .map_err(|e| format!("cannot read transcript {}: {e}", self.transcript.display()))?;
+        let (chunk, chunk_end, transcript_exists) = match read {
+            Some(read) if read.shrunk => {
+                problems.push(format!(
+                    "transcript {} shrank below {offset} bytes; continuing from its end",
+                    self.transcript.display()
+                ));
+                (String::new(), read.end, true)
+            }
+            Some(read) => (read.text, read.end, true),
+            None => (String::new(), offset, false),
+        };
+        Ok(Locked {
+            _lock: lock,
+            state,
+            chunk,
+            chunk_end,
+            transcript_exists,
+            problems,
+        })
+    }
+
+    fn tool_event(&self, failed: bool) -> Event {
         let payload = self.payload;
         let (Some(id), Some(name)) = (&payload.tool_use_id, &payload.tool_name) else {
-            return Ok(Event::CatchUp);
+            return Event::CatchUp;
         };
         let null = serde_json::Value::Null;
         let parts = if failed {
@@ -343,7 +400,7 @@ impl Session<'_> {
             .and_then(|a| a.as_str())
             .filter(|a| is_safe_id(a))
             .map(str::to_owned);
-        Ok(Event::ToolDone {
+        Event::ToolDone {
             agent: payload.agent_id.clone().filter(|a| is_safe_id(a)),
             id: id.clone(),
             name: name.clone(),
@@ -354,7 +411,7 @@ impl Session<'_> {
             parts,
             is_error: failed,
             spawned_agent,
-        })
+        }
     }
 
     fn new_state(&self, now: &str) -> SessionState {
@@ -377,25 +434,6 @@ impl Session<'_> {
         }
     }
 
-    fn read_transcript(
-        &self,
-        state: &mut SessionState,
-        problems: &mut Vec<String>,
-    ) -> Result<(String, u64), String> {
-        let offset = state.progress.transcript_offset;
-        let size = store::fs::size(&self.transcript).map_err(|e| format!("transcript: {e}"))?;
-        if size < offset {
-            problems.push(format!(
-                "transcript {} shrank from {offset} to {size} bytes; continuing from its end",
-                self.transcript.display()
-            ));
-            return Ok((String::new(), size));
-        }
-        store::fs::read_complete_lines(&self.transcript, offset)
-            .map_err(|e| format!("cannot read transcript {}: {e}", self.transcript.display()))
-    }
-
-    /// `<project folder>/<session>/subagents/agent-<id>.{jsonl,meta.json}`.
     fn subagent_file(&self, agent: &str, extension: &str) -> Option<PathBuf> {
         if !is_safe_id(agent) {
             return None;

@@ -11,11 +11,11 @@ const POLL_EVERY: Duration = Duration::from_millis(5);
 pub fn until(path: &Path, offset: u64, deadline: Instant, found: impl Fn(&str) -> bool) -> bool {
     let mut scanned = offset;
     loop {
-        if let Ok((chunk, end)) = read_complete_lines(path, scanned) {
-            if !chunk.is_empty() && found(&chunk) {
+        if let Ok(Some(lines)) = read_complete_lines(path, scanned) {
+            if !lines.text.is_empty() && found(&lines.text) {
                 return true;
             }
-            scanned = end;
+            scanned = lines.end;
         }
         if Instant::now() >= deadline {
             return false;

@@ -77,23 +77,122 @@ pub fn read_range(path: &Path, offset: u64, len: u64) -> io::Result<Vec<u8>> {
     Ok(bytes)
 }
 
-/// Reads `path` from `offset` to its last complete line; returns the text and the offset after
-/// it. A missing file reads as nothing.
-pub fn read_complete_lines(path: &Path, offset: u64) -> io::Result<(String, u64)> {
+/// Complete lines read from a growing file.
+pub struct Lines {
+    pub text: String,
+    /// Offset just past the last complete line read.
+    pub end: u64,
+    /// The file is now shorter than the offset asked for.
+    pub shrunk: bool,
+}
+
+/// Reads `path` from `offset` to its last complete line. `None` when the file does not exist.
+pub fn read_complete_lines(path: &Path, offset: u64) -> io::Result<Option<Lines>> {
     let mut file = match File::open(path) {
         Ok(file) => file,
-        Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok((String::new(), offset)),
+        Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(None),
         Err(err) => return Err(err),
     };
     let len = file.metadata()?.len();
     if len <= offset {
-        return Ok((String::new(), offset));
+        return Ok(Some(Lines {
+            text: String::new(),
+            end: len,
+            shrunk: len < offset,
+        }));
     }
     file.seek(SeekFrom::Start(offset))?;
-    let mut bytes = Vec::with_capacity((len - offset) as usize);
-    file.read_to_end(&mut bytes)?;
+    let mut bytes = vec![0; (len - offset) as usize];
+    file.read_exact(&mut bytes)?;
     let complete = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
     bytes.truncate(complete);
-    let text = String::from_utf8_lossy(&bytes).into_owned();
-    Ok((text, offset + complete as u64))
+    Ok(Some(Lines {
+        text: String::from_utf8_lossy(&bytes).into_owned(),
+        end: offset + complete as u64,
+        shrunk: false,
+    }))
+}
+
+/// The last complete line of `path` that `accept` takes, reading backwards from the end in
+/// chunks (the file may be long; the line wanted is near its end). A missing file gives `None`.
+pub fn last_line_where(path: &Path, accept: impl Fn(&[u8]) -> bool) -> io::Result<Option<Vec<u8>>> {
+    const CHUNK: u64 = 16 * 1024;
+    let mut file = match File::open(path) {
+        Ok(file) => file,
+        Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(err) => return Err(err),
+    };
+    // `buf` holds the file from `start` on; `line_end` is where the candidate line's '\n' is.
+    let mut start = file.metadata()?.len();
+    let mut buf: Vec<u8> = Vec::new();
+    let mut line_end: Option<usize> = None;
+    loop {
+        if line_end.is_none() {
+            line_end = buf.iter().rposition(|&b| b == b'\n');
+        }
+        if let Some(end) = line_end {
+            match buf[..end].iter().rposition(|&b| b == b'\n') {
+                Some(previous) => {
+                    let line = &buf[previous + 1..end];
+                    if !line.is_empty() && accept(line) {
+                        return Ok(Some(line.to_vec()));
+                    }
+                    line_end = Some(previous);
+                    continue;
+                }
+                None if start == 0 => {
+                    let line = &buf[..end];
+                    return Ok((!line.is_empty() && accept(line)).then(|| line.to_vec()));
+                }
+                None => {}
+            }
+        } else if start == 0 {
+            return Ok(None);
+        }
+        let from = start.saturating_sub(CHUNK);
+        let mut chunk = vec![0; (start - from) as usize];
+        file.seek(SeekFrom::Start(from))?;
+        file.read_exact(&mut chunk)?;
+        let added = chunk.len();
+        chunk.extend_from_slice(&buf);
+        buf = chunk;
+        start = from;
+        line_end = line_end.map(|end| end + added);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn last(content: &[u8]) -> Option<String> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("journal");
+        std::fs::write(&path, content).unwrap();
+        last_line_where(&path, |line| line.starts_with(b"{") && line.ends_with(b"}"))
+            .unwrap()
+            .map(|l| String::from_utf8(l).unwrap())
+    }
+
+    #[test]
+    fn last_valid_complete_line_wins() {
+        assert_eq!(last(b"{a}\n{b}\n").as_deref(), Some("{b}"));
+        assert_eq!(last(b"{a}\n{b}\n{c").as_deref(), Some("{b}"), "torn tail");
+        assert_eq!(
+            last(b"{a}\n{b\n").as_deref(),
+            Some("{a}"),
+            "invalid last line"
+        );
+        assert_eq!(last(b"{a").as_deref(), None);
+        assert_eq!(last(b"").as_deref(), None);
+    }
+
+    #[test]
+    fn lines_longer_than_a_chunk_are_read_whole() {
+        let long = format!("{{{}}}", "x".repeat(40_000));
+        let content = format!("{{first}}\n{long}\n{{torn");
+        assert_eq!(last(content.as_bytes()).unwrap(), long);
+        let content = format!("{long}\n{}\n", "y".repeat(40_000));
+        assert_eq!(last(content.as_bytes()).unwrap(), long);
+    }
 }

@@ -29,7 +29,7 @@ impl LockGuard {
         let deadline = Instant::now() + timeout;
         let mut pause = Duration::from_micros(200);
         loop {
-            match file.try_lock_exclusive() {
+            match FileExt::try_lock_exclusive(&file) {
                 Ok(()) => return Ok(LockGuard { file }),
                 Err(err)
                     if err.kind() == io::ErrorKind::WouldBlock
@@ -62,7 +62,7 @@ pub fn is_held_by_other(path: &Path) -> bool {
     let Ok(file) = File::open(path) else {
         return false;
     };
-    match file.try_lock_shared() {
+    match FileExt::try_lock_shared(&file) {
         Ok(()) => {
             let _ = FileExt::unlock(&file);
             false

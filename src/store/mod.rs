@@ -20,20 +20,25 @@ impl SessionFiles {
     pub fn new(data_dir: &Path, session_id: &str) -> Self {
         let dir = data_dir.join("sessions").join(session_id);
         SessionFiles {
-            state: dir.join("state.json"),
+            state: dir.join("state.jsonl"),
             lock: dir.join("lock"),
         }
     }
 }
 
-/// Reads a session's state; `None` when the session was never mirrored.
+/// The state journal is compacted to its last entry past this size.
+const STATE_JOURNAL_MAX: u64 = 512 * 1024;
+
+/// Reads a session's state: the journal's last complete entry (a torn last entry, from a
+/// hook killed while writing it, is skipped). `None` when the session was never mirrored.
 pub fn load_state(path: &Path) -> io::Result<Option<SessionState>> {
-    let bytes = match std::fs::read(path) {
-        Ok(bytes) => bytes,
-        Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(None),
-        Err(err) => return Err(err),
+    let Some(line) = fs::last_line_where(path, |line| {
+        serde_json::from_slice::<SessionState>(line).is_ok()
+    })?
+    else {
+        return Ok(None);
     };
-    serde_json::from_slice(&bytes).map(Some).map_err(|err| {
+    serde_json::from_slice(&line).map(Some).map_err(|err| {
         io::Error::new(
             io::ErrorKind::InvalidData,
             format!("{}: {err}", path.display()),
@@ -41,9 +46,18 @@ pub fn load_state(path: &Path) -> io::Result<Option<SessionState>> {
     })
 }
 
+/// Saves a session's state by appending one whole line to its journal. Replacing a file by
+/// rename costs a synchronous data flush on ext4 (hundreds of microseconds), too slow for a
+/// hook; an append does not. The journal is rewritten (atomically) only when it grows large.
 pub fn save_state(path: &Path, state: &SessionState) -> io::Result<()> {
-    let bytes = serde_json::to_vec(state).map_err(io::Error::other)?;
-    fs::write_atomic(path, &bytes)
+    let mut line = serde_json::to_vec(state).map_err(io::Error::other)?;
+    line.push(b'\n');
+    let mut file = fs::open_append(path)?;
+    file.write_all(&line)?;
+    if file.metadata()?.len() > STATE_JOURNAL_MAX {
+        fs::write_atomic(path, &line)?;
+    }
+    Ok(())
 }
 
 /// New lines for one mirror.
@@ -119,6 +133,11 @@ fn flush_mirror(mirror: &mut Mirror) -> io::Result<()> {
     }
     let end = pending.offset + pending.data.len() as u64;
     let len = fs::size(&mirror.path)?;
+    if len == end {
+        // The append completed (the usual case: it ran right after the state was saved).
+        mirror.pending = None;
+        return Ok(());
+    }
     let written = if len > pending.offset {
         fs::read_range(&mirror.path, pending.offset, pending.data.len() as u64)?
     } else {
@@ -184,7 +203,7 @@ pub fn all_sessions(data_dir: &Path) -> Vec<SessionState> {
     };
     let mut sessions: Vec<SessionState> = dirs
         .flatten()
-        .filter_map(|dir| load_state(&dir.path().join("state.json")).ok().flatten())
+        .filter_map(|dir| load_state(&dir.path().join("state.jsonl")).ok().flatten())
         .collect();
     sessions.sort_by(|a, b| b.last_sync.cmp(&a.last_sync));
     sessions

@@ -1,0 +1,227 @@
+//! The user commands, driven through the built binary in a temporary HOME.
+
+mod common;
+
+use common::Env;
+use serde_json::{Value, json};
+
+fn stdout(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn stderr(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn settings(env: &Env) -> Value {
+    serde_json::from_str(
+        &std::fs::read_to_string(env.project.join(".claude/settings.json")).unwrap(),
+    )
+    .unwrap()
+}
+
+#[test]
+fn init_registers_every_event_with_the_absolute_binary() {
+    let env = Env::new();
+    let out = env.run(&["init"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("Next:"));
+    let settings = settings(&env);
+    let binary = std::fs::canonicalize(common::BIN).unwrap();
+    let command = format!("'{}' hook", binary.display());
+    for event in [
+        "UserPromptSubmit",
+        "PostToolUse",
+        "PostToolUseFailure",
+        "Stop",
+        "StopFailure",
+        "SessionEnd",
+    ] {
+        let groups = settings["hooks"][event]
+            .as_array()
+            .unwrap_or_else(|| panic!("{event} missing"));
+        assert_eq!(
+            groups[0]["hooks"][0]["command"],
+            command.as_str(),
+            "{event}"
+        );
+    }
+    assert_eq!(settings["hooks"]["PostToolUse"][0]["matcher"], "*");
+    assert_eq!(settings["hooks"]["PostToolUseFailure"][0]["matcher"], "*");
+    let config: Value = serde_json::from_str(
+        &std::fs::read_to_string(env.project.join(".session-sync/config.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        config["targets"]["codex"]["enabled"], true,
+        "CODEX_HOME exists, so codex is detected"
+    );
+}
+
+#[test]
+fn the_registered_command_runs_from_sh_with_an_empty_path() {
+    let env = Env::new();
+    env.init();
+    let command = settings(&env)["hooks"]["Stop"][0]["hooks"][0]["command"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let out = std::process::Command::new("/bin/sh")
+        .arg("-c")
+        .arg(format!("echo '{{}}' | {command}; echo rc=$?"))
+        .env_clear()
+        .env("PATH", "/nonexistent")
+        .env("HOME", &env.home)
+        .env("SESSION_SYNC_DATA_DIR", &env.data)
+        .output()
+        .unwrap();
+    assert_eq!(stdout(&out), "rc=0\n");
+}
+
+#[test]
+fn init_twice_changes_nothing_and_keeps_other_settings() {
+    let env = Env::new();
+    let path = env.project.join(".claude/settings.json");
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let original = json!({
+        "model": "opus",
+        "permissions": {"allow": ["Bash(ls:*)"]},
+        "hooks": {"PostToolUse": [{"matcher": "Edit", "hooks": [{"type": "command", "command": "prettier --write"}]}]}
+    });
+    let original_text = serde_json::to_string_pretty(&original).unwrap();
+    std::fs::write(&path, &original_text).unwrap();
+
+    env.init();
+    let once = std::fs::read(&path).unwrap();
+    let backup = env.project.join(".claude/settings.json.session-sync.bak");
+    assert_eq!(std::fs::read_to_string(&backup).unwrap(), original_text);
+    let merged = settings(&env);
+    assert_eq!(merged["model"], "opus");
+    assert_eq!(merged["permissions"], original["permissions"]);
+    assert_eq!(
+        merged["hooks"]["PostToolUse"][0],
+        original["hooks"]["PostToolUse"][0]
+    );
+
+    let again = env.run(&["init"]);
+    assert!(again.status.success());
+    assert!(stdout(&again).contains("already registered"));
+    assert_eq!(
+        std::fs::read(&path).unwrap(),
+        once,
+        "second init changed settings.json"
+    );
+}
+
+#[test]
+fn malformed_settings_are_reported_and_left_untouched() {
+    let env = Env::new();
+    let path = env.project.join(".claude/settings.json");
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(&path, "{ \"hooks\": [ oops").unwrap();
+    let out = env.run(&["init"]);
+    assert_eq!(out.status.code(), Some(1));
+    let message = stderr(&out);
+    assert_eq!(message.lines().count(), 1, "{message}");
+    assert!(
+        message.starts_with("session-sync: ")
+            && message.contains("not valid JSON")
+            && message.contains("nothing was changed")
+    );
+    assert_eq!(
+        std::fs::read_to_string(&path).unwrap(),
+        "{ \"hooks\": [ oops"
+    );
+    assert!(!env.project.join(".session-sync").exists());
+}
+
+#[test]
+fn init_global_respects_claude_config_dir() {
+    let env = Env::new();
+    let claude_dir = env.root.path().join("claude-config");
+    let out = env
+        .command(&["init", "--global"])
+        .env("CLAUDE_CONFIG_DIR", &claude_dir)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(claude_dir.join("settings.json").exists());
+    assert!(!env.home.join(".claude/settings.json").exists());
+    assert!(env.data.join("config.json").exists());
+    assert!(!env.project.join(".claude").exists());
+    // Any directory is now covered by the global configuration.
+    let status = env.status_json();
+    assert_eq!(status["targets"], json!(["codex"]));
+}
+
+#[test]
+fn codex_is_disabled_when_not_installed() {
+    let env = Env::new();
+    std::fs::remove_dir_all(&env.codex_home).unwrap();
+    let out = env.run(&["init"]);
+    assert!(out.status.success());
+    assert!(stdout(&out).contains("codex: not found"));
+    let status = env.status_json();
+    assert_eq!(status["targets"], json!([]));
+}
+
+#[test]
+fn commands_outside_a_set_up_project_say_what_to_do() {
+    let env = Env::new();
+    for args in [&["status"][..], &["pause"]] {
+        let out = env.run(args);
+        assert_eq!(out.status.code(), Some(1));
+        assert!(
+            stderr(&out).contains("run `session-sync init`"),
+            "{}",
+            stderr(&out)
+        );
+    }
+    let usage = env.run(&["status", "--bogus"]);
+    assert_eq!(usage.status.code(), Some(2));
+}
+
+#[test]
+fn status_and_list_show_how_to_continue() {
+    let env = Env::new();
+    env.init();
+    let recording = common::Recording::load("multi_turn_resume");
+    common::replay(&env, &recording, common::Lag::None);
+    let id = env.rollout()[0]["payload"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let status = stdout(&env.run(&["status"]));
+    assert!(status.contains(&format!("codex resume {id}")), "{status}");
+    assert!(status.contains("What is in the README?"));
+    assert!(status.contains(&format!("claude --resume {}", recording.session_id())));
+
+    let list: Value = serde_json::from_slice(&env.run(&["list", "--json"]).stdout).unwrap();
+    assert_eq!(
+        list["sessions"][0]["mirrors"][0]["resume"],
+        format!("codex resume {id}").as_str()
+    );
+    assert_eq!(
+        list["sessions"][0]["first_prompt"],
+        "What is in the README?"
+    );
+    assert!(stdout(&env.run(&["list"])).contains(&id));
+}
+
+#[test]
+fn pause_keeps_the_users_config_edits() {
+    let env = Env::new();
+    env.init();
+    let path = env.project.join(".session-sync/config.json");
+    let mut config: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    config["my_note"] = json!("keep me");
+    std::fs::write(&path, config.to_string()).unwrap();
+    assert!(env.run(&["pause"]).status.success());
+    let paused: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    assert_eq!(paused["paused"], true);
+    assert_eq!(paused["my_note"], "keep me");
+    assert_eq!(env.status_json()["paused"], true);
+    assert!(env.run(&["resume"]).status.success());
+    assert_eq!(env.status_json()["paused"], false);
+}

@@ -1,0 +1,178 @@
+//! Whatever Claude Code (or anything else) feeds the hook: exit 0, not a byte of output.
+
+mod common;
+
+use common::{Env, Recording, assert_silent_success};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+fn assert_no_mirror(env: &Env) {
+    assert!(env.rollouts().is_empty(), "a rollout was written");
+}
+
+#[test]
+fn garbage_empty_and_odd_payloads_are_logged_not_printed() {
+    let env = Env::new();
+    env.init();
+    let inputs: Vec<Vec<u8>> = vec![
+        b"".to_vec(),
+        b"\n".to_vec(),
+        b"not json at all".to_vec(),
+        b"{\"session_id\":".to_vec(),
+        b"[1,2,3]".to_vec(),
+        b"{}".to_vec(),
+        vec![0xff, 0xfe, 0x00, 0x80],
+        br#"{"session_id":"x","hook_event_name":"NoSuchEvent","cwd":"/"}"#.to_vec(),
+        br#"{"session_id":"x","hook_event_name":"PostToolUse"}"#.to_vec(),
+        br#"{"session_id":42,"hook_event_name":"Stop"}"#.to_vec(),
+    ];
+    for input in inputs {
+        env.hook(&input);
+    }
+    assert_no_mirror(&env);
+    assert!(
+        env.log().contains("not a Claude Code hook payload"),
+        "log: {}",
+        env.log()
+    );
+}
+
+#[test]
+fn hostile_ids_cannot_steer_writes() {
+    let env = Env::new();
+    env.init();
+    let project = env.project.to_str().unwrap();
+    for id in ["../../escape", "a/b", "x\u{0}y", &"a".repeat(5000), ""] {
+        let payload = serde_json::json!({
+            "session_id": id,
+            "transcript_path": format!("{project}/t.jsonl"),
+            "cwd": project,
+            "hook_event_name": "UserPromptSubmit",
+            "prompt": "hi",
+        });
+        env.hook(payload.to_string().as_bytes());
+    }
+    assert_no_mirror(&env);
+    let escaped = env.data.parent().unwrap().join("escape");
+    assert!(!escaped.exists());
+    assert!(env.log().contains("not a plain id"));
+}
+
+#[test]
+fn oversized_payload_is_drained_and_dropped() {
+    let env = Env::new();
+    env.init();
+    let mut input =
+        br#"{"session_id":"s","hook_event_name":"PostToolUse","tool_input":{"content":""#.to_vec();
+    input.resize(70 << 20, b'a');
+    input.extend_from_slice(b"\"}}");
+    env.hook(&input);
+    assert_no_mirror(&env);
+    assert!(env.log().contains("over 64 MiB"));
+}
+
+#[test]
+fn stdin_that_never_closes_does_not_hang_the_hook() {
+    let env = Env::new();
+    let mut child = env
+        .command(&["hook"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let _open_stdin = child.stdin.take();
+    let started = Instant::now();
+    let output = loop {
+        if let Some(_status) = child.try_wait().unwrap() {
+            break child.wait_with_output().unwrap();
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "hook hangs on an open stdin"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_silent_success(&output);
+}
+
+#[test]
+fn hook_with_bad_arguments_still_exits_zero_silently() {
+    let env = Env::new();
+    let output = env
+        .command(&["hook", "--no-such-flag", "extra"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_silent_success(&output);
+}
+
+#[test]
+fn uninitialized_project_is_left_alone() {
+    let env = Env::new();
+    let recording = Recording::load("simple_bash");
+    for hook in &recording.hooks {
+        env.hook(env.localize(&hook.payload.to_string()).as_bytes());
+    }
+    assert_no_mirror(&env);
+    assert!(
+        !env.data.join("sessions").exists(),
+        "state written for an uninitialized project"
+    );
+}
+
+#[test]
+fn paused_project_mirrors_nothing_until_resumed_then_catches_up() {
+    let env = Env::new();
+    env.init();
+    assert!(env.run(&["pause"]).status.success());
+    let recording = Recording::load("simple_bash");
+    let transcript = std::path::PathBuf::from(
+        env.localize(
+            recording.hooks[0].payload["transcript_path"]
+                .as_str()
+                .unwrap(),
+        ),
+    );
+    std::fs::create_dir_all(transcript.parent().unwrap()).unwrap();
+    std::fs::write(
+        &transcript,
+        env.localize(&(recording.transcript.join("\n") + "\n")),
+    )
+    .unwrap();
+    for hook in &recording.hooks {
+        env.hook(env.localize(&hook.payload.to_string()).as_bytes());
+    }
+    assert_no_mirror(&env);
+    assert!(String::from_utf8_lossy(&env.run(&["status"]).stdout).contains("PAUSED"));
+
+    assert!(env.run(&["resume"]).status.success());
+    let stop = recording
+        .hooks
+        .iter()
+        .find(|h| h.event == "SessionEnd")
+        .unwrap();
+    env.hook(env.localize(&stop.payload.to_string()).as_bytes());
+    let said = common::said(&env.rollout());
+    assert_eq!(said, common::said(&recording.reference_rollout(&env)));
+}
+
+#[test]
+fn files_we_create_are_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let env = Env::new();
+    env.init();
+    let recording = Recording::load("simple_bash");
+    common::replay(&env, &recording, common::Lag::None);
+    let rollout = &env.rollouts()[0];
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(rollout), 0o600);
+    assert_eq!(mode(rollout.parent().unwrap()), 0o700);
+    let state = env
+        .data
+        .join("sessions")
+        .join(recording.session_id())
+        .join("state.jsonl");
+    assert_eq!(mode(&state), 0o600);
+    assert_eq!(mode(state.parent().unwrap()), 0o700);
+}
