@@ -54,10 +54,8 @@ pub fn read_line(line: &str, agent: Option<&str>) -> Vec<Entry> {
             }
             let mut prompt_parts = Vec::new();
             match &message.content {
-                Value::String(text) => {
-                    if !is_command_echo(text) {
-                        prompt_parts.push(Part::Text(text.clone()));
-                    }
+                Value::String(text) if !is_command_echo(text) => {
+                    prompt_parts.push(Part::Text(text.clone()));
                 }
                 Value::Array(blocks) => {
                     for block in blocks {
@@ -208,6 +206,45 @@ fn agent_of_result(raw: Option<&serde_json::value::RawValue>) -> Option<String> 
     serde_json::from_str::<AgentResult>(raw).ok()?.agent_id
 }
 
+/// The folder name Claude Code gives a working directory under `~/.claude/projects/` (and
+/// elsewhere): every UTF-16 unit outside `[A-Za-z0-9]` becomes `-`; past 200 characters the
+/// name is cut and suffixed with a base-36 hash of the whole path.
+pub fn project_folder_name(cwd: &str) -> String {
+    const MAX: usize = 200;
+    let name: String = cwd
+        .encode_utf16()
+        .map(|unit| match char::from_u32(u32::from(unit)) {
+            Some(c) if c.is_ascii_alphanumeric() => c,
+            _ => '-',
+        })
+        .collect();
+    if name.len() <= MAX {
+        return name;
+    }
+    let hash = cwd.encode_utf16().fold(0i32, |h, unit| {
+        h.wrapping_mul(31).wrapping_add(i32::from(unit))
+    });
+    format!(
+        "{}-{}",
+        &name[..MAX],
+        base36(u64::from(hash.unsigned_abs()))
+    )
+}
+
+fn base36(mut n: u64) -> String {
+    const DIGITS: &[u8] = b"0123456789abcdefghijklmnopqrstuvwxyz";
+    let mut out = Vec::new();
+    loop {
+        out.push(DIGITS[(n % 36) as usize]);
+        n /= 36;
+        if n == 0 {
+            break;
+        }
+    }
+    out.reverse();
+    String::from_utf8(out).unwrap_or_default()
+}
+
 /// Reads every complete line of `text` (a chunk of a transcript).
 pub fn read_lines(text: &str, agent: Option<&str>) -> Vec<Entry> {
     text.lines()
@@ -260,6 +297,23 @@ mod tests {
             .filter_map(|e| e.spawned_agent)
             .collect();
         assert_eq!(spawned, vec!["ad2fc5f300eb647a3".to_owned()]);
+    }
+
+    #[test]
+    fn project_folder_names_match_claude_code() {
+        assert_eq!(
+            project_folder_name("/home/user/project"),
+            "-home-user-project"
+        );
+        assert_eq!(
+            project_folder_name("/home/user/my_app.v2"),
+            "-home-user-my-app-v2"
+        );
+        assert_eq!(project_folder_name("/a/😀"), "-a---");
+        let long = format!("/{}", "x".repeat(300));
+        let name = project_folder_name(&long);
+        assert!(name.starts_with(&format!("-{}", "x".repeat(199))));
+        assert_eq!(name.len(), 200 + 1 + name.rsplit('-').next().unwrap().len());
     }
 
     #[test]

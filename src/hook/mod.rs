@@ -391,7 +391,14 @@ impl Session<'_> {
         let parts = if failed {
             render::tool_error(payload.error.as_ref().unwrap_or(&null))
         } else {
-            render::tool_output(name, payload.tool_response.as_ref().unwrap_or(&null))
+            let call = render::Call {
+                tool: name,
+                tool_use_id: id,
+                session_id: &payload.session_id,
+                transcript_path: &self.transcript,
+                cwd: &self.cwd,
+            };
+            render::tool_output(&call, payload.tool_response.as_ref().unwrap_or(&null))
         };
         let spawned_agent = payload
             .tool_response

@@ -241,36 +241,48 @@ impl Recording {
 
     /// What a complete read of the recording produces (the reference for live replays).
     pub fn reference_rollout(&self, env: &Env) -> Vec<Value> {
-        let dir = fixture_dir(&self.name);
-        let read_subagent = |agent: &str| -> Vec<Entry> {
-            let path = dir.join("subagents").join(format!("agent-{agent}.jsonl"));
-            let text = env.localize(&std::fs::read_to_string(path).unwrap_or_default());
-            claude::read_lines(&text, Some(agent))
-        };
-        let mut progress = Progress::default();
-        let mut engine = Sync::new(&mut progress, &read_subagent, String::new());
-        for entry in claude::read_lines(&env.localize(&self.transcript.join("\n")), None) {
-            engine.consume(entry);
-        }
-        engine.apply(Event::CatchUp);
-        let codex = Codex {
-            home: PathBuf::from("/codex"),
-            style: ToolStyle::Structured,
-            max_output_bytes: 256 * 1024,
-        };
-        let facts = SessionFacts {
-            cwd: Path::new("/"),
-            now: chrono::Utc::now(),
-        };
-        let mut lines = codex.open(&facts).header;
-        for record in engine.records() {
-            codex.encode(&record, &mut lines);
-        }
-        lines
-            .iter()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect()
+        let localize = |text: &str| env.localize(text);
+        batch_rollout(&self.name, &localize, ToolStyle::Structured)
     }
+}
+
+/// A whole recorded transcript read at once (as a backfill would), encoded for Codex.
+pub fn batch_rollout(
+    fixture: &str,
+    localize: &dyn Fn(&str) -> String,
+    style: ToolStyle,
+) -> Vec<Value> {
+    let dir = fixture_dir(fixture);
+    let read = |path: PathBuf| localize(&std::fs::read_to_string(path).unwrap_or_default());
+    let read_subagent = |agent: &str| -> Vec<Entry> {
+        claude::read_lines(
+            &read(dir.join("subagents").join(format!("agent-{agent}.jsonl"))),
+            Some(agent),
+        )
+    };
+    let mut progress = Progress::default();
+    let mut engine = Sync::new(&mut progress, &read_subagent, String::new());
+    for entry in claude::read_lines(&read(dir.join("transcript.jsonl")), None) {
+        engine.consume(entry);
+    }
+    engine.apply(Event::CatchUp);
+    let codex = Codex {
+        home: PathBuf::from("/codex"),
+        style,
+        max_output_bytes: 256 * 1024,
+    };
+    let facts = SessionFacts {
+        cwd: Path::new("/home/user/project"),
+        now: chrono::Utc::now(),
+    };
+    let mut lines = codex.open(&facts).header;
+    for record in engine.records() {
+        codex.encode(&record, &mut lines);
+    }
+    lines
+        .iter()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
 }
 
 fn read_lines(path: &Path) -> Vec<String> {

@@ -1,0 +1,13 @@
+//! End-to-end test support: mock model APIs, pinned real agent CLIs, isolated environments,
+//! and conversation flattening for comparing what different agents' models saw.
+#![allow(dead_code)] // each test crate uses part of this module
+
+pub mod anthropic;
+pub mod clients;
+pub mod codex;
+pub mod env;
+pub mod flatten;
+pub mod http;
+pub mod openai;
+pub mod proc;
+pub mod scenario;
