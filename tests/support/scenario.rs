@@ -69,6 +69,8 @@ pub fn main_script(project: &Path) -> impl Fn(&Value) -> Reply + Send + Sync + '
                     Block::text("Now I will write hello.py and edit notes.txt."),
                     Block::tool("Write", json!({"file_path": p("hello.py"), "content": "print(\"hello\")\n"})),
                     Block::tool("Edit", json!({"file_path": p("notes.txt"), "old_string": "beta", "new_string": "BETA"})),
+                    // Rejected before it runs: no PostToolUse or PostToolUseFailure fires.
+                    Block::tool("Edit", json!({"file_path": p("notes.txt"), "old_string": "not in the file", "new_string": "x"})),
                 ]
                 .into(),
                 2 => vec![
