@@ -375,3 +375,199 @@ pub fn digest(text: &str) -> String {
     let hash = Sha256::digest(text.as_bytes());
     hash[..8].iter().map(|b| format!("{b:02x}")).collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Image;
+    use serde_json::json;
+
+    fn entry(item: Item) -> Entry {
+        Entry {
+            record: Record::new(item),
+            prompt_id: None,
+            spawned_agent: None,
+        }
+    }
+
+    fn prompt_entry(id: &str, parts: Vec<Part>) -> Entry {
+        Entry {
+            prompt_id: Some(id.into()),
+            ..entry(Item::Prompt { parts })
+        }
+    }
+
+    fn call(id: &str) -> Item {
+        Item::ToolCall {
+            id: id.into(),
+            name: "Bash".into(),
+            input: json!({"command": "ls"}),
+        }
+    }
+
+    fn result(id: &str, text: &str) -> Item {
+        Item::ToolResult {
+            id: id.into(),
+            parts: vec![Part::Text(text.into())],
+            is_error: false,
+        }
+    }
+
+    fn done(id: &str, text: &str) -> Event {
+        done_by(None, id, text)
+    }
+
+    fn done_by(agent: Option<&str>, id: &str, text: &str) -> Event {
+        Event::ToolDone {
+            agent: agent.map(str::to_owned),
+            id: id.into(),
+            name: "Bash".into(),
+            input: json!({"command": "ls"}),
+            parts: vec![Part::Text(text.into())],
+            is_error: false,
+            spawned_agent: None,
+        }
+    }
+
+    /// Runs one hook: transcript entries, then the event; returns the items written.
+    fn hook(progress: &mut Progress, entries: Vec<Entry>, event: Event) -> Vec<Item> {
+        hook_with(progress, entries, event, &|_| Vec::new())
+    }
+
+    fn hook_with(
+        progress: &mut Progress,
+        entries: Vec<Entry>,
+        event: Event,
+        subagent: &dyn Fn(&str) -> Vec<Entry>,
+    ) -> Vec<Item> {
+        let mut engine = Sync::new(progress, subagent, "now".into());
+        for e in entries {
+            engine.consume(e);
+        }
+        engine.apply(event);
+        engine.records().into_iter().map(|r| r.item).collect()
+    }
+
+    #[test]
+    fn a_prompt_written_early_is_not_repeated_but_its_images_follow() {
+        let mut progress = Progress::default();
+        let key = PromptKey::new(Some("p1".into()), "look");
+        let first = hook(
+            &mut progress,
+            vec![],
+            Event::Prompt {
+                key,
+                text: "look".into(),
+            },
+        );
+        assert_eq!(first.len(), 1);
+        let image = Part::Image(Image {
+            media_type: "image/png".into(),
+            data: "AAAA".into(),
+        });
+        let parts = vec![Part::Text("look".into()), image.clone()];
+        let later = hook(
+            &mut progress,
+            vec![prompt_entry("p1", parts)],
+            Event::CatchUp,
+        );
+        assert_eq!(later, vec![Item::Prompt { parts: vec![image] }]);
+    }
+
+    #[test]
+    fn a_call_reported_twice_or_read_later_is_written_once() {
+        let mut progress = Progress::default();
+        let text = entry(Item::Text {
+            text: "Listing.".into(),
+        });
+        let first = hook(
+            &mut progress,
+            vec![text, entry(call("t1"))],
+            done("t1", "a"),
+        );
+        assert_eq!(first.len(), 3, "{first:?}");
+        assert!(hook(&mut progress, vec![], done("t1", "a")).is_empty());
+        let later = hook(
+            &mut progress,
+            vec![entry(result("t1", "a"))],
+            done("t1", "a"),
+        );
+        assert!(later.is_empty(), "{later:?}");
+        assert!(
+            progress.calls.is_empty(),
+            "a closed call leaves no open state"
+        );
+    }
+
+    #[test]
+    fn a_final_answer_written_from_stop_is_skipped_when_the_transcript_brings_it() {
+        let mut progress = Progress::default();
+        let stop = hook(
+            &mut progress,
+            vec![],
+            Event::FinalText {
+                text: "Done.".into(),
+            },
+        );
+        assert_eq!(stop.len(), 1);
+        let answer = entry(Item::Text {
+            text: "Done.".into(),
+        });
+        assert!(hook(&mut progress, vec![answer], Event::CatchUp).is_empty());
+        // A repeated Stop (stop_hook_active) adds nothing either.
+        assert!(
+            hook(
+                &mut progress,
+                vec![],
+                Event::FinalText {
+                    text: "Done.".into()
+                }
+            )
+            .is_empty()
+        );
+    }
+
+    #[test]
+    fn subagent_calls_no_hook_reported_are_spliced_before_the_agent_result() {
+        let mut progress = Progress::default();
+        hook(
+            &mut progress,
+            vec![entry(Item::ToolCall {
+                id: "agent".into(),
+                name: "Agent".into(),
+                input: json!({}),
+            })],
+            Event::CatchUp,
+        );
+        let live = done_by(Some("sub"), "s1", "one");
+        assert_eq!(hook(&mut progress, vec![], live).len(), 2);
+        let subagent = |_: &str| {
+            [
+                call("s1"),
+                result("s1", "one"),
+                call("s2"),
+                result("s2", "two"),
+            ]
+            .into_iter()
+            .map(|item| Entry {
+                record: Record {
+                    agent: Some("sub".into()),
+                    ..Record::new(item)
+                },
+                prompt_id: None,
+                spawned_agent: None,
+            })
+            .collect()
+        };
+        let agent_result = Entry {
+            spawned_agent: Some("sub".into()),
+            ..entry(result("agent", "report"))
+        };
+        let items = hook_with(&mut progress, vec![agent_result], Event::CatchUp, &subagent);
+        assert_eq!(
+            items,
+            vec![call("s2"), result("s2", "two"), result("agent", "report")]
+        );
+        assert!(progress.subagent_calls.is_empty());
+    }
+}

@@ -176,3 +176,91 @@ fn files_we_create_are_private() {
     assert_eq!(mode(&state), 0o600);
     assert_eq!(mode(state.parent().unwrap()), 0o700);
 }
+
+#[test]
+fn appends_wait_while_codex_has_the_session_open() {
+    use fs2::FileExt;
+    let env = Env::new();
+    env.init();
+    let recording = Recording::load("multi_turn_resume");
+    let transcript = std::path::PathBuf::from(
+        env.localize(
+            recording.hooks[0].payload["transcript_path"]
+                .as_str()
+                .unwrap(),
+        ),
+    );
+    std::fs::create_dir_all(transcript.parent().unwrap()).unwrap();
+    let lines: Vec<String> = recording
+        .transcript
+        .iter()
+        .map(|l| env.localize(l))
+        .collect();
+    let end_hook = |n: usize| {
+        let end = recording
+            .hooks
+            .iter()
+            .filter(|h| h.event == "SessionEnd")
+            .nth(n)
+            .unwrap();
+        env.hook(env.localize(&end.payload.to_string()).as_bytes());
+    };
+    // First process: the mirror is created.
+    std::fs::write(&transcript, lines[..9].join("\n") + "\n").unwrap();
+    end_hook(0);
+    let before = std::fs::read_to_string(&env.rollouts()[0]).unwrap();
+    let id = env.rollout()[0]["payload"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    // Codex opens the session: it holds its writer lock.
+    let locks = env.codex_home.join("thread-writer-locks");
+    std::fs::create_dir_all(&locks).unwrap();
+    let lock = std::fs::File::create(locks.join(format!("{id}.lock"))).unwrap();
+    lock.lock_exclusive().unwrap();
+    std::fs::write(&transcript, lines[..18].join("\n") + "\n").unwrap();
+    end_hook(1);
+    assert_eq!(
+        std::fs::read_to_string(&env.rollouts()[0]).unwrap(),
+        before,
+        "appended while Codex held the lock"
+    );
+    assert_eq!(env.log_lines("ERROR"), Vec::<String>::new());
+
+    // Codex closes it: the next hook catches up, in order.
+    FileExt::unlock(&lock).unwrap();
+    std::fs::write(&transcript, lines.join("\n") + "\n").unwrap();
+    end_hook(2);
+    assert_eq!(
+        common::said(&env.rollout()),
+        common::said(&recording.reference_rollout(&env))
+    );
+    assert_eq!(env.log_lines("ERROR"), Vec::<String>::new());
+}
+
+#[test]
+fn a_session_whose_cwd_leaves_the_project_keeps_mirroring() {
+    let env = Env::new();
+    env.init();
+    let recording = Recording::load("multi_turn_resume");
+    common::replay(&env, &recording, common::Lag::None);
+    let before = common::said(&env.rollout()).len();
+    let outside = env.root.path().join("worktree");
+    std::fs::create_dir_all(&outside).unwrap();
+    let prompt = serde_json::json!({
+        "session_id": recording.session_id(),
+        "transcript_path": env.localize(recording.hooks[0].payload["transcript_path"].as_str().unwrap()),
+        "cwd": outside,
+        "prompt_id": "p-outside",
+        "hook_event_name": "UserPromptSubmit",
+        "prompt": "Carry on in the worktree.",
+    });
+    env.hook(prompt.to_string().as_bytes());
+    let said = common::said(&env.rollout());
+    assert_eq!(said.len(), before + 1);
+    assert_eq!(
+        said.last(),
+        Some(&common::Said::User("Carry on in the worktree.".into()))
+    );
+}

@@ -10,7 +10,24 @@ fn mirror(name: &str, lag: Lag) {
     env.init();
     let recording = Recording::load(name);
     replay(&env, &recording, lag);
-    assert_eq!(env.log(), "", "the hook logged errors");
+    assert_eq!(
+        env.log_lines("ERROR"),
+        Vec::<String>::new(),
+        "the hook logged errors"
+    );
+    let warnings = env.log_lines("WARN");
+    if lag == Lag::Stuck {
+        assert!(
+            !warnings.is_empty(),
+            "writing without the transcript is worth a warning"
+        );
+    } else {
+        assert_eq!(
+            warnings,
+            Vec::<String>::new(),
+            "the transcript was there in time"
+        );
+    }
 
     let rollout = env.rollout();
     let live = said(&rollout);

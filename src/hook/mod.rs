@@ -43,39 +43,49 @@ pub fn run() {
     }));
     let data_dir = paths::data_dir();
     let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| {
-        let input = stdin::read_all().map_err(Failure::new)?;
-        handle(&input, data_dir.as_deref())
+        let input = match stdin::read_all() {
+            Ok(input) => input,
+            Err(problem) => return vec![Report::error(problem)],
+        };
+        match handle(&input, data_dir.as_deref()) {
+            Ok(warnings) => warnings,
+            Err(failure) => vec![failure],
+        }
     }));
-    let failure = match outcome {
-        Ok(Ok(())) => return,
-        Ok(Err(failure)) => failure,
-        Err(_) => Failure::new(format!(
+    let reports = outcome.unwrap_or_else(|_| {
+        vec![Report::error(format!(
             "internal error: {}",
             PANIC_MESSAGE.get().map_or("panic", String::as_str)
-        )),
-    };
-    if let Some(dir) = data_dir {
+        ))]
+    });
+    let Some(dir) = data_dir else { return };
+    let now = encode::codex::rfc3339(chrono::Utc::now());
+    for report in reports {
         let line = format!(
-            "{} ERROR {} {}: {}",
-            encode::codex::rfc3339(chrono::Utc::now()),
-            failure.event.as_deref().unwrap_or("-"),
-            failure.session.as_deref().unwrap_or("-"),
-            failure.message
+            "{now} {} {} {}: {}",
+            report.level,
+            report.event.as_deref().unwrap_or("-"),
+            report.session.as_deref().unwrap_or("-"),
+            report.message
         );
         let _ = store::log_line(&paths::hook_log(&dir), &line);
     }
 }
 
+/// A line for the hook log: ERROR when the hook could not do its work, WARN when it did it in
+/// a degraded way (e.g. without the transcript's help).
 #[derive(Debug)]
-struct Failure {
+struct Report {
+    level: &'static str,
     event: Option<String>,
     session: Option<String>,
     message: String,
 }
 
-impl Failure {
-    fn new(message: impl Into<String>) -> Self {
-        Failure {
+impl Report {
+    fn error(message: impl Into<String>) -> Self {
+        Report {
+            level: "ERROR",
             event: None,
             session: None,
             message: message.into(),
@@ -103,22 +113,25 @@ fn work_for(event: &str) -> Option<Work> {
     })
 }
 
-fn handle(input: &[u8], data_dir: Option<&Path>) -> Result<(), Failure> {
+/// Does the hook's work; returns warnings, or the failure that stopped it.
+fn handle(input: &[u8], data_dir: Option<&Path>) -> Result<Vec<Report>, Report> {
     if input.iter().all(u8::is_ascii_whitespace) {
-        return Err(Failure::new("empty payload on stdin"));
+        return Err(Report::error("empty payload on stdin"));
     }
     let payload: Payload = serde_json::from_slice(input)
-        .map_err(|err| Failure::new(format!("stdin is not a Claude Code hook payload: {err}")))?;
-    let context = |message: String| Failure {
+        .map_err(|err| Report::error(format!("stdin is not a Claude Code hook payload: {err}")))?;
+    let report = |level: &'static str, message: String| Report {
+        level,
         event: Some(payload.hook_event_name.clone()),
         session: Some(payload.session_id.clone()),
         message,
     };
+    let fail = |message: String| report("ERROR", message);
     let Some(work) = work_for(&payload.hook_event_name) else {
-        return Ok(());
+        return Ok(Vec::new());
     };
     let Some(data_dir) = data_dir else {
-        return Err(context(
+        return Err(fail(
             "no home directory: cannot find the data directory".into(),
         ));
     };
@@ -127,30 +140,42 @@ fn handle(input: &[u8], data_dir: Option<&Path>) -> Result<(), Failure> {
         .clone()
         .filter(|c| c.is_absolute())
         .or_else(|| std::env::var_os("CLAUDE_PROJECT_DIR").map(PathBuf::from))
-        .ok_or_else(|| context("payload has no absolute cwd".into()))?;
-    let Some(located) = config::locate(&cwd, Some(data_dir)).map_err(|e| context(e.to_string()))?
-    else {
-        return Ok(());
+        .ok_or_else(|| fail("payload has no absolute cwd".into()))?;
+    let safe_id = is_safe_id(&payload.session_id);
+    let files = SessionFiles::new(data_dir, &payload.session_id);
+    let mut located = config::locate(&cwd, Some(data_dir)).map_err(|e| fail(e.to_string()))?;
+    if located.is_none() && safe_id {
+        // A session mirrored so far keeps its project's configuration when its cwd moves
+        // outside the project (a worktree, say).
+        if let Ok(Some(state)) = store::load_state(&files.state) {
+            located =
+                config::locate(&state.project, Some(data_dir)).map_err(|e| fail(e.to_string()))?;
+        }
+    }
+    let Some(located) = located else {
+        return Ok(Vec::new());
     };
     if located.paused() || located.config.enabled_targets().is_empty() {
-        return Ok(());
+        return Ok(Vec::new());
     }
-    if !is_safe_id(&payload.session_id) {
-        return Err(context("session_id is not a plain id; ignored".into()));
+    if !safe_id {
+        return Err(fail("session_id is not a plain id; ignored".into()));
     }
     let transcript = payload
         .transcript_path
         .clone()
         .filter(|p| p.is_absolute())
-        .ok_or_else(|| context("payload has no absolute transcript_path".into()))?;
+        .ok_or_else(|| fail("payload has no absolute transcript_path".into()))?;
     let session = Session {
         payload: &payload,
         cwd,
         transcript,
         located,
-        files: SessionFiles::new(data_dir, &payload.session_id),
+        files,
     };
-    session.sync(work).map_err(context)
+    let mut warnings = Vec::new();
+    session.sync(work, &mut warnings).map_err(fail)?;
+    Ok(warnings.into_iter().map(|w| report("WARN", w)).collect())
 }
 
 /// Ids become file names: allow only what Claude Code's ids are made of.
@@ -195,6 +220,17 @@ impl Awaited {
         }
     }
 
+    fn not_seen(&self) -> String {
+        match self {
+            Awaited::Call(id) => format!(
+                "the transcript did not show call {id} within {TOOL_WAIT:?}; wrote it from the payload (text written just before it may come after it)"
+            ),
+            Awaited::Text(_) => format!(
+                "the transcript did not show the final answer within {STOP_WAIT:?}; wrote it from the Stop payload"
+            ),
+        }
+    }
+
     fn patience(&self) -> Duration {
         match self {
             Awaited::Call(_) => TOOL_WAIT,
@@ -214,7 +250,8 @@ struct Locked {
 }
 
 impl Session<'_> {
-    fn sync(&self, work: Work) -> Result<(), String> {
+    /// Mirrors what is new; `warnings` gets what was done without the transcript's help.
+    fn sync(&self, work: Work, warnings: &mut Vec<String>) -> Result<(), String> {
         let payload = self.payload;
         let mut event = match work {
             Work::Prompt => match &payload.prompt {
@@ -256,9 +293,11 @@ impl Session<'_> {
                 let from = locked.chunk_end;
                 drop(locked);
                 let deadline = Instant::now() + awaited.patience();
-                wait::until(&self.transcript, from, deadline, |chunk| {
+                if !wait::until(&self.transcript, from, deadline, |chunk| {
                     awaited.is_in(chunk)
-                });
+                }) {
+                    warnings.push(awaited.not_seen());
+                }
                 locked = self.lock(&now_text)?;
             }
             if let Awaited::Text(text) = awaited {

@@ -105,13 +105,17 @@ pub fn commit(
     Ok(flush_pending(state))
 }
 
-/// Completes every pending append whose target is free; returns what could not be appended.
-/// Called under the session lock, at the start of a hook (crash recovery) and after `commit`.
+/// Completes every pending append whose target is free; returns the problems met. Appends to a
+/// session the agent has open wait, unreported, until it closes it. Called under the session
+/// lock, at the start of a hook (crash recovery) and after `commit`.
 pub fn flush_pending(state: &mut SessionState) -> Vec<String> {
     let mut problems = Vec::new();
     for (target, mirror) in &mut state.mirrors {
-        if let Err(err) = flush_mirror(mirror) {
-            problems.push(format!("{target} mirror {}: {err}", mirror.path.display()));
+        match flush_mirror(mirror) {
+            Err(err) if err.kind() != io::ErrorKind::WouldBlock => {
+                problems.push(format!("{target} mirror {}: {err}", mirror.path.display()));
+            }
+            _ => {}
         }
     }
     problems

@@ -146,6 +146,16 @@ impl Env {
         std::fs::read_to_string(self.data.join("logs/hook.log")).unwrap_or_default()
     }
 
+    /// Hook log lines at `level` (`ERROR`, `WARN`).
+    pub fn log_lines(&self, level: &str) -> Vec<String> {
+        let tag = format!(" {level} ");
+        self.log()
+            .lines()
+            .filter(|l| l.contains(&tag))
+            .map(str::to_owned)
+            .collect()
+    }
+
     /// Moves a recorded path or payload into this HOME.
     pub fn localize(&self, text: &str) -> String {
         text.replace(RECORDED_HOME, self.home.to_str().unwrap())
