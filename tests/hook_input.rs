@@ -127,19 +127,7 @@ fn paused_project_mirrors_nothing_until_resumed_then_catches_up() {
     env.init();
     assert!(env.run(&["pause"]).status.success());
     let recording = Recording::load("simple_bash");
-    let transcript = std::path::PathBuf::from(
-        env.localize(
-            recording.hooks[0].payload["transcript_path"]
-                .as_str()
-                .unwrap(),
-        ),
-    );
-    std::fs::create_dir_all(transcript.parent().unwrap()).unwrap();
-    std::fs::write(
-        &transcript,
-        env.localize(&(recording.transcript.join("\n") + "\n")),
-    )
-    .unwrap();
+    recording.write_transcript(&env, usize::MAX);
     for hook in &recording.hooks {
         env.hook(env.localize(&hook.payload.to_string()).as_bytes());
     }
@@ -147,12 +135,7 @@ fn paused_project_mirrors_nothing_until_resumed_then_catches_up() {
     assert!(String::from_utf8_lossy(&env.run(&["status"]).stdout).contains("PAUSED"));
 
     assert!(env.run(&["resume"]).status.success());
-    let stop = recording
-        .hooks
-        .iter()
-        .find(|h| h.event == "SessionEnd")
-        .unwrap();
-    env.hook(env.localize(&stop.payload.to_string()).as_bytes());
+    recording.run_hook(&env, "SessionEnd", 0);
     let said = common::said(&env.rollout());
     assert_eq!(said, common::said(&recording.reference_rollout(&env)));
 }
@@ -183,31 +166,9 @@ fn appends_wait_while_codex_has_the_session_open() {
     let env = Env::new();
     env.init();
     let recording = Recording::load("multi_turn_resume");
-    let transcript = std::path::PathBuf::from(
-        env.localize(
-            recording.hooks[0].payload["transcript_path"]
-                .as_str()
-                .unwrap(),
-        ),
-    );
-    std::fs::create_dir_all(transcript.parent().unwrap()).unwrap();
-    let lines: Vec<String> = recording
-        .transcript
-        .iter()
-        .map(|l| env.localize(l))
-        .collect();
-    let end_hook = |n: usize| {
-        let end = recording
-            .hooks
-            .iter()
-            .filter(|h| h.event == "SessionEnd")
-            .nth(n)
-            .unwrap();
-        env.hook(env.localize(&end.payload.to_string()).as_bytes());
-    };
     // First process: the mirror is created.
-    std::fs::write(&transcript, lines[..9].join("\n") + "\n").unwrap();
-    end_hook(0);
+    recording.write_transcript(&env, 9);
+    recording.run_hook(&env, "SessionEnd", 0);
     let before = std::fs::read_to_string(&env.rollouts()[0]).unwrap();
     let id = env.rollout()[0]["payload"]["id"]
         .as_str()
@@ -219,8 +180,8 @@ fn appends_wait_while_codex_has_the_session_open() {
     std::fs::create_dir_all(&locks).unwrap();
     let lock = std::fs::File::create(locks.join(format!("{id}.lock"))).unwrap();
     lock.lock_exclusive().unwrap();
-    std::fs::write(&transcript, lines[..18].join("\n") + "\n").unwrap();
-    end_hook(1);
+    recording.write_transcript(&env, 18);
+    recording.run_hook(&env, "SessionEnd", 1);
     assert_eq!(
         std::fs::read_to_string(&env.rollouts()[0]).unwrap(),
         before,
@@ -230,8 +191,8 @@ fn appends_wait_while_codex_has_the_session_open() {
 
     // Codex closes it: the next hook catches up, in order.
     FileExt::unlock(&lock).unwrap();
-    std::fs::write(&transcript, lines.join("\n") + "\n").unwrap();
-    end_hook(2);
+    recording.write_transcript(&env, usize::MAX);
+    recording.run_hook(&env, "SessionEnd", 2);
     assert_eq!(
         common::said(&env.rollout()),
         common::said(&recording.reference_rollout(&env))
@@ -250,7 +211,7 @@ fn a_session_whose_cwd_leaves_the_project_keeps_mirroring() {
     std::fs::create_dir_all(&outside).unwrap();
     let prompt = serde_json::json!({
         "session_id": recording.session_id(),
-        "transcript_path": env.localize(recording.hooks[0].payload["transcript_path"].as_str().unwrap()),
+        "transcript_path": recording.transcript_path(&env),
         "cwd": outside,
         "prompt_id": "p-outside",
         "hook_event_name": "UserPromptSubmit",

@@ -242,6 +242,35 @@ impl Recording {
         }
     }
 
+    /// The recorded transcript's path, moved into `env`'s HOME.
+    pub fn transcript_path(&self, env: &Env) -> PathBuf {
+        PathBuf::from(env.localize(self.hooks[0].payload["transcript_path"].as_str().unwrap()))
+    }
+
+    /// Writes the first `lines` lines of the recorded transcript (all with `usize::MAX`).
+    pub fn write_transcript(&self, env: &Env, lines: usize) {
+        let path = self.transcript_path(env);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        let lines: Vec<String> = self
+            .transcript
+            .iter()
+            .take(lines)
+            .map(|l| env.localize(l) + "\n")
+            .collect();
+        std::fs::write(path, lines.concat()).unwrap();
+    }
+
+    /// Runs the `n`th recorded hook of kind `event`.
+    pub fn run_hook(&self, env: &Env, event: &str, n: usize) {
+        let hook = self
+            .hooks
+            .iter()
+            .filter(|h| h.event == event)
+            .nth(n)
+            .unwrap();
+        env.hook(env.localize(&hook.payload.to_string()).as_bytes());
+    }
+
     pub fn session_id(&self) -> String {
         self.hooks[0].payload["session_id"]
             .as_str()
