@@ -74,13 +74,7 @@ fn oversized_payload_is_drained_and_dropped() {
 #[test]
 fn stdin_that_never_closes_does_not_hang_the_hook() {
     let env = Env::new();
-    let mut child = env
-        .command(&["hook"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = env.spawn_hook_piped();
     let _open_stdin = child.stdin.take();
     let started = Instant::now();
     let output = loop {

@@ -7,10 +7,12 @@ mod pause;
 mod resume;
 mod status;
 
-use crate::store::SessionState;
+use crate::store::{self, SessionState};
+use crate::{config, paths};
 use clap::{Parser, Subcommand};
 use serde_json::{Value, json};
 use std::fmt;
+use std::path::PathBuf;
 
 #[derive(Parser)]
 #[command(
@@ -89,6 +91,45 @@ fn data_dir() -> Result<std::path::PathBuf> {
 fn current_dir() -> Result<std::path::PathBuf> {
     std::env::current_dir()
         .map_err(|e| Error::new(format!("cannot read the current directory: {e}")))
+}
+
+/// Sets `paused` in the configuration that applies here (or the global one), keeping every
+/// other key as the user wrote it. Returns the file changed.
+fn set_paused(global: bool, paused: bool) -> Result<PathBuf> {
+    let data_dir = data_dir()?;
+    let path = if global {
+        paths::global_config(&data_dir)
+    } else {
+        match config::locate(&current_dir()?, Some(&data_dir))? {
+            Some(located) => located.path,
+            None => {
+                return Err(Error::new(
+                    "session-sync is not set up here; run `session-sync init` first",
+                ));
+            }
+        }
+    };
+    let text = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && global => "{}".to_owned(),
+        Err(e) => return Err(Error::new(format!("cannot read {}: {e}", path.display()))),
+    };
+    let mut value: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
+        Error::new(format!(
+            "{} is not valid JSON ({e}); fix or delete it",
+            path.display()
+        ))
+    })?;
+    let object = value.as_object_mut().ok_or_else(|| {
+        Error::new(format!(
+            "{} is not a JSON object; fix or delete it",
+            path.display()
+        ))
+    })?;
+    object.insert("paused".into(), serde_json::Value::Bool(paused));
+    store::write_json(&path, &value, None)
+        .map_err(|e| Error::new(format!("cannot write {}: {e}", path.display())))?;
+    Ok(path)
 }
 
 /// The command that continues mirror `id` in `target`.

@@ -1,6 +1,6 @@
 //! `session-sync pause`: the hook stays registered and does nothing.
 
-use super::Result;
+use super::{Result, set_paused};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -10,7 +10,7 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> Result {
-    let path = super::resume::set_paused(args.global, true)?;
+    let path = set_paused(args.global, true)?;
     println!(
         "Paused: the hook does nothing until `session-sync resume{}` ({}).",
         if args.global { " --global" } else { "" },

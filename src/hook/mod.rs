@@ -282,28 +282,29 @@ impl Session<'_> {
         let now_text = encode::codex::rfc3339(now);
         let mut locked = self.lock(&now_text)?;
         if let Some(awaited) = &awaited {
+            let seen = |locked: &Locked| {
+                awaited.already_read(&locked.state) || awaited.is_in(&locked.chunk)
+            };
+            let mut found = seen(&locked);
             let worth_waiting =
                 locked.transcript_exists || locked.state.transcript_misses < MAX_TRANSCRIPT_MISSES;
-            if worth_waiting
-                && !awaited.already_read(&locked.state)
-                && !awaited.is_in(&locked.chunk)
-            {
+            if !found && worth_waiting {
                 // Claude Code flushes the transcript every 100 ms: wait for it without
                 // holding up the other hooks of this session.
                 let from = locked.chunk_end;
                 drop(locked);
                 let deadline = Instant::now() + awaited.patience();
-                if !wait::until(&self.transcript, from, deadline, |chunk| {
+                wait::until(&self.transcript, from, deadline, |chunk| {
                     awaited.is_in(chunk)
-                }) {
+                });
+                locked = self.lock(&now_text)?;
+                found = seen(&locked);
+                if !found {
                     warnings.push(awaited.not_seen());
                 }
-                locked = self.lock(&now_text)?;
             }
-            if let Awaited::Text(text) = awaited {
-                if !awaited.already_read(&locked.state) && !awaited.is_in(&locked.chunk) {
-                    event = Event::FinalText { text: text.clone() };
-                }
+            if let (Awaited::Text(text), false) = (awaited, found) {
+                event = Event::FinalText { text: text.clone() };
             }
         }
 

@@ -113,9 +113,13 @@ pub fn read_complete_lines(path: &Path, offset: u64) -> io::Result<Option<Lines>
     }))
 }
 
-/// The last complete line of `path` that `accept` takes, reading backwards from the end in
-/// chunks (the file may be long; the line wanted is near its end). A missing file gives `None`.
-pub fn last_line_where(path: &Path, accept: impl Fn(&[u8]) -> bool) -> io::Result<Option<Vec<u8>>> {
+/// The last complete line of `path` that `parse` accepts, parsed, reading backwards from the
+/// end in chunks (the file may be long; the line wanted is near its end). A missing file gives
+/// `None`.
+pub fn last_line_parsed<T>(
+    path: &Path,
+    parse: impl Fn(&[u8]) -> Option<T>,
+) -> io::Result<Option<T>> {
     const CHUNK: u64 = 16 * 1024;
     let mut file = match File::open(path) {
         Ok(file) => file,
@@ -134,15 +138,15 @@ pub fn last_line_where(path: &Path, accept: impl Fn(&[u8]) -> bool) -> io::Resul
             match buf[..end].iter().rposition(|&b| b == b'\n') {
                 Some(previous) => {
                     let line = &buf[previous + 1..end];
-                    if !line.is_empty() && accept(line) {
-                        return Ok(Some(line.to_vec()));
+                    if let Some(parsed) = (!line.is_empty()).then(|| parse(line)).flatten() {
+                        return Ok(Some(parsed));
                     }
                     line_end = Some(previous);
                     continue;
                 }
                 None if start == 0 => {
                     let line = &buf[..end];
-                    return Ok((!line.is_empty() && accept(line)).then(|| line.to_vec()));
+                    return Ok((!line.is_empty()).then(|| parse(line)).flatten());
                 }
                 None => {}
             }
@@ -169,9 +173,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("journal");
         std::fs::write(&path, content).unwrap();
-        last_line_where(&path, |line| line.starts_with(b"{") && line.ends_with(b"}"))
-            .unwrap()
-            .map(|l| String::from_utf8(l).unwrap())
+        last_line_parsed(&path, |line| {
+            (line.starts_with(b"{") && line.ends_with(b"}"))
+                .then(|| String::from_utf8(line.to_vec()).unwrap())
+        })
+        .unwrap()
     }
 
     #[test]

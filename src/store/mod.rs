@@ -32,18 +32,7 @@ const STATE_JOURNAL_MAX: u64 = 512 * 1024;
 /// Reads a session's state: the journal's last complete entry (a torn last entry, from a
 /// hook killed while writing it, is skipped). `None` when the session was never mirrored.
 pub fn load_state(path: &Path) -> io::Result<Option<SessionState>> {
-    let Some(line) = fs::last_line_where(path, |line| {
-        serde_json::from_slice::<SessionState>(line).is_ok()
-    })?
-    else {
-        return Ok(None);
-    };
-    serde_json::from_slice(&line).map(Some).map_err(|err| {
-        io::Error::new(
-            io::ErrorKind::InvalidData,
-            format!("{}: {err}", path.display()),
-        )
-    })
+    fs::last_line_parsed(path, |line| serde_json::from_slice(line).ok())
 }
 
 /// Saves a session's state by appending one whole line to its journal. Replacing a file by
@@ -80,9 +69,6 @@ pub fn commit(
         let Some(mirror) = state.mirrors.get_mut(&batch.target) else {
             continue;
         };
-        if batch.lines.is_empty() {
-            continue;
-        }
         let mut data = String::new();
         for line in &batch.lines {
             mirror.lineage.extend(line);
@@ -207,7 +193,10 @@ pub fn all_sessions(data_dir: &Path) -> Vec<SessionState> {
     };
     let mut sessions: Vec<SessionState> = dirs
         .flatten()
-        .filter_map(|dir| load_state(&dir.path().join("state.jsonl")).ok().flatten())
+        .filter_map(|dir| {
+            let files = SessionFiles::new(data_dir, &dir.file_name().to_string_lossy());
+            load_state(&files.state).ok().flatten()
+        })
         .collect();
     sessions.sort_by(|a, b| b.last_sync.cmp(&a.last_sync));
     sessions

@@ -77,14 +77,18 @@ impl Env {
         );
     }
 
-    pub fn spawn_hook(&self, stdin: &[u8]) -> Child {
-        let mut child = self
-            .command(&["hook"])
+    /// `session-sync hook` with all three streams piped; stdin left open.
+    pub fn spawn_hook_piped(&self) -> Child {
+        self.command(&["hook"])
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
-            .unwrap();
+            .unwrap()
+    }
+
+    pub fn spawn_hook(&self, stdin: &[u8]) -> Child {
+        let mut child = self.spawn_hook_piped();
         let mut pipe = child.stdin.take().unwrap();
         let bytes = stdin.to_vec();
         // Written from a thread: a large payload must not block the test on a full pipe.
