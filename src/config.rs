@@ -4,6 +4,7 @@
 use crate::encode::ToolStyle;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 pub const PROJECT_CONFIG: &str = ".session-sync/config.json";
@@ -13,8 +14,9 @@ pub const DEFAULT_MAX_OUTPUT_BYTES: usize = 256 * 1024;
 pub struct Config {
     #[serde(default)]
     pub paused: bool,
+    /// Settings per target name (`codex`, `gemini`, …).
     #[serde(default)]
-    pub targets: Targets,
+    pub targets: BTreeMap<String, TargetConfig>,
     /// A tool output longer than this keeps its head and tail around a marker.
     #[serde(default = "default_max_output_bytes")]
     pub max_output_bytes: usize,
@@ -26,46 +28,61 @@ fn default_max_output_bytes() -> usize {
     DEFAULT_MAX_OUTPUT_BYTES
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct Targets {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub codex: Option<CodexTarget>,
-    #[serde(flatten)]
-    pub other: Map<String, Value>,
-}
-
+/// One target's settings. `dir` and `model` matter to some targets only.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct CodexTarget {
+pub struct TargetConfig {
     pub enabled: bool,
     #[serde(default)]
     pub tool_style: ToolStyle,
+    /// Where a file-only target (`openai-chat`) writes its sessions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dir: Option<PathBuf>,
+    /// `provider/model` recorded in the mirror, for agents that resume with the recorded
+    /// model (OpenCode); by default the agent's own configured model.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
     #[serde(flatten)]
     pub other: Map<String, Value>,
 }
 
+impl TargetConfig {
+    pub fn new(enabled: bool) -> Self {
+        TargetConfig {
+            enabled,
+            tool_style: ToolStyle::Structured,
+            dir: None,
+            model: None,
+            other: Map::new(),
+        }
+    }
+}
+
 impl Config {
-    pub fn new(codex_enabled: bool) -> Self {
+    /// A configuration enabling exactly `enabled` among `known` targets.
+    pub fn new(known: &[&str], enabled: &[&str]) -> Self {
         Config {
             paused: false,
-            targets: Targets {
-                codex: Some(CodexTarget {
-                    enabled: codex_enabled,
-                    tool_style: ToolStyle::Structured,
-                    other: Map::new(),
-                }),
-                other: Map::new(),
-            },
+            targets: known
+                .iter()
+                .map(|name| (name.to_string(), TargetConfig::new(enabled.contains(name))))
+                .collect(),
             max_output_bytes: DEFAULT_MAX_OUTPUT_BYTES,
             other: Map::new(),
         }
     }
 
-    pub fn codex(&self) -> Option<&CodexTarget> {
-        self.targets.codex.as_ref().filter(|c| c.enabled)
+    /// The settings of `target` when it is enabled.
+    pub fn target(&self, target: &str) -> Option<&TargetConfig> {
+        self.targets.get(target).filter(|t| t.enabled)
     }
 
-    pub fn enabled_targets(&self) -> Vec<&'static str> {
-        self.codex().map(|_| "codex").into_iter().collect()
+    /// Enabled targets, in `targets`' order.
+    pub fn enabled_targets(&self) -> Vec<&str> {
+        self.targets
+            .iter()
+            .filter(|(_, t)| t.enabled)
+            .map(|(name, _)| name.as_str())
+            .collect()
     }
 }
 
@@ -151,12 +168,12 @@ mod tests {
 
     #[test]
     fn unknown_keys_survive_a_round_trip() {
-        let text = r#"{"paused":false,"mine":1,"targets":{"codex":{"enabled":true,"note":"x"},"gemini":{"enabled":false}}}"#;
+        let text = r#"{"paused":false,"mine":1,"targets":{"codex":{"enabled":true,"note":"x"},"future":{"enabled":false}}}"#;
         let config: Config = serde_json::from_str(text).unwrap();
         let back = serde_json::to_value(&config).unwrap();
         assert_eq!(back["mine"], 1);
         assert_eq!(back["targets"]["codex"]["note"], "x");
-        assert_eq!(back["targets"]["gemini"]["enabled"], false);
+        assert_eq!(back["targets"]["future"]["enabled"], false);
         assert_eq!(back["targets"]["codex"]["tool_style"], "structured");
     }
 }

@@ -9,6 +9,7 @@ pub mod claude;
 pub mod cmd;
 pub mod config;
 pub mod encode;
+pub mod fanout;
 pub mod hook;
 pub mod model;
 pub mod paths;

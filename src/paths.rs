@@ -41,3 +41,44 @@ pub fn hook_log(data_dir: &std::path::Path) -> PathBuf {
 pub fn global_config(data_dir: &std::path::Path) -> PathBuf {
     data_dir.join("config.json")
 }
+
+/// Gemini CLI's root: `$GEMINI_CLI_HOME/.gemini`, else `~/.gemini`.
+pub fn gemini_root() -> Option<PathBuf> {
+    env_path("GEMINI_CLI_HOME")
+        .or_else(home_dir)
+        .map(|h| h.join(".gemini"))
+}
+
+/// OpenCode's database: `$OPENCODE_DB` (absolute, or relative to its data dir), else
+/// `$XDG_DATA_HOME/opencode/opencode.db` (`~/.local/share/opencode/opencode.db`).
+pub fn opencode_db() -> Option<PathBuf> {
+    let data = env_path("XDG_DATA_HOME")
+        .or_else(|| home_dir().map(|h| h.join(".local").join("share")))?
+        .join("opencode");
+    Some(match env_path("OPENCODE_DB") {
+        Some(db) => data.join(db),
+        None => data.join("opencode.db"),
+    })
+}
+
+/// `$COPILOT_HOME`, else `~/.copilot`.
+pub fn copilot_home() -> Option<PathBuf> {
+    env_path("COPILOT_HOME").or_else(|| home_dir().map(|h| h.join(".copilot")))
+}
+
+/// `$QWEN_HOME`, else `~/.qwen`.
+pub fn qwen_home() -> Option<PathBuf> {
+    env_path("QWEN_HOME").or_else(|| home_dir().map(|h| h.join(".qwen")))
+}
+
+/// Amp's local data (threads themselves live on Amp's servers).
+pub fn amp_data() -> Option<PathBuf> {
+    env_path("XDG_DATA_HOME")
+        .or_else(|| home_dir().map(|h| h.join(".local").join("share")))
+        .map(|d| d.join("amp"))
+}
+
+/// Where the portable OpenAI-chat JSONL files go unless configured.
+pub fn openai_chat_dir(data_dir: &std::path::Path) -> PathBuf {
+    data_dir.join("openai-chat")
+}

@@ -3,7 +3,7 @@
 use super::{Error, Result, current_dir, data_dir};
 use crate::config::{self, Config, PROJECT_CONFIG};
 use crate::settings::{self, Change};
-use crate::{agents, paths, store};
+use crate::{agents, encode, paths, store};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 
@@ -130,21 +130,40 @@ fn write_config(path: &Path) -> Result {
         describe_targets(&existing);
         return Ok(());
     }
-    let codex = agents::codex();
-    let config = Config::new(codex.is_some());
+    let found: Vec<(&agents::Agent, Option<agents::Found>)> = agents::AGENTS
+        .iter()
+        .map(|a| (a, agents::find(a)))
+        .collect();
+    let enabled: Vec<&str> = found
+        .iter()
+        .filter(|(_, f)| f.is_some())
+        .map(|(a, _)| a.target)
+        .collect();
+    let config = Config::new(encode::TARGETS, &enabled);
     let value = serde_json::to_value(&config).map_err(|e| Error::new(e.to_string()))?;
     store::write_json(path, &value, None)
         .map_err(|e| Error::new(format!("cannot write {}: {e}", path.display())))?;
     println!("Wrote {}.", path.display());
-    match codex {
-        Some(found) => println!("  codex: found ({found}): mirroring enabled"),
-        None => println!(
-            "  codex: not found (no `codex` on PATH, no {}): disabled; install Codex, then set targets.codex.enabled to true in {}",
-            paths::codex_home()
-                .map(|p| p.display().to_string())
-                .unwrap_or_else(|| "~/.codex".into()),
-            path.display()
-        ),
+    for (agent, found) in &found {
+        let target = agent.target;
+        match found {
+            Some(found) => println!("  {target}: found ({found}): mirroring enabled"),
+            None => println!(
+                "  {target}: not found (no `{}` on PATH, no {}): disabled; install {}, then set targets.{target}.enabled to true in {}",
+                agent.binary,
+                (agent.store)()
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_else(|| "store".into()),
+                agent.name,
+                path.display()
+            ),
+        }
+    }
+    println!(
+        "  openai-chat: off; set targets.openai-chat.enabled to true for a portable chat log per session, or run `session-sync export <session>`"
+    );
+    if let Some(found) = agents::find(&agents::AMP) {
+        println!("  amp: found ({found}): {}", super::AMP_NOTE);
     }
     Ok(())
 }
@@ -152,7 +171,9 @@ fn write_config(path: &Path) -> Result {
 fn describe_targets(config: &Config) {
     let enabled = config.enabled_targets();
     if enabled.is_empty() {
-        println!("  no target enabled: set targets.codex.enabled to true to mirror into Codex");
+        println!(
+            "  no target enabled: set targets.<agent>.enabled to true (codex, gemini, opencode, copilot, qwen, openai-chat)"
+        );
     } else {
         println!("  mirroring to: {}", enabled.join(", "));
     }

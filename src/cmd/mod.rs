@@ -133,12 +133,21 @@ fn set_paused(global: bool, paused: bool) -> Result<PathBuf> {
 }
 
 /// The command that continues mirror `id` in `target`.
-pub fn resume_command(target: &str, id: &str) -> String {
+/// How to continue a mirror in its agent (from the session's project directory).
+pub fn resume_command(target: &str, id: &str, path: &std::path::Path) -> String {
     match target {
         "codex" => format!("codex resume {id}"),
-        other => format!("{other} (resume {id})"),
+        "gemini" => format!("gemini --resume {id}"),
+        "opencode" => format!("opencode -s {id}"),
+        "copilot" => format!("copilot --resume={id}"),
+        "qwen" => format!("qwen --resume {id}"),
+        "openai-chat" => format!("chat log {}", path.display()),
+        other => format!("{other} (session {id})"),
     }
 }
+
+/// What `init` and `status` say when Amp is installed.
+pub const AMP_NOTE: &str = "Amp keeps threads on its servers, so no local mirror can be resumed there; hand a session over with `amp threads import claude <session-id>`";
 
 /// A session as `status --json` and `list --json` show it.
 fn session_json(state: &SessionState) -> Value {
@@ -152,7 +161,22 @@ fn session_json(state: &SessionState) -> Value {
                 "path": mirror.path,
                 "records": mirror.records,
                 "last_sync": mirror.last_sync,
-                "resume": resume_command(target, &mirror.id),
+                "resume": resume_command(target, &mirror.id, &mirror.path),
+            })
+        })
+        .collect();
+    let retired: Vec<Value> = state
+        .retired
+        .iter()
+        .map(|old| {
+            json!({
+                "target": old.target,
+                "id": old.id,
+                "path": old.path,
+                "reason": old.reason,
+                "retired_at": old.retired_at,
+                "successor": old.successor,
+                "resume": resume_command(&old.target, &old.id, &old.path),
             })
         })
         .collect();
@@ -165,6 +189,7 @@ fn session_json(state: &SessionState) -> Value {
         "last_sync": state.last_sync,
         "claude_resume": format!("claude --resume {}", state.claude_session_id),
         "mirrors": mirrors,
+        "continued_elsewhere": retired,
     })
 }
 

@@ -85,13 +85,22 @@ pub fn print_session(state: &SessionState) {
     println!("  last sync {}", when(&state.last_sync));
     for (target, mirror) in &state.mirrors {
         println!(
-            "  {target:<7} {:<52} {} records",
-            resume_command(target, &mirror.id),
+            "  {target:<11} {:<52} {} records",
+            resume_command(target, &mirror.id, &mirror.path),
             mirror.records
         );
     }
+    for old in &state.retired {
+        println!(
+            "  {:<11} {:<52} {}; the live mirror is {}",
+            old.target,
+            resume_command(&old.target, &old.id, &old.path),
+            old.reason,
+            old.successor
+        );
+    }
     println!(
-        "  {:<7} claude --resume {}",
+        "  {:<11} claude --resume {}",
         "claude", state.claude_session_id
     );
 }

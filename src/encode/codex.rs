@@ -1,7 +1,7 @@
 //! Codex CLI rollouts (legacy format, verified with Codex 0.169.0):
 //! `$CODEX_HOME/sessions/YYYY/MM/DD/rollout-<local time>-<uuid>.jsonl`.
 
-use super::{Encoder, Opening, SessionFacts, ToolStyle, cap_parts};
+use super::{Encoder, Index, Kind, Opening, SessionFacts, ToolStyle, cap_parts, rfc3339};
 use crate::model::{Item, Part, Record};
 use serde_json::{Value, json};
 use std::path::PathBuf;
@@ -24,7 +24,7 @@ fn native_call(name: &str, input: &Value) -> Option<(&'static str, Value)> {
 }
 
 impl Encoder for Codex {
-    fn open(&self, facts: &SessionFacts) -> Opening {
+    fn open(&self, facts: &SessionFacts) -> std::io::Result<Opening> {
         let id = uuid::Uuid::now_v7().to_string();
         let local = facts.now.with_timezone(&chrono::Local);
         let path = self
@@ -50,7 +50,7 @@ impl Encoder for Codex {
                 "source": "cli",
             }
         });
-        Opening {
+        Ok(Opening {
             writer_lock: Some(
                 self.home
                     .join("thread-writer-locks")
@@ -58,11 +58,29 @@ impl Encoder for Codex {
             ),
             id,
             path,
+            kind: Kind::Jsonl,
             header: vec![meta.to_string()],
-        }
+            side_files: Vec::new(),
+            index: Some(Index::CodexThreads {
+                db: self.home.join("state_5.sqlite"),
+            }),
+            cursor: Value::Null,
+        })
     }
 
-    fn encode(&self, record: &Record, lines: &mut Vec<String>) {
+    fn encode(&self, records: &[Record], _cursor: &mut Value, lines: &mut Vec<String>) -> u64 {
+        let mut count = 0;
+        for record in records {
+            let before = lines.len();
+            self.encode_one(record, lines);
+            count += u64::from(lines.len() > before);
+        }
+        count
+    }
+}
+
+impl Codex {
+    fn encode_one(&self, record: &Record, lines: &mut Vec<String>) {
         let timestamp = record.timestamp.as_deref().unwrap_or("");
         let mut line = |kind: &str, payload: Value| {
             lines.push(
@@ -182,8 +200,4 @@ fn output(parts: &[Part]) -> Value {
 
 fn data_url(image: &crate::model::Image) -> String {
     format!("data:{};base64,{}", image.media_type, image.data)
-}
-
-pub fn rfc3339(time: chrono::DateTime<chrono::Utc>) -> String {
-    time.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
 }

@@ -3,49 +3,112 @@
 
 pub mod codex;
 
-use crate::config::Config;
+use crate::config::{Config, TargetConfig};
 use crate::model::{Part, Record};
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use std::path::{Path, PathBuf};
 
-/// A new mirror file: its id in the target agent, where it goes, and its first lines.
+/// Every target session-sync can mirror into, in the order `init` and `status` show them.
+pub const TARGETS: &[&str] = &["codex"];
+
+/// A new mirror session: its id in the target agent, where it goes, and what to write first.
 #[derive(Debug, Clone)]
 pub struct Opening {
     pub id: String,
     pub path: PathBuf,
+    pub kind: Kind,
     pub header: Vec<String>,
     /// A file the agent `flock`s while it has the session open.
     pub writer_lock: Option<PathBuf>,
+    /// Files the agent needs beside the session (registries, markers), written once.
+    pub side_files: Vec<SideFile>,
+    /// An index the agent lists sessions from, kept current as the mirror grows.
+    pub index: Option<Index>,
+    /// The encoder's starting memory of this mirror (its ids, chains), passed to `encode`.
+    pub cursor: Value,
 }
 
-/// Renders records as the lines of one agent's session file.
+/// How the store applies a mirror's lines.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    /// Lines appended to a JSONL file.
+    #[default]
+    Jsonl,
+    /// Each line is a row upsert (`{"table","id","row"}`) for OpenCode's SQLite database.
+    OpencodeDb,
+}
+
+/// A file beside the session, written only if it is missing (or, for a JSON registry, only
+/// our entry added).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SideFile {
+    Create {
+        path: PathBuf,
+        text: String,
+    },
+    /// Adds `key: value` to the object at `object` (a top-level key) unless the key exists.
+    JsonEntry {
+        path: PathBuf,
+        object: String,
+        key: String,
+        value: Value,
+    },
+}
+
+/// Where an agent lists its sessions from, when that is not the session file itself.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Index {
+    /// A row in Codex's `state_5.sqlite` `threads` table.
+    CodexThreads { db: PathBuf },
+    /// Copilot CLI's `workspace.yaml` beside the event log.
+    CopilotWorkspace { path: PathBuf },
+}
+
+/// Renders records as the lines of one agent's session.
 pub trait Encoder {
-    /// Names a new mirror session and gives its header lines.
-    fn open(&self, facts: &SessionFacts) -> Opening;
-    /// Appends the lines for `record` (none when the agent has no place for it).
-    fn encode(&self, record: &Record, lines: &mut Vec<String>);
+    /// Names a new mirror session and gives its first lines.
+    fn open(&self, facts: &SessionFacts) -> std::io::Result<Opening>;
+    /// Appends the lines for `records` and returns how many records they carry. `cursor` is
+    /// this encoder's own memory of the mirror so far (chains, open turns), saved between
+    /// hooks; it starts as the opening's.
+    fn encode(&self, records: &[Record], cursor: &mut Value, lines: &mut Vec<String>) -> u64;
+}
+
+/// The encoder for `target` under `config`, when it is enabled and its store can be found.
+pub fn encoder(target: &str, config: &Config) -> Option<Box<dyn Encoder>> {
+    let settings: &TargetConfig = config.target(target)?;
+    match target {
+        "codex" => Some(Box::new(codex::Codex {
+            home: crate::paths::codex_home()?,
+            style: settings.tool_style,
+            max_output_bytes: config.max_output_bytes,
+        })),
+        _ => None,
+    }
 }
 
 /// The encoders of the targets `config` enables, by target name.
 pub fn enabled(config: &Config) -> Vec<(&'static str, Box<dyn Encoder>)> {
-    let mut encoders: Vec<(&'static str, Box<dyn Encoder>)> = Vec::new();
-    if let (Some(codex), Some(home)) = (config.codex(), crate::paths::codex_home()) {
-        encoders.push((
-            "codex",
-            Box::new(codex::Codex {
-                home,
-                style: codex.tool_style,
-                max_output_bytes: config.max_output_bytes,
-            }),
-        ));
-    }
-    encoders
+    TARGETS
+        .iter()
+        .filter_map(|&target| Some((target, encoder(target, config)?)))
+        .collect()
 }
 
 /// What an encoder needs to know about the Claude session to open a mirror.
 pub struct SessionFacts<'a> {
+    pub claude_session_id: &'a str,
     pub cwd: &'a Path,
+    pub title: Option<&'a str>,
     pub now: chrono::DateTime<chrono::Utc>,
+}
+
+pub fn rfc3339(time: chrono::DateTime<chrono::Utc>) -> String {
+    time.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
 }
 
 /// How tool calls are written where the target has structured calls.

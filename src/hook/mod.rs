@@ -12,10 +12,11 @@ mod wire;
 
 use crate::claude::{self, render};
 use crate::config::{self, Located};
-use crate::encode::{self, SessionFacts};
+use crate::encode;
+use crate::fanout;
 use crate::model::{Item, Part, joined_text};
 use crate::paths;
-use crate::store::{self, Batch, Lineage, LockGuard, Mirror, SessionFiles, SessionState};
+use crate::store::{self, LockGuard, SessionFiles, SessionState};
 use crate::sync::{Event, PromptKey, Sync, digest};
 use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
@@ -59,7 +60,7 @@ pub fn run() {
         ))]
     });
     let Some(dir) = data_dir else { return };
-    let now = encode::codex::rfc3339(chrono::Utc::now());
+    let now = encode::rfc3339(chrono::Utc::now());
     for report in reports {
         let line = format!(
             "{now} {} {} {}: {}",
@@ -279,7 +280,7 @@ impl Session<'_> {
         };
 
         let now = chrono::Utc::now();
-        let now_text = encode::codex::rfc3339(now);
+        let now_text = encode::rfc3339(now);
         let mut locked = self.lock(&now_text)?;
         if let Some(awaited) = &awaited {
             let seen = |locked: &Locked| {
@@ -337,49 +338,9 @@ impl Session<'_> {
             });
         }
 
-        let mut batches = Vec::new();
-        for (target, encoder) in encode::enabled(&self.located.config) {
-            let mut lines = Vec::new();
-            let mut count = 0;
-            for record in &records {
-                let before = lines.len();
-                encoder.encode(record, &mut lines);
-                count += u64::from(lines.len() > before);
-            }
-            if lines.is_empty() {
-                continue;
-            }
-            if !state.mirrors.contains_key(target) {
-                let facts = SessionFacts {
-                    cwd: &state.cwd,
-                    now,
-                };
-                let opening = encoder.open(&facts);
-                lines.splice(0..0, opening.header);
-                state.mirrors.insert(
-                    target.to_owned(),
-                    Mirror {
-                        id: opening.id,
-                        path: opening.path,
-                        writer_lock: opening.writer_lock,
-                        created_at: now_text.clone(),
-                        last_sync: now_text.clone(),
-                        records: 0,
-                        lineage: Lineage::new(&state.claude_session_id),
-                        pending: None,
-                    },
-                );
-            }
-            batches.push(Batch {
-                target: target.to_owned(),
-                lines,
-                records: count,
-            });
-        }
-        problems.extend(
-            store::commit(&self.files.state, &mut state, batches, &now_text)
-                .map_err(|e| format!("cannot save state {}: {e}", self.files.state.display()))?,
-        );
+        let problems_now =
+            fanout::write(&self.files, &mut state, &self.located.config, &records, now)?;
+        problems.extend(problems_now);
         if problems.is_empty() {
             Ok(())
         } else {
@@ -397,7 +358,8 @@ impl Session<'_> {
             Ok(None) => self.new_state(now),
             Err(err) => return Err(format!("unreadable state, not mirroring: {err}")),
         };
-        let mut problems = store::flush_pending(&mut state);
+        // Divergence found here is left pending; the sync after forks it.
+        let mut problems = store::flush_pending(&mut state).problems;
         let offset = state.progress.transcript_offset;
         let read = store::fs::read_complete_lines(&self.transcript, offset)
             .map_err(|e| format!("cannot read transcript {}: {e}", self.transcript.display()))?;
@@ -477,7 +439,9 @@ impl Session<'_> {
             title: None,
             progress: Default::default(),
             transcript_misses: 0,
+            records_bytes: 0,
             mirrors: Default::default(),
+            retired: Vec::new(),
         }
     }
 

@@ -1,11 +1,17 @@
 //! The only module that writes files: locks, appends, atomic rewrites, state, lineage, logs.
 
 pub mod fs;
+pub mod index;
 pub mod lock;
+pub mod opencode;
+pub mod records;
+pub mod side;
 pub mod state;
 
 pub use lock::LockGuard;
-pub use state::{Lineage, Mirror, PendingAppend, SessionState};
+pub use state::{ForkPoint, Lineage, Mirror, PendingAppend, Retired, SessionState};
+
+use crate::encode::Kind;
 
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
@@ -14,6 +20,7 @@ use std::path::{Path, PathBuf};
 pub struct SessionFiles {
     pub state: PathBuf,
     pub lock: PathBuf,
+    pub records: PathBuf,
 }
 
 impl SessionFiles {
@@ -22,6 +29,7 @@ impl SessionFiles {
         SessionFiles {
             state: dir.join("state.jsonl"),
             lock: dir.join("lock"),
+            records: dir.join("records.jsonl"),
         }
     }
 }
@@ -56,15 +64,23 @@ pub struct Batch {
     pub records: u64,
 }
 
+/// What flushing found.
+#[derive(Debug, Default)]
+pub struct Flushed {
+    pub problems: Vec<String>,
+    /// Mirrors (by target) that are no longer where our lineage left them, and why: they
+    /// must be forked, never appended to. Their pending lines stay for the fork to drop.
+    pub diverged: Vec<(String, String)>,
+}
+
 /// Records `batches` in the lineage and saves the state first, then appends: a hook killed in
 /// between leaves a pending append that the next hook completes, so nothing is lost or doubled.
-/// Returns the errors of appends that must wait (they stay pending).
 pub fn commit(
     path: &Path,
     state: &mut SessionState,
     batches: Vec<Batch>,
     now: &str,
-) -> io::Result<Vec<String>> {
+) -> io::Result<Flushed> {
     for batch in batches {
         let Some(mirror) = state.mirrors.get_mut(&batch.target) else {
             continue;
@@ -91,25 +107,41 @@ pub fn commit(
     Ok(flush_pending(state))
 }
 
-/// Completes every pending append whose target is free; returns the problems met. Appends to a
-/// session the agent has open wait, unreported, until it closes it. Called under the session
-/// lock, at the start of a hook (crash recovery) and after `commit`.
-pub fn flush_pending(state: &mut SessionState) -> Vec<String> {
-    let mut problems = Vec::new();
+/// Completes every pending write whose target is free. Writes to a session the agent has
+/// open wait, unreported, until it closes it. Called under the session lock, at the start of
+/// a hook (crash recovery) and after `commit`.
+pub fn flush_pending(state: &mut SessionState) -> Flushed {
+    let mut flushed = Flushed::default();
     for (target, mirror) in &mut state.mirrors {
-        match flush_mirror(mirror) {
-            Err(err) if err.kind() != io::ErrorKind::WouldBlock => {
-                problems.push(format!("{target} mirror {}: {err}", mirror.path.display()));
-            }
-            _ => {}
+        if mirror.pending.is_none() {
+            continue;
+        }
+        let result = match mirror.kind {
+            Kind::Jsonl => flush_file(mirror),
+            Kind::OpencodeDb => opencode::flush(mirror),
+        };
+        match result {
+            Ok(Flush::Done) => mirror.pending = None,
+            Ok(Flush::Diverged(reason)) => flushed.diverged.push((target.clone(), reason)),
+            Err(err) if err.kind() == io::ErrorKind::WouldBlock => {}
+            Err(err) => flushed
+                .problems
+                .push(format!("{target} mirror {}: {err}", mirror.path.display())),
         }
     }
-    problems
+    flushed
 }
 
-fn flush_mirror(mirror: &mut Mirror) -> io::Result<()> {
+/// How a pending write ended.
+pub enum Flush {
+    Done,
+    /// The mirror changed outside session-sync; the reason says how.
+    Diverged(String),
+}
+
+fn flush_file(mirror: &Mirror) -> io::Result<Flush> {
     let Some(pending) = &mirror.pending else {
-        return Ok(());
+        return Ok(Flush::Done);
     };
     if mirror
         .writer_lock
@@ -122,11 +154,18 @@ fn flush_mirror(mirror: &mut Mirror) -> io::Result<()> {
         ));
     }
     let end = pending.offset + pending.data.len() as u64;
-    let len = fs::size(&mirror.path)?;
+    let len = match fs::size(&mirror.path) {
+        Err(err) if err.kind() == io::ErrorKind::NotFound => {
+            if pending.offset > 0 {
+                return Ok(Flush::Diverged("deleted".into()));
+            }
+            0
+        }
+        other => other?,
+    };
     if len == end {
         // The append completed (the usual case: it ran right after the state was saved).
-        mirror.pending = None;
-        return Ok(());
+        return Ok(Flush::Done);
     }
     let written = if len > pending.offset {
         fs::read_range(&mirror.path, pending.offset, pending.data.len() as u64)?
@@ -134,33 +173,34 @@ fn flush_mirror(mirror: &mut Mirror) -> io::Result<()> {
         Vec::new()
     };
     if len < pending.offset || !pending.data.as_bytes().starts_with(&written) {
-        // The file is not where our lineage left it (truncated, or someone else wrote there).
-        // Append after whatever is there, on a fresh line, and re-base the lineage on it.
-        let mut file = fs::open_append(&mirror.path)?;
-        let start = file.metadata()?.len();
-        let separator = if start > 0 && !ends_with_newline(&mirror.path, start)? {
-            "\n"
-        } else {
-            ""
-        };
-        file.write_all(format!("{separator}{}", pending.data).as_bytes())?;
-        let expected = pending.offset;
-        mirror.lineage.bytes = start + separator.len() as u64 + pending.data.len() as u64;
-        mirror.pending = None;
-        return Err(io::Error::other(format!(
-            "file changed outside session-sync (expected {expected} bytes, found {len}); appended after it"
+        return Ok(Flush::Diverged(divergence(
+            &mirror.path,
+            len,
+            pending.offset,
         )));
     }
-    if len < end {
-        let rest = &pending.data.as_bytes()[written.len()..];
-        fs::open_append(&mirror.path)?.write_all(rest)?;
+    if pending.offset == 0 && len == 0 {
+        // A new mirror: its first version appears whole, through a rename.
+        fs::write_atomic(&mirror.path, pending.data.as_bytes())?;
+        return Ok(Flush::Done);
     }
-    mirror.pending = None;
-    Ok(())
+    let rest = &pending.data.as_bytes()[written.len()..];
+    fs::open_append(&mirror.path)?.write_all(rest)?;
+    Ok(Flush::Done)
 }
 
-fn ends_with_newline(path: &Path, len: u64) -> io::Result<bool> {
-    Ok(fs::read_range(path, len - 1, 1)? == b"\n")
+/// Why a mirror file of `len` bytes is not where we left it (`expected` bytes).
+fn divergence(path: &Path, len: u64, expected: u64) -> String {
+    if len < expected {
+        return format!("shortened outside session-sync ({len} bytes, we wrote {expected})");
+    }
+    let first = fs::read_range(path, 0, len.min(64 * 1024)).unwrap_or_default();
+    let first = first.split(|&b| b == b'\n').next().unwrap_or_default();
+    if String::from_utf8_lossy(first).contains(r#""history_mode":"paginated""#) {
+        "rewritten in Codex's paginated format (codex migrate-rollouts)".into()
+    } else {
+        "continued in the agent".into()
+    }
 }
 
 /// Appends one line to the hook log, keeping the log under a size cap.

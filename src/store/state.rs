@@ -1,5 +1,6 @@
 //! What session-sync remembers per Claude session (documented in docs/state.md).
 
+use crate::encode::{Index, Kind};
 use crate::sync::Progress;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -26,9 +27,15 @@ pub struct SessionState {
     /// Consecutive hooks that found no transcript file (then stop waiting for it).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub transcript_misses: u32,
-    /// Mirror per target name (`codex`, …).
+    /// Bytes of `records.jsonl` (every record mirrored so far) this state accounts for.
+    #[serde(default)]
+    pub records_bytes: u64,
+    /// The live mirror per target name (`codex`, …).
     #[serde(default)]
     pub mirrors: BTreeMap<String, Mirror>,
+    /// Mirrors left behind by a fork (the user continued them in the agent), oldest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub retired: Vec<Retired>,
 }
 
 fn is_zero(n: &u32) -> bool {
@@ -40,6 +47,8 @@ pub struct Mirror {
     /// The session id in the target agent (what its resume command takes).
     pub id: String,
     pub path: PathBuf,
+    #[serde(default)]
+    pub kind: Kind,
     /// A file the target agent `flock`s while it has the session open; we do not append then.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub writer_lock: Option<PathBuf>,
@@ -51,6 +60,31 @@ pub struct Mirror {
     /// Lines committed to the lineage but not yet known to be in the file (see docs/state.md).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pending: Option<PendingAppend>,
+    /// The encoder's memory of this mirror (open turns, chains).
+    #[serde(default, skip_serializing_if = "serde_json::Value::is_null")]
+    pub cursor: serde_json::Value,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub index: Option<Index>,
+    /// When `index` was last brought up to date.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub indexed_at: Option<String>,
+    /// For database mirrors: the id of the last row we wrote that the agent orders by, to
+    /// notice rows the agent added after it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tail: Option<String>,
+}
+
+/// A mirror replaced by a fork, kept so `status` can still offer it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Retired {
+    pub target: String,
+    pub id: String,
+    pub path: PathBuf,
+    /// Why it was left: the user continued it in the agent, it was rewritten or deleted.
+    pub reason: String,
+    pub retired_at: String,
+    /// The id of the mirror that continues the session live.
+    pub successor: String,
 }
 
 /// Identity and integrity of the lines session-sync wrote to one mirror file.
@@ -65,6 +99,18 @@ pub struct Lineage {
     /// sha256 hash chain over every line written: `chain = sha256(previous_chain_hex || line || "\n")`,
     /// starting from `sha256(lineage_id)`.
     pub chain: String,
+    /// The mirror this one was forked from, and where it stood then.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent: Option<ForkPoint>,
+}
+
+/// Where a fork left its parent mirror.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ForkPoint {
+    pub id: String,
+    pub lines: u64,
+    pub bytes: u64,
+    pub chain: String,
 }
 
 impl Lineage {
@@ -74,6 +120,7 @@ impl Lineage {
             lines: 0,
             bytes: 0,
             chain: hex(&Sha256::digest(lineage_id.as_bytes())),
+            parent: None,
         }
     }
 

@@ -5,6 +5,7 @@ use serde_json::Value;
 use session_sync::claude::{self, Entry};
 use session_sync::encode::codex::Codex;
 use session_sync::encode::{Encoder, SessionFacts, ToolStyle};
+use session_sync::model::Record;
 use session_sync::sync::{Event, Progress, Sync};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -295,6 +296,16 @@ pub fn batch_rollout(
     localize: &dyn Fn(&str) -> String,
     style: ToolStyle,
 ) -> Vec<Value> {
+    let codex = Codex {
+        home: PathBuf::from("/codex"),
+        style,
+        max_output_bytes: 256 * 1024,
+    };
+    encode_all(&codex, &fixture_records(fixture, localize))
+}
+
+/// The records a whole recorded transcript gives when read at once.
+pub fn fixture_records(fixture: &str, localize: &dyn Fn(&str) -> String) -> Vec<Record> {
     let dir = fixture_dir(fixture);
     let read = |path: PathBuf| localize(&std::fs::read_to_string(path).unwrap_or_default());
     let read_subagent = |agent: &str| -> Vec<Entry> {
@@ -309,19 +320,23 @@ pub fn batch_rollout(
         engine.consume(entry);
     }
     engine.apply(Event::CatchUp);
-    let codex = Codex {
-        home: PathBuf::from("/codex"),
-        style,
-        max_output_bytes: 256 * 1024,
-    };
+    engine.records()
+}
+
+/// A new mirror's whole content for `records`, as an encoder writes it, one value per line.
+pub fn encode_all(encoder: &dyn Encoder, records: &[Record]) -> Vec<Value> {
     let facts = SessionFacts {
+        claude_session_id: "11111111-2222-4333-8444-555555555555",
         cwd: Path::new("/home/user/project"),
-        now: chrono::Utc::now(),
+        title: Some("the first prompt"),
+        now: chrono::DateTime::parse_from_rfc3339("2026-11-21T10:00:00Z")
+            .unwrap()
+            .with_timezone(&chrono::Utc),
     };
-    let mut lines = codex.open(&facts).header;
-    for record in engine.records() {
-        codex.encode(&record, &mut lines);
-    }
+    let opening = encoder.open(&facts).unwrap();
+    let mut lines = opening.header;
+    let mut cursor = opening.cursor;
+    encoder.encode(records, &mut cursor, &mut lines);
     lines
         .iter()
         .map(|l| serde_json::from_str(l).unwrap())

@@ -1,0 +1,230 @@
+//! New records out to every enabled target: the journal, each target's encoder, then the
+//! store. Opens a mirror with the full history when a target has none yet, and forks a
+//! mirror the user continued in its agent. The hook and `mirror` both come through here.
+
+use crate::config::Config;
+use crate::encode::{self, Encoder, SessionFacts};
+use crate::model::Record;
+use crate::store::{self, Batch, Lineage, Mirror, Retired, SessionFiles, SessionState};
+use std::time::Duration;
+
+/// How often a mirror's listing entry is bumped while it grows (it is written at once when
+/// the mirror opens). Agents sort "most recent" by it; a minute is precise enough.
+const INDEX_REFRESH: Duration = Duration::from_secs(60);
+
+/// Writes `records` (already consumed from the transcript) to the journal and every enabled
+/// target. Returns the problems met (the state is saved regardless), or an error when the
+/// state itself could not be saved.
+pub fn write(
+    files: &SessionFiles,
+    state: &mut SessionState,
+    config: &Config,
+    records: &[Record],
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Vec<String>, String> {
+    let now_text = encode::rfc3339(now);
+    let mut problems = Vec::new();
+    state.records_bytes = store::records::append(&files.records, state.records_bytes, records)
+        .map_err(|e| format!("cannot append to {}: {e}", files.records.display()))?;
+
+    let encoders = encode::enabled(config);
+    let mut batches = Vec::new();
+    for (target, encoder) in &encoders {
+        let batch = match state.mirrors.get_mut(*target) {
+            Some(mirror) => {
+                let mut lines = Vec::new();
+                let count = encoder.encode(records, &mut mirror.cursor, &mut lines);
+                Batch {
+                    target: target.to_string(),
+                    lines,
+                    records: count,
+                }
+            }
+            None if records.is_empty() => continue,
+            None => match open(files, state, target, encoder.as_ref(), now, None) {
+                Ok(Some(batch)) => batch,
+                Ok(None) => continue,
+                Err(problem) => {
+                    problems.push(problem);
+                    continue;
+                }
+            },
+        };
+        if !batch.lines.is_empty() {
+            batches.push(batch);
+        }
+    }
+    let mut flushed = store::commit(&files.state, state, batches, &now_text)
+        .map_err(|e| format!("cannot save state {}: {e}", files.state.display()))?;
+
+    // A mirror the user continued in its agent is never appended to: a fork carries the
+    // whole history on, live, and the old one is kept for `status`.
+    if !flushed.diverged.is_empty() {
+        let mut forks = Vec::new();
+        for (target, reason) in std::mem::take(&mut flushed.diverged) {
+            let Some((_, encoder)) = encoders.iter().find(|(t, _)| *t == target) else {
+                continue;
+            };
+            let parent = state.mirrors.remove(&target);
+            match open(
+                files,
+                state,
+                &target,
+                encoder.as_ref(),
+                now,
+                parent.as_ref(),
+            ) {
+                Ok(Some(batch)) => {
+                    if let Some(parent) = parent {
+                        let successor = state.mirrors[&target].id.clone();
+                        state.retired.push(Retired {
+                            target: target.clone(),
+                            id: parent.id,
+                            path: parent.path,
+                            reason,
+                            retired_at: now_text.clone(),
+                            successor,
+                        });
+                    }
+                    forks.push(batch);
+                }
+                Ok(None) => {}
+                Err(problem) => {
+                    problems.push(problem);
+                    if let Some(parent) = parent {
+                        state.mirrors.insert(target, parent);
+                    }
+                }
+            }
+        }
+        flushed = store::commit(&files.state, state, forks, &now_text)
+            .map_err(|e| format!("cannot save state {}: {e}", files.state.display()))?;
+    }
+    problems.extend(flushed.problems);
+    problems.extend(
+        flushed
+            .diverged
+            .into_iter()
+            .map(|(target, reason)| format!("{target} mirror {reason}; not appending")),
+    );
+    if refresh_indexes(state, now, &mut problems) {
+        store::save_state(&files.state, state)
+            .map_err(|e| format!("cannot save state {}: {e}", files.state.display()))?;
+    }
+    Ok(problems)
+}
+
+/// A new mirror for `target` carrying the whole journal. `None` when the history has
+/// nothing this target shows.
+fn open(
+    files: &SessionFiles,
+    state: &mut SessionState,
+    target: &str,
+    encoder: &dyn Encoder,
+    now: chrono::DateTime<chrono::Utc>,
+    parent: Option<&Mirror>,
+) -> Result<Option<Batch>, String> {
+    let history = store::records::read(&files.records, state.records_bytes)
+        .map_err(|e| format!("cannot read {}: {e}", files.records.display()))?;
+    let facts = SessionFacts {
+        claude_session_id: &state.claude_session_id,
+        cwd: &state.cwd,
+        title: state.title.as_deref(),
+        now,
+    };
+    let opening = encoder
+        .open(&facts)
+        .map_err(|e| format!("cannot open a {target} mirror: {e}"))?;
+    let mut cursor = opening.cursor;
+    let mut lines = Vec::new();
+    let count = encoder.encode(&history, &mut cursor, &mut lines);
+    if lines.is_empty() {
+        return Ok(None);
+    }
+    store::side::write(&opening.side_files)
+        .map_err(|e| format!("cannot register the {target} mirror: {e}"))?;
+    lines.splice(0..0, opening.header);
+    let mut lineage = Lineage::new(&state.claude_session_id);
+    lineage.parent = parent.map(|p| store::ForkPoint {
+        id: p.id.clone(),
+        lines: p.lineage.lines,
+        bytes: p.lineage.bytes,
+        chain: p.lineage.chain.clone(),
+    });
+    let now_text = encode::rfc3339(now);
+    state.mirrors.insert(
+        target.to_owned(),
+        Mirror {
+            id: opening.id,
+            path: opening.path,
+            kind: opening.kind,
+            writer_lock: opening.writer_lock,
+            created_at: now_text.clone(),
+            last_sync: now_text,
+            records: 0,
+            lineage,
+            pending: None,
+            cursor,
+            index: opening.index,
+            indexed_at: None,
+            tail: None,
+        },
+    );
+    Ok(Some(Batch {
+        target: target.to_owned(),
+        lines,
+        records: count,
+    }))
+}
+
+/// Lists new mirrors in their agent's index at once, and bumps growing ones now and then.
+/// Returns whether the state changed.
+fn refresh_indexes(
+    state: &mut SessionState,
+    now: chrono::DateTime<chrono::Utc>,
+    problems: &mut Vec<String>,
+) -> bool {
+    let mut changed = false;
+    // Agents show an empty title as a blank entry.
+    let title = state.title.clone().unwrap_or_else(|| {
+        let id: String = state.claude_session_id.chars().take(8).collect();
+        format!("Claude Code session {id}")
+    });
+    for (target, mirror) in &mut state.mirrors {
+        let Some(index) = &mirror.index else {
+            continue;
+        };
+        let due = match mirror.indexed_at.as_deref().and_then(parse_time) {
+            None => true,
+            Some(at) => {
+                mirror.last_sync > mirror.indexed_at.clone().unwrap_or_default()
+                    && (now - at).to_std().unwrap_or_default() >= INDEX_REFRESH
+            }
+        };
+        if !due || mirror.pending.is_some() {
+            continue;
+        }
+        let entry = store::index::Entry {
+            id: &mirror.id,
+            path: &mirror.path,
+            cwd: &state.cwd,
+            title: &title,
+            created_at: parse_time(&mirror.created_at).unwrap_or(now),
+            now,
+        };
+        match store::index::refresh(index, &entry) {
+            Ok(_) => {
+                mirror.indexed_at = Some(encode::rfc3339(now));
+                changed = true;
+            }
+            Err(err) => problems.push(format!("{target} index: {err}")),
+        }
+    }
+    changed
+}
+
+fn parse_time(text: &str) -> Option<chrono::DateTime<chrono::Utc>> {
+    chrono::DateTime::parse_from_rfc3339(text)
+        .ok()
+        .map(|t| t.with_timezone(&chrono::Utc))
+}

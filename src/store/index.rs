@@ -1,0 +1,202 @@
+//! Indexes agents list sessions from: Codex's `threads` table in `state_5.sqlite` and Copilot
+//! CLI's `workspace.yaml`. Kept current so the agents' "most recent session" pick the mirror.
+
+use super::fs;
+use crate::encode::Index;
+use rusqlite::{Connection, OpenFlags, params};
+use std::collections::BTreeMap;
+use std::io;
+use std::path::Path;
+use std::time::Duration;
+
+/// What an index entry says about a mirror.
+pub struct Entry<'a> {
+    pub id: &'a str,
+    pub path: &'a Path,
+    pub cwd: &'a Path,
+    pub title: &'a str,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    pub now: chrono::DateTime<chrono::Utc>,
+}
+
+/// Brings `index` up to date with `entry`. An index we cannot use as verified (no database
+/// yet, another schema) is left alone: `Ok(false)`; `doctor` explains why.
+pub fn refresh(index: &Index, entry: &Entry) -> io::Result<bool> {
+    match index {
+        Index::CodexThreads { db } => codex_thread(db, entry).map_err(sql_error),
+        Index::CopilotWorkspace { path } => {
+            fs::write_atomic(path, copilot_workspace(entry).as_bytes())?;
+            Ok(true)
+        }
+    }
+}
+
+/// Columns the `threads` table must have for our row to be complete.
+const THREAD_COLUMNS: &[&str] = &[
+    "id",
+    "rollout_path",
+    "created_at",
+    "updated_at",
+    "updated_at_ms",
+    "recency_at",
+    "recency_at_ms",
+    "source",
+    "model_provider",
+    "cwd",
+    "title",
+    "first_user_message",
+    "preview",
+    "sandbox_policy",
+    "approval_mode",
+    "cli_version",
+];
+
+/// Why Codex's `threads` table cannot take our row, or `None` when it can (for `doctor`).
+pub fn codex_threads_mismatch(db: &Path) -> Option<String> {
+    let connection = open_existing(db).ok()?;
+    match thread_columns(&connection) {
+        Ok(columns) => mismatch(&columns),
+        Err(err) => Some(err.to_string()),
+    }
+}
+
+fn open_existing(db: &Path) -> rusqlite::Result<Connection> {
+    // Never create the database: Codex imports every rollout when it creates it itself.
+    let connection = Connection::open_with_flags(
+        db,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    connection.busy_timeout(Duration::from_millis(500))?;
+    Ok(connection)
+}
+
+/// Column name → (NOT NULL, has a default).
+fn thread_columns(connection: &Connection) -> rusqlite::Result<BTreeMap<String, (bool, bool)>> {
+    let mut statement = connection.prepare("PRAGMA table_info(threads)")?;
+    let rows = statement.query_map([], |row| {
+        let name: String = row.get(1)?;
+        let not_null: bool = row.get(3)?;
+        let default: Option<String> = row.get(4)?;
+        Ok((name, (not_null, default.is_some())))
+    })?;
+    rows.collect()
+}
+
+fn mismatch(columns: &BTreeMap<String, (bool, bool)>) -> Option<String> {
+    if columns.is_empty() {
+        return Some("no `threads` table".into());
+    }
+    let missing: Vec<&str> = THREAD_COLUMNS
+        .iter()
+        .copied()
+        .filter(|c| !columns.contains_key(*c))
+        .collect();
+    if !missing.is_empty() {
+        return Some(format!("`threads` lacks {}", missing.join(", ")));
+    }
+    let unknown: Vec<&str> = columns
+        .iter()
+        .filter(|(name, (not_null, default))| {
+            *not_null && !default && !THREAD_COLUMNS.contains(&name.as_str())
+        })
+        .map(|(name, _)| name.as_str())
+        .collect();
+    if !unknown.is_empty() {
+        return Some(format!(
+            "`threads` requires columns we do not know: {}",
+            unknown.join(", ")
+        ));
+    }
+    None
+}
+
+fn codex_thread(db: &Path, entry: &Entry) -> rusqlite::Result<bool> {
+    if !db.exists() {
+        return Ok(false);
+    }
+    let connection = open_existing(db)?;
+    if mismatch(&thread_columns(&connection)?).is_some() {
+        return Ok(false);
+    }
+    let provider = codex_model_provider(db.parent().unwrap_or(Path::new(".")));
+    let now_ms = entry.now.timestamp_millis();
+    let now_s = entry.now.timestamp();
+    // Insert our row, or bump it (`--last` sorts by updated_at_ms); title and preview come
+    // from the first prompt, which may arrive after the row was first written.
+    connection.execute(
+        "INSERT INTO threads (id, rollout_path, created_at, updated_at, source, model_provider, cwd,
+             title, first_user_message, preview, sandbox_policy, approval_mode, cli_version)
+         VALUES (?1, ?2, ?3, ?4, 'cli', ?5, ?6, ?7, ?7, ?7, '{\"type\":\"read-only\"}', 'on-request', ?8)
+         ON CONFLICT(id) DO UPDATE SET
+             updated_at = ?4, updated_at_ms = ?9, recency_at = ?4, recency_at_ms = ?9,
+             title = CASE WHEN threads.preview = '' THEN ?7 ELSE threads.title END,
+             first_user_message = CASE WHEN threads.preview = '' THEN ?7 ELSE threads.first_user_message END,
+             preview = CASE WHEN threads.preview = '' THEN ?7 ELSE threads.preview END",
+        params![
+            entry.id,
+            entry.path.to_string_lossy(),
+            entry.created_at.timestamp(),
+            now_s,
+            provider,
+            entry.cwd.to_string_lossy(),
+            entry.title,
+            env!("CARGO_PKG_VERSION"),
+            now_ms,
+        ],
+    )?;
+    Ok(true)
+}
+
+/// The provider Codex is configured with (`model_provider` in `config.toml`), `openai` by
+/// default: the row must name one the user's Codex can list under.
+fn codex_model_provider(home: &Path) -> String {
+    let text = std::fs::read_to_string(home.join("config.toml")).unwrap_or_default();
+    for line in text.lines() {
+        let line = line.trim();
+        if line.starts_with('[') {
+            break;
+        }
+        if let Some((key, value)) = line.split_once('=') {
+            if key.trim() == "model_provider" {
+                let value = value.split('#').next().unwrap_or("").trim();
+                return value.trim_matches(|c| c == '"' || c == '\'').to_owned();
+            }
+        }
+    }
+    "openai".into()
+}
+
+fn sql_error(err: rusqlite::Error) -> io::Error {
+    io::Error::other(err.to_string())
+}
+
+fn copilot_workspace(entry: &Entry) -> String {
+    // JSON strings are valid YAML double-quoted scalars, so any title or path is safe.
+    let quote = |text: &str| serde_json::Value::from(text).to_string();
+    let time = |t: chrono::DateTime<chrono::Utc>| t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string();
+    format!(
+        "id: {}\ncwd: {}\nclient_name: github/cli\nname: {}\nuser_named: true\nsummary_count: 0\nfork_count: 0\ncreated_at: {}\nupdated_at: {}\n",
+        entry.id,
+        quote(&entry.cwd.to_string_lossy()),
+        quote(entry.title),
+        time(entry.created_at),
+        time(entry.now),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn provider_is_read_from_the_top_level_only() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("config.toml"),
+            "model = \"m\"\nmodel_provider = \"mock\" # ours\n[model_providers.x]\nmodel_provider = \"no\"\n",
+        )
+        .unwrap();
+        assert_eq!(codex_model_provider(dir.path()), "mock");
+        assert_eq!(codex_model_provider(&dir.path().join("none")), "openai");
+    }
+}

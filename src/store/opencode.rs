@@ -1,0 +1,121 @@
+//! OpenCode mirrors are rows in its SQLite database. A mirror's lines are row upserts
+//! (`{"table","row"}`, `"keep":true` to leave an existing row alone), applied in one
+//! transaction per sync with a busy timeout, so a running OpenCode is never disturbed.
+
+use super::{Flush, Mirror};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, types::Value as Sql};
+use serde_json::Value;
+use std::io;
+use std::time::Duration;
+
+const TABLES: &[&str] = &["project", "session", "message", "part"];
+
+pub fn flush(mirror: &mut Mirror) -> io::Result<Flush> {
+    let Some(pending) = &mirror.pending else {
+        return Ok(Flush::Done);
+    };
+    let mut connection = Connection::open_with_flags(
+        &mirror.path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(sql_error)?;
+    connection
+        .busy_timeout(Duration::from_millis(1000))
+        .map_err(sql_error)?;
+    connection
+        .pragma_update(None, "foreign_keys", "ON")
+        .map_err(sql_error)?;
+    let ops: Vec<Value> = pending
+        .data
+        .lines()
+        .map(serde_json::from_str)
+        .collect::<Result<_, _>>()
+        .map_err(io::Error::other)?;
+    let our_messages: Vec<&str> = ops
+        .iter()
+        .filter(|op| op["table"] == "message")
+        .filter_map(|op| op["row"]["id"].as_str())
+        .collect();
+    let transaction = connection.transaction().map_err(sql_error)?;
+    let newest: Option<String> = transaction
+        .query_row(
+            "SELECT id FROM message WHERE session_id = ?1 ORDER BY time_created DESC, id DESC LIMIT 1",
+            [&mirror.id],
+            |row| row.get(0),
+        )
+        .optional()
+        .map_err(sql_error)?;
+    // Ours: the last message we know we wrote, or one of these (a killed hook may have
+    // committed them without saving that it did).
+    if let Some(newest) = newest.filter(|n| mirror.tail.as_ref() != Some(n)) {
+        if !our_messages.contains(&newest.as_str()) {
+            return Ok(Flush::Diverged(format!(
+                "continued in the agent (its newest message {newest} is not ours)"
+            )));
+        }
+    }
+    for op in &ops {
+        let table = op["table"].as_str().unwrap_or_default();
+        if !TABLES.contains(&table) {
+            return Err(io::Error::other(format!("not an OpenCode table: {table}")));
+        }
+        let Some(row) = op["row"].as_object() else {
+            return Err(io::Error::other("row upsert without a row"));
+        };
+        let columns: Vec<&str> = row.keys().map(String::as_str).collect();
+        if columns
+            .iter()
+            .any(|c| c.is_empty() || !c.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'))
+        {
+            return Err(io::Error::other("bad column name in row upsert"));
+        }
+        let on_conflict = if op["keep"] == true {
+            "DO NOTHING".to_owned()
+        } else {
+            let set: Vec<String> = columns
+                .iter()
+                .filter(|c| **c != "id")
+                .map(|c| format!("{c} = excluded.{c}"))
+                .collect();
+            format!("DO UPDATE SET {}", set.join(", "))
+        };
+        let placeholders: Vec<String> = (1..=columns.len()).map(|i| format!("?{i}")).collect();
+        let sql = format!(
+            "INSERT INTO {table} ({}) VALUES ({}) ON CONFLICT(id) {on_conflict}",
+            columns.join(", "),
+            placeholders.join(", ")
+        );
+        let values: Vec<Sql> = row.values().map(sql_value).collect();
+        transaction
+            .execute(&sql, rusqlite::params_from_iter(values))
+            .map_err(sql_error)?;
+    }
+    transaction.commit().map_err(sql_error)?;
+    if let Some(last) = our_messages.last() {
+        mirror.tail = Some((*last).to_owned());
+    }
+    Ok(Flush::Done)
+}
+
+fn sql_value(value: &Value) -> Sql {
+    match value {
+        Value::Null => Sql::Null,
+        Value::Bool(b) => Sql::Integer(i64::from(*b)),
+        Value::Number(n) => match n.as_i64() {
+            Some(i) => Sql::Integer(i),
+            None => Sql::Real(n.as_f64().unwrap_or(0.0)),
+        },
+        Value::String(s) => Sql::Text(s.clone()),
+        // OpenCode keeps structured columns (`data`, `model`) as JSON text.
+        other => Sql::Text(other.to_string()),
+    }
+}
+
+fn sql_error(err: rusqlite::Error) -> io::Error {
+    match err {
+        rusqlite::Error::SqliteFailure(e, _) if e.code == rusqlite::ErrorCode::DatabaseBusy => {
+            io::Error::new(io::ErrorKind::WouldBlock, "OpenCode's database is busy")
+        }
+        other => io::Error::other(other.to_string()),
+    }
+}
