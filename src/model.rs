@@ -2,7 +2,7 @@
 //!
 //! It knows nothing about Claude Code, Codex or files; readers fill it, encoders render it.
 
-use serde_json::Value;
+use serde_json::{Value, json};
 
 /// One conversation item with where and when it happened.
 #[derive(Debug, Clone, PartialEq)]
@@ -72,4 +72,90 @@ impl Part {
 pub fn joined_text(parts: &[Part]) -> String {
     let texts: Vec<&str> = parts.iter().filter_map(Part::text).collect();
     texts.join("\n")
+}
+
+impl Record {
+    /// The record as JSON (the journal's line format, see docs/state.md).
+    pub fn to_json(&self) -> Value {
+        let record = self;
+        let item = match &record.item {
+            Item::Prompt { parts } => json!({ "prompt": parts_json(parts) }),
+            Item::Text { text } => json!({ "text": text }),
+            Item::Thinking { text } => json!({ "thinking": text }),
+            Item::ToolCall { id, name, input } => {
+                json!({ "tool_call": { "id": id, "name": name, "input": input } })
+            }
+            Item::ToolResult {
+                id,
+                parts,
+                is_error,
+            } => {
+                json!({ "tool_result": { "id": id, "parts": parts_json(parts), "is_error": is_error } })
+            }
+        };
+        json!({ "timestamp": record.timestamp, "agent": record.agent, "item": item })
+    }
+
+    pub fn from_json(value: &Value) -> Option<Record> {
+        let text = |v: &Value| v.as_str().map(str::to_owned);
+        let item = value.get("item")?;
+        let item = if let Some(parts) = item.get("prompt") {
+            Item::Prompt {
+                parts: parts_from(parts),
+            }
+        } else if let Some(t) = item.get("text") {
+            Item::Text { text: text(t)? }
+        } else if let Some(t) = item.get("thinking") {
+            Item::Thinking { text: text(t)? }
+        } else if let Some(call) = item.get("tool_call") {
+            Item::ToolCall {
+                id: text(call.get("id")?)?,
+                name: text(call.get("name")?)?,
+                input: call.get("input").cloned().unwrap_or(Value::Null),
+            }
+        } else if let Some(result) = item.get("tool_result") {
+            Item::ToolResult {
+                id: text(result.get("id")?)?,
+                parts: parts_from(result.get("parts")?),
+                is_error: result.get("is_error").and_then(Value::as_bool) == Some(true),
+            }
+        } else {
+            return None;
+        };
+        Some(Record {
+            timestamp: value.get("timestamp").and_then(text),
+            agent: value.get("agent").and_then(text),
+            item,
+        })
+    }
+}
+
+fn parts_json(parts: &[Part]) -> Value {
+    parts
+        .iter()
+        .map(|part| match part {
+            Part::Text(text) => json!({ "text": text }),
+            Part::Image(image) => {
+                json!({ "image": { "media_type": image.media_type, "data": image.data } })
+            }
+        })
+        .collect()
+}
+
+fn parts_from(value: &Value) -> Vec<Part> {
+    value
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|part| {
+            if let Some(text) = part.get("text").and_then(Value::as_str) {
+                return Some(Part::Text(text.to_owned()));
+            }
+            let image = part.get("image")?;
+            Some(Part::Image(Image {
+                media_type: image.get("media_type")?.as_str()?.to_owned(),
+                data: image.get("data")?.as_str()?.to_owned(),
+            }))
+        })
+        .collect()
 }

@@ -1,7 +1,7 @@
 //! Codex CLI rollouts (legacy format, verified with Codex 0.169.0):
 //! `$CODEX_HOME/sessions/YYYY/MM/DD/rollout-<local time>-<uuid>.jsonl`.
 
-use super::{Encoder, Index, Kind, Opening, SessionFacts, ToolStyle, cap_parts, rfc3339};
+use super::{Encoder, Index, Kind, Opening, SessionFacts, ToolStyle, cap_parts, data_url, rfc3339};
 use crate::model::{Item, Part, Record};
 use serde_json::{Value, json};
 use std::path::PathBuf;
@@ -196,8 +196,4 @@ fn output(parts: &[Part]) -> Value {
             })
             .collect(),
     )
-}
-
-fn data_url(image: &crate::model::Image) -> String {
-    format!("data:{};base64,{}", image.media_type, image.data)
 }

@@ -2,6 +2,12 @@
 //! Encoders compute names and bytes only; the store writes them.
 
 pub mod codex;
+pub mod copilot;
+pub mod gemini;
+pub mod openai_chat;
+pub mod opencode;
+pub mod qwen;
+pub mod turns;
 
 use crate::config::{Config, TargetConfig};
 use crate::model::{Part, Record};
@@ -10,7 +16,14 @@ use serde_json::Value;
 use std::path::{Path, PathBuf};
 
 /// Every target session-sync can mirror into, in the order `init` and `status` show them.
-pub const TARGETS: &[&str] = &["codex"];
+pub const TARGETS: &[&str] = &[
+    "codex",
+    "gemini",
+    "opencode",
+    "copilot",
+    "qwen",
+    "openai-chat",
+];
 
 /// A new mirror session: its id in the target agent, where it goes, and what to write first.
 #[derive(Debug, Clone)]
@@ -87,6 +100,35 @@ pub fn encoder(target: &str, config: &Config) -> Option<Box<dyn Encoder>> {
             style: settings.tool_style,
             max_output_bytes: config.max_output_bytes,
         })),
+        "gemini" => Some(Box::new(gemini::Gemini {
+            root: crate::paths::gemini_root()?,
+            style: settings.tool_style,
+            max_output_bytes: config.max_output_bytes,
+        })),
+        "opencode" => Some(Box::new(opencode::Opencode {
+            db: crate::paths::opencode_db()?,
+            model: settings.model.clone(),
+            style: settings.tool_style,
+            max_output_bytes: config.max_output_bytes,
+        })),
+        "copilot" => Some(Box::new(copilot::Copilot {
+            home: crate::paths::copilot_home()?,
+            style: settings.tool_style,
+            max_output_bytes: config.max_output_bytes,
+        })),
+        "qwen" => Some(Box::new(qwen::Qwen {
+            home: crate::paths::qwen_home()?,
+            style: settings.tool_style,
+            max_output_bytes: config.max_output_bytes,
+        })),
+        "openai-chat" => Some(Box::new(openai_chat::OpenaiChat {
+            dir: match &settings.dir {
+                Some(dir) => dir.clone(),
+                None => crate::paths::openai_chat_dir(&crate::paths::data_dir()?),
+            },
+            style: settings.tool_style,
+            max_output_bytes: config.max_output_bytes,
+        })),
         _ => None,
     }
 }
@@ -105,6 +147,29 @@ pub struct SessionFacts<'a> {
     pub cwd: &'a Path,
     pub title: Option<&'a str>,
     pub now: chrono::DateTime<chrono::Utc>,
+}
+
+/// Claude Code's shell call as the target's own shell tool (`run_shell_command` in Gemini
+/// CLI and Qwen Code, `bash` in OpenCode and Copilot CLI), when it has the command.
+pub fn native_shell(
+    name: &str,
+    input: &Value,
+    native: &'static str,
+) -> Option<(&'static str, Value)> {
+    if name != "Bash" {
+        return None;
+    }
+    let mut args = serde_json::Map::new();
+    args.insert("command".into(), input.get("command")?.clone());
+    if let Some(description) = input.get("description") {
+        args.insert("description".into(), description.clone());
+    }
+    Some((native, Value::Object(args)))
+}
+
+/// `data:` URL of an image part.
+pub fn data_url(image: &crate::model::Image) -> String {
+    format!("data:{};base64,{}", image.media_type, image.data)
 }
 
 pub fn rfc3339(time: chrono::DateTime<chrono::Utc>) -> String {

@@ -1,6 +1,7 @@
 //! OpenCode mirrors are rows in its SQLite database. A mirror's lines are row upserts
-//! (`{"table","row"}`, `"keep":true` to leave an existing row alone), applied in one
-//! transaction per sync with a busy timeout, so a running OpenCode is never disturbed.
+//! (`{"table","row"}`; `"keep":true` leaves an existing row alone, `"update":true` only
+//! changes an existing row), applied in one transaction per sync with a busy timeout, so a
+//! running OpenCode is never disturbed.
 
 use super::{Flush, Mirror};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, types::Value as Sql};
@@ -69,6 +70,21 @@ pub fn flush(mirror: &mut Mirror) -> io::Result<Flush> {
         {
             return Err(io::Error::other("bad column name in row upsert"));
         }
+        let values: Vec<Sql> = row.values().map(sql_value).collect();
+        if op["update"] == true {
+            let set: Vec<String> = columns
+                .iter()
+                .enumerate()
+                .filter(|(_, c)| **c != "id")
+                .map(|(i, c)| format!("{c} = ?{}", i + 1))
+                .collect();
+            let id = columns.iter().position(|c| *c == "id").unwrap_or(0) + 1;
+            let sql = format!("UPDATE {table} SET {} WHERE id = ?{id}", set.join(", "));
+            transaction
+                .execute(&sql, rusqlite::params_from_iter(values))
+                .map_err(sql_error)?;
+            continue;
+        }
         let on_conflict = if op["keep"] == true {
             "DO NOTHING".to_owned()
         } else {
@@ -85,7 +101,6 @@ pub fn flush(mirror: &mut Mirror) -> io::Result<Flush> {
             columns.join(", "),
             placeholders.join(", ")
         );
-        let values: Vec<Sql> = row.values().map(sql_value).collect();
         transaction
             .execute(&sql, rusqlite::params_from_iter(values))
             .map_err(sql_error)?;

@@ -5,8 +5,8 @@
 //! hook killed before it saved the state) are cut before the next append.
 
 use super::fs;
-use crate::model::{Image, Item, Part, Record};
-use serde_json::{Value, json};
+use crate::model::Record;
+use serde_json::Value;
 use std::io::{self, Write};
 use std::path::Path;
 
@@ -17,7 +17,7 @@ pub fn append(path: &Path, valid: u64, records: &[Record]) -> io::Result<u64> {
     }
     let mut data = String::new();
     for record in records {
-        data.push_str(&to_json(record).to_string());
+        data.push_str(&record.to_json().to_string());
         data.push('\n');
     }
     let mut file = fs::open_append(path)?;
@@ -37,95 +37,15 @@ pub fn read(path: &Path, valid: u64) -> io::Result<Vec<Record>> {
     Ok(bytes
         .split(|&b| b == b'\n')
         .filter_map(|line| serde_json::from_slice::<Value>(line).ok())
-        .filter_map(|value| from_json(&value))
+        .filter_map(|value| Record::from_json(&value))
         .collect())
-}
-
-fn to_json(record: &Record) -> Value {
-    let item = match &record.item {
-        Item::Prompt { parts } => json!({ "prompt": parts_json(parts) }),
-        Item::Text { text } => json!({ "text": text }),
-        Item::Thinking { text } => json!({ "thinking": text }),
-        Item::ToolCall { id, name, input } => {
-            json!({ "tool_call": { "id": id, "name": name, "input": input } })
-        }
-        Item::ToolResult {
-            id,
-            parts,
-            is_error,
-        } => {
-            json!({ "tool_result": { "id": id, "parts": parts_json(parts), "is_error": is_error } })
-        }
-    };
-    json!({ "timestamp": record.timestamp, "agent": record.agent, "item": item })
-}
-
-fn parts_json(parts: &[Part]) -> Value {
-    parts
-        .iter()
-        .map(|part| match part {
-            Part::Text(text) => json!({ "text": text }),
-            Part::Image(image) => {
-                json!({ "image": { "media_type": image.media_type, "data": image.data } })
-            }
-        })
-        .collect()
-}
-
-fn from_json(value: &Value) -> Option<Record> {
-    let text = |v: &Value| v.as_str().map(str::to_owned);
-    let item = value.get("item")?;
-    let item = if let Some(parts) = item.get("prompt") {
-        Item::Prompt {
-            parts: parts_from(parts),
-        }
-    } else if let Some(t) = item.get("text") {
-        Item::Text { text: text(t)? }
-    } else if let Some(t) = item.get("thinking") {
-        Item::Thinking { text: text(t)? }
-    } else if let Some(call) = item.get("tool_call") {
-        Item::ToolCall {
-            id: text(call.get("id")?)?,
-            name: text(call.get("name")?)?,
-            input: call.get("input").cloned().unwrap_or(Value::Null),
-        }
-    } else if let Some(result) = item.get("tool_result") {
-        Item::ToolResult {
-            id: text(result.get("id")?)?,
-            parts: parts_from(result.get("parts")?),
-            is_error: result.get("is_error").and_then(Value::as_bool) == Some(true),
-        }
-    } else {
-        return None;
-    };
-    Some(Record {
-        timestamp: value.get("timestamp").and_then(text),
-        agent: value.get("agent").and_then(text),
-        item,
-    })
-}
-
-fn parts_from(value: &Value) -> Vec<Part> {
-    value
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|part| {
-            if let Some(text) = part.get("text").and_then(Value::as_str) {
-                return Some(Part::Text(text.to_owned()));
-            }
-            let image = part.get("image")?;
-            Some(Part::Image(Image {
-                media_type: image.get("media_type")?.as_str()?.to_owned(),
-                data: image.get("data")?.as_str()?.to_owned(),
-            }))
-        })
-        .collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::{Image, Item, Part};
+    use serde_json::json;
 
     #[test]
     fn records_round_trip_and_a_torn_tail_is_cut() {

@@ -1,0 +1,208 @@
+//! Gemini CLI sessions (verified with Gemini CLI 0.61.0):
+//! `<root>/tmp/<project slug>/chats/session-<YYYY-MM-DDTHH-MM>-<id8>.jsonl`, a metadata line
+//! then one message per line; the project is registered in `projects.json` and marked with
+//! `.project_root` files, the way Gemini claims a slug itself.
+
+use super::qwen::gemini_parts;
+use super::turns::{Turn, turns};
+use super::{Encoder, Kind, Opening, SessionFacts, SideFile, ToolStyle, native_shell, rfc3339};
+use crate::model::Record;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use std::path::{Path, PathBuf};
+
+pub struct Gemini {
+    pub root: PathBuf,
+    pub style: ToolStyle,
+    pub max_output_bytes: usize,
+}
+
+/// Gemini deletes sessions whose `lastUpdated` is 30 days old: refresh it at least this often.
+const LAST_UPDATED_EVERY: chrono::Duration = chrono::Duration::hours(1);
+
+impl Gemini {
+    /// The slug Gemini uses (or would pick) for `project`: its registry entry, else a folder
+    /// marked with the project's path, else the first free name from the path's basename.
+    fn slug(&self, project: &Path) -> String {
+        let key = project.to_string_lossy();
+        let registry = std::fs::read(self.root.join("projects.json"))
+            .ok()
+            .and_then(|bytes| serde_json::from_slice::<Value>(&bytes).ok());
+        if let Some(slug) = registry
+            .as_ref()
+            .and_then(|r| r["projects"][key.as_ref()].as_str())
+        {
+            return slug.to_owned();
+        }
+        let tmp = self.root.join("tmp");
+        if let Ok(entries) = std::fs::read_dir(&tmp) {
+            for entry in entries.flatten() {
+                let marker = std::fs::read_to_string(entry.path().join(".project_root"));
+                if marker.is_ok_and(|m| m.trim_end() == key) {
+                    return entry.file_name().to_string_lossy().into_owned();
+                }
+            }
+        }
+        let base = slug_base(project);
+        let taken = |slug: &str| {
+            tmp.join(slug).exists()
+                || registry.as_ref().is_some_and(|r| {
+                    r["projects"]
+                        .as_object()
+                        .is_some_and(|p| p.values().any(|v| v == slug))
+                })
+        };
+        let mut slug = base.clone();
+        let mut n = 0;
+        while taken(&slug) {
+            n += 1;
+            slug = format!("{base}-{n}");
+        }
+        slug
+    }
+}
+
+/// Basename lower-cased, every run of other characters than `[a-z0-9]` one `-`.
+fn slug_base(project: &Path) -> String {
+    let name = project
+        .file_name()
+        .map(|n| n.to_string_lossy().to_lowercase())
+        .unwrap_or_default();
+    let mut slug = String::new();
+    for c in name.chars() {
+        let c = if c.is_ascii_lowercase() || c.is_ascii_digit() {
+            c
+        } else {
+            '-'
+        };
+        if !(c == '-' && slug.ends_with('-')) {
+            slug.push(c);
+        }
+    }
+    if slug.is_empty() || slug == "-" {
+        "project".into()
+    } else {
+        slug
+    }
+}
+
+impl Encoder for Gemini {
+    fn open(&self, facts: &SessionFacts) -> std::io::Result<Opening> {
+        let id = uuid::Uuid::new_v4().to_string();
+        let project = facts.cwd;
+        let key = project.to_string_lossy().into_owned();
+        let slug = self.slug(project);
+        let now = rfc3339(facts.now);
+        let name = format!(
+            "session-{}-{}.jsonl",
+            facts.now.format("%Y-%m-%dT%H-%M"),
+            &id[..8]
+        );
+        let meta = json!({
+            "sessionId": id,
+            "projectHash": hex(&Sha256::digest(key.as_bytes())),
+            "startTime": now,
+            "lastUpdated": now,
+            "kind": "main",
+        });
+        let marker = |dir: &str| SideFile::Create {
+            path: self.root.join(dir).join(&slug).join(".project_root"),
+            text: key.clone(),
+        };
+        Ok(Opening {
+            path: self.root.join("tmp").join(&slug).join("chats").join(name),
+            cursor: json!({ "updated": now, "titled": false }),
+            id,
+            kind: Kind::Jsonl,
+            header: vec![meta.to_string()],
+            writer_lock: None,
+            side_files: vec![
+                marker("tmp"),
+                marker("history"),
+                SideFile::JsonEntry {
+                    path: self.root.join("projects.json"),
+                    object: "projects".into(),
+                    key,
+                    value: slug.clone().into(),
+                },
+            ],
+            index: None,
+        })
+    }
+
+    fn encode(&self, records: &[Record], cursor: &mut Value, lines: &mut Vec<String>) -> u64 {
+        let (turns, count) = turns(records, cursor, self.style, self.max_output_bytes);
+        let now = chrono::Utc::now();
+        for timed in turns {
+            let timestamp = timed.timestamp.unwrap_or_else(|| rfc3339(now));
+            let id = uuid::Uuid::new_v4().to_string();
+            let message = match timed.turn {
+                Turn::User(parts) => {
+                    let title = crate::model::joined_text(&parts);
+                    if cursor["titled"] == false && !title.trim().is_empty() {
+                        let line = json!({ "id": id, "timestamp": timestamp, "type": "user", "content": gemini_parts(&parts) });
+                        lines.push(line.to_string());
+                        lines.push(json!({ "$set": { "summary": title_of(&title) } }).to_string());
+                        cursor["titled"] = true.into();
+                        continue;
+                    }
+                    json!({ "id": id, "timestamp": timestamp, "type": "user", "content": gemini_parts(&parts) })
+                }
+                Turn::Assistant(text) => {
+                    json!({ "id": id, "timestamp": timestamp, "type": "gemini", "content": [{ "text": text }] })
+                }
+                Turn::Calls(exchanges) => {
+                    let calls: Vec<Value> = exchanges
+                        .iter()
+                        .map(|e| {
+                            let (name, args) = match native_shell(&e.name, &e.input, "run_shell_command") {
+                                Some((name, args)) => (name.to_owned(), args),
+                                None => (e.name.clone(), e.input.clone()),
+                            };
+                            let output = e.output_text();
+                            json!({
+                                "id": e.id,
+                                "name": name,
+                                "args": args,
+                                "result": [{ "functionResponse": { "id": e.id, "name": name, "response": { "output": output } } }],
+                                "status": if e.is_error { "error" } else { "success" },
+                                "timestamp": e.answered_at.clone().unwrap_or_else(|| timestamp.clone()),
+                                "resultDisplay": output,
+                            })
+                        })
+                        .collect();
+                    json!({ "id": id, "timestamp": timestamp, "type": "gemini", "content": [], "toolCalls": calls })
+                }
+            };
+            lines.push(message.to_string());
+        }
+        let stale = cursor["updated"]
+            .as_str()
+            .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+            .is_none_or(|t| now - t.with_timezone(&chrono::Utc) >= LAST_UPDATED_EVERY);
+        if !lines.is_empty() && stale {
+            let updated = rfc3339(now);
+            lines.push(json!({ "$set": { "lastUpdated": updated } }).to_string());
+            cursor["updated"] = updated.into();
+        }
+        count
+    }
+}
+
+/// The first prompt's first line, short enough for a session list.
+fn title_of(text: &str) -> String {
+    let line = text
+        .lines()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("")
+        .trim();
+    let mut title: String = line.chars().take(80).collect();
+    if line.chars().count() > 80 {
+        title.push('…');
+    }
+    title
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}

@@ -1,0 +1,310 @@
+//! OpenCode sessions (verified with OpenCode 1.18.33): rows in its SQLite database. Each line
+//! this encoder gives is one row upsert that the store applies in a transaction:
+//! `{"table", "row"}`, with `"keep": true` to leave an existing row alone and `"update": true`
+//! to change columns of an existing row.
+
+use super::turns::{Exchange, Turn, turns};
+use super::{Encoder, Kind, Opening, SessionFacts, ToolStyle, native_shell};
+use crate::model::{Record, joined_text};
+use serde_json::{Value, json};
+use std::path::{Path, PathBuf};
+
+pub struct Opencode {
+    pub db: PathBuf,
+    /// `provider/model` to record; else the user's configured default model.
+    pub model: Option<String>,
+    pub style: ToolStyle,
+    pub max_output_bytes: usize,
+}
+
+/// The OpenCode version whose format we write.
+const VERSION: &str = "1.18.33";
+
+impl Encoder for Opencode {
+    fn open(&self, facts: &SessionFacts) -> std::io::Result<Opening> {
+        if !self.db.exists() {
+            // Its schema is OpenCode's to create (and migrate).
+            return Err(std::io::Error::other(format!(
+                "OpenCode's database {} does not exist yet; run `opencode` once",
+                self.db.display()
+            )));
+        }
+        let ms = facts.now.timestamp_millis();
+        let session = opencode_id("ses", ms, true);
+        let (project, worktree, vcs) = project_of(facts.cwd);
+        let path = facts
+            .cwd
+            .strip_prefix(&worktree)
+            .map(|p| p.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let model = self.model.clone().or_else(|| configured_model(facts.cwd));
+        let model = model
+            .as_deref()
+            .and_then(|m| m.split_once('/'))
+            .map(|(provider, model)| json!({ "providerID": provider, "modelID": model }));
+        let short: String = facts.claude_session_id.chars().take(8).collect();
+        let title = facts
+            .title
+            .map(str::to_owned)
+            .unwrap_or_else(|| format!("Claude Code session {short}"));
+        let mut session_row = json!({
+            "id": session,
+            "project_id": project,
+            "slug": format!("claude-{short}"),
+            "directory": facts.cwd.to_string_lossy(),
+            "path": path,
+            "title": title,
+            "version": VERSION,
+            "agent": "build",
+            "time_created": ms,
+            "time_updated": ms,
+        });
+        if let Some(model) = &model {
+            session_row["model"] = json!({
+                "id": model["modelID"], "providerID": model["providerID"], "variant": "default",
+            });
+        }
+        let project_row = json!({
+            "id": project,
+            "worktree": worktree.to_string_lossy(),
+            "vcs": vcs,
+            "time_created": ms,
+            "time_updated": ms,
+            "sandboxes": "[]",
+        });
+        Ok(Opening {
+            cursor: json!({
+                "session": session,
+                "cwd": facts.cwd.to_string_lossy(),
+                "root": worktree.to_string_lossy(),
+                "model": model,
+                "user": null,
+                "ms": ms,
+            }),
+            id: session,
+            path: self.db.clone(),
+            kind: Kind::OpencodeDb,
+            header: vec![
+                json!({ "table": "project", "keep": true, "row": project_row }).to_string(),
+                json!({ "table": "session", "row": session_row }).to_string(),
+            ],
+            writer_lock: None,
+            side_files: Vec::new(),
+            index: None,
+        })
+    }
+
+    fn encode(&self, records: &[Record], cursor: &mut Value, lines: &mut Vec<String>) -> u64 {
+        let (turns, count) = turns(records, cursor, self.style, self.max_output_bytes);
+        let mut rows = Rows { cursor, lines };
+        for timed in &turns {
+            let at = timed
+                .timestamp
+                .as_deref()
+                .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+                .map(|t| t.timestamp_millis())
+                .unwrap_or_else(|| chrono::Utc::now().timestamp_millis());
+            match &timed.turn {
+                Turn::User(parts) => {
+                    let mut data =
+                        json!({ "role": "user", "time": { "created": at }, "agent": "build" });
+                    if !rows.cursor["model"].is_null() {
+                        data["model"] = rows.cursor["model"].clone();
+                    }
+                    let message = rows.message(at, data);
+                    rows.cursor["user"] = message.clone().into();
+                    rows.part(
+                        &message,
+                        at,
+                        json!({ "type": "text", "text": joined_text(parts) }),
+                    );
+                }
+                Turn::Assistant(text) => {
+                    let message = rows.assistant(at, "stop");
+                    rows.part(&message, at, json!({ "type": "step-start" }));
+                    rows.part(
+                        &message,
+                        at,
+                        json!({ "type": "text", "text": text, "time": { "start": at, "end": at } }),
+                    );
+                    rows.part(&message, at, step_finish("stop"));
+                }
+                Turn::Calls(exchanges) => {
+                    let message = rows.assistant(at, "tool-calls");
+                    rows.part(&message, at, json!({ "type": "step-start" }));
+                    for exchange in exchanges {
+                        rows.part(&message, at, tool_part(exchange, at));
+                    }
+                    rows.part(&message, at, step_finish("tool-calls"));
+                }
+            }
+        }
+        if !turns.is_empty() {
+            // `opencode --continue` picks the session updated last.
+            let session = rows.cursor["session"].clone();
+            let updated = rows.cursor["ms"].clone();
+            rows.lines.push(
+                json!({ "table": "session", "update": true, "row": { "id": session, "time_updated": updated } })
+                    .to_string(),
+            );
+        }
+        count
+    }
+}
+
+/// Builds rows with ids and times that keep increasing through the conversation (OpenCode
+/// orders messages by `(time_created, id)`).
+struct Rows<'a> {
+    cursor: &'a mut Value,
+    lines: &'a mut Vec<String>,
+}
+
+impl Rows<'_> {
+    fn tick(&mut self, at: i64) -> i64 {
+        let last = self.cursor["ms"].as_i64().unwrap_or(0);
+        let ms = at.max(last + 1);
+        self.cursor["ms"] = ms.into();
+        ms
+    }
+
+    fn message(&mut self, at: i64, data: Value) -> String {
+        let ms = self.tick(at);
+        let id = opencode_id("msg", ms, false);
+        self.lines.push(
+            json!({ "table": "message", "row": {
+                "id": id, "session_id": self.cursor["session"], "time_created": ms, "time_updated": ms, "data": data,
+            }})
+            .to_string(),
+        );
+        id
+    }
+
+    fn assistant(&mut self, at: i64, finish: &str) -> String {
+        let model = &self.cursor["model"];
+        let mut data = json!({
+            "parentID": self.cursor["user"],
+            "role": "assistant",
+            "mode": "build",
+            "agent": "build",
+            "path": { "cwd": self.cursor["cwd"], "root": self.cursor["root"] },
+            "cost": 0,
+            "tokens": { "total": 0, "input": 0, "output": 0, "reasoning": 0, "cache": { "write": 0, "read": 0 } },
+            "time": { "created": at, "completed": at },
+            "finish": finish,
+        });
+        if !model.is_null() {
+            data["modelID"] = model["modelID"].clone();
+            data["providerID"] = model["providerID"].clone();
+        }
+        self.message(at, data)
+    }
+
+    fn part(&mut self, message: &str, at: i64, data: Value) {
+        let ms = self.tick(at);
+        self.lines.push(
+            json!({ "table": "part", "row": {
+                "id": opencode_id("prt", ms, false), "message_id": message,
+                "session_id": self.cursor["session"], "time_created": ms, "time_updated": ms, "data": data,
+            }})
+            .to_string(),
+        );
+    }
+}
+
+fn step_finish(reason: &str) -> Value {
+    json!({
+        "type": "step-finish",
+        "reason": reason,
+        "tokens": { "input": 0, "output": 0, "reasoning": 0, "cache": { "write": 0, "read": 0 } },
+        "cost": 0,
+    })
+}
+
+fn tool_part(exchange: &Exchange, at: i64) -> Value {
+    let (tool, input) = match native_shell(&exchange.name, &exchange.input, "bash") {
+        Some((name, args)) => (name.to_owned(), args),
+        None => (exchange.name.clone(), exchange.input.clone()),
+    };
+    let output = exchange.output_text();
+    let time = json!({ "start": at, "end": at });
+    let state = if exchange.is_error {
+        json!({ "status": "error", "input": input, "error": output, "time": time })
+    } else {
+        let title = input["command"]
+            .as_str()
+            .or(input["description"].as_str())
+            .unwrap_or(&tool)
+            .to_owned();
+        json!({
+            "status": "completed", "input": input, "output": output,
+            "metadata": {}, "title": title, "time": time,
+        })
+    };
+    json!({ "type": "tool", "tool": tool, "callID": exchange.id, "state": state })
+}
+
+/// `<prefix>_<12 hex><14 base62>`: the hex is the low 48 bits of `ms * 4096`, inverted for
+/// sessions so newer ones sort first, as OpenCode makes them.
+fn opencode_id(prefix: &str, ms: i64, descending: bool) -> String {
+    let value = (ms as u64).wrapping_mul(4096);
+    let value = if descending { !value } else { value } & 0xffff_ffff_ffff;
+    const BASE62: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+    let random = uuid::Uuid::new_v4().as_u128();
+    let suffix: String = (0..14)
+        .map(|i| BASE62[((random >> (i * 6)) % 62) as usize] as char)
+        .collect();
+    format!("{prefix}_{value:012x}{suffix}")
+}
+
+/// OpenCode's project for `cwd`: the repository's first root commit (cached by OpenCode in
+/// `<git dir>/opencode`), or `global` outside git.
+fn project_of(cwd: &Path) -> (String, PathBuf, Value) {
+    let global = || ("global".to_owned(), PathBuf::from("/"), Value::Null);
+    let Some(worktree) = cwd.ancestors().find(|dir| dir.join(".git").exists()) else {
+        return global();
+    };
+    let cached = std::fs::read_to_string(worktree.join(".git").join("opencode"));
+    let id = match cached {
+        Ok(id) if !id.trim().is_empty() => id.trim().to_owned(),
+        _ => {
+            let output = std::process::Command::new("git")
+                .args(["rev-list", "--max-parents=0", "HEAD"])
+                .current_dir(cwd)
+                .stderr(std::process::Stdio::null())
+                .output();
+            let mut roots: Vec<String> = output
+                .map(|o| {
+                    String::from_utf8_lossy(&o.stdout)
+                        .lines()
+                        .map(str::to_owned)
+                        .collect()
+                })
+                .unwrap_or_default();
+            roots.sort();
+            match roots.into_iter().next() {
+                Some(root) => root,
+                None => return global(),
+            }
+        }
+    };
+    (id, worktree.to_owned(), "git".into())
+}
+
+/// `model` from OpenCode's project or global configuration (`provider/model`).
+fn configured_model(cwd: &Path) -> Option<String> {
+    let config_home = std::env::var_os("XDG_CONFIG_HOME")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| crate::paths::home_dir().map(|h| h.join(".config")))?;
+    let mut candidates: Vec<PathBuf> = cwd
+        .ancestors()
+        .map(|dir| dir.join("opencode.json"))
+        .collect();
+    candidates.push(config_home.join("opencode").join("opencode.json"));
+    candidates.push(config_home.join("opencode").join("config.json"));
+    candidates.into_iter().find_map(|path| {
+        let text = std::fs::read_to_string(path).ok()?;
+        let config: Value = serde_json::from_str(&text).ok()?;
+        config["model"].as_str().map(str::to_owned)
+    })
+}

@@ -1,0 +1,125 @@
+//! Qwen Code sessions (verified with Qwen Code 0.15.10):
+//! `$QWEN_HOME/projects/<cwd, every non-alphanumeric → '->/chats/<uuid>.jsonl`, one record
+//! per line on a single `uuid`/`parentUuid` chain, Gemini-style content.
+
+use super::turns::{Turn, turns};
+use super::{Encoder, Kind, Opening, SessionFacts, ToolStyle, native_shell, rfc3339};
+use crate::model::{Part, Record};
+use serde_json::{Value, json};
+use std::path::{Path, PathBuf};
+
+pub struct Qwen {
+    pub home: PathBuf,
+    pub style: ToolStyle,
+    pub max_output_bytes: usize,
+}
+
+/// The Qwen Code version whose format we write.
+const VERSION: &str = "0.15.10";
+
+/// Qwen's project folder name for a cwd.
+pub fn project_folder(cwd: &Path) -> String {
+    cwd.to_string_lossy()
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect()
+}
+
+impl Encoder for Qwen {
+    fn open(&self, facts: &SessionFacts) -> std::io::Result<Opening> {
+        let id = uuid::Uuid::new_v4().to_string();
+        let path = self
+            .home
+            .join("projects")
+            .join(project_folder(facts.cwd))
+            .join("chats")
+            .join(format!("{id}.jsonl"));
+        Ok(Opening {
+            cursor: json!({ "session": id, "cwd": facts.cwd.to_string_lossy(), "last": null }),
+            id,
+            path,
+            kind: Kind::Jsonl,
+            header: Vec::new(),
+            writer_lock: None,
+            side_files: Vec::new(),
+            index: None,
+        })
+    }
+
+    fn encode(&self, records: &[Record], cursor: &mut Value, lines: &mut Vec<String>) -> u64 {
+        let (turns, count) = turns(records, cursor, self.style, self.max_output_bytes);
+        let now = rfc3339(chrono::Utc::now());
+        for timed in turns {
+            let timestamp = timed.timestamp.unwrap_or_else(|| now.clone());
+            let mut push = |kind: &str, message: Value| {
+                let uuid = uuid::Uuid::new_v4().to_string();
+                lines.push(
+                    json!({
+                        "uuid": uuid,
+                        "parentUuid": cursor["last"],
+                        "sessionId": cursor["session"],
+                        "timestamp": timestamp,
+                        "type": kind,
+                        "cwd": cursor["cwd"],
+                        "version": VERSION,
+                        "message": message,
+                    })
+                    .to_string(),
+                );
+                cursor["last"] = uuid.into();
+            };
+            match timed.turn {
+                Turn::User(parts) => push(
+                    "user",
+                    json!({ "role": "user", "parts": gemini_parts(&parts) }),
+                ),
+                Turn::Assistant(text) => push(
+                    "assistant",
+                    json!({ "role": "model", "parts": [{ "text": text }] }),
+                ),
+                Turn::Calls(exchanges) => {
+                    let named: Vec<(String, Value)> = exchanges
+                        .iter()
+                        .map(
+                            |e| match native_shell(&e.name, &e.input, "run_shell_command") {
+                                Some((name, args)) => (name.to_owned(), args),
+                                None => (e.name.clone(), e.input.clone()),
+                            },
+                        )
+                        .collect();
+                    let calls: Vec<Value> = exchanges
+                        .iter()
+                        .zip(&named)
+                        .map(|(e, (name, args))| {
+                            json!({ "functionCall": { "id": e.id, "name": name, "args": args } })
+                        })
+                        .collect();
+                    push("assistant", json!({ "role": "model", "parts": calls }));
+                    for (e, (name, _)) in exchanges.iter().zip(&named) {
+                        let response = json!({ "functionResponse": {
+                            "id": e.id, "name": name, "response": { "output": e.output_text() },
+                        }});
+                        push(
+                            "tool_result",
+                            json!({ "role": "user", "parts": [response] }),
+                        );
+                    }
+                }
+            }
+        }
+        count
+    }
+}
+
+/// Text and inline images as Gemini API parts (Gemini CLI and Qwen Code share them).
+pub fn gemini_parts(parts: &[Part]) -> Vec<Value> {
+    parts
+        .iter()
+        .map(|part| match part {
+            Part::Text(text) => json!({ "text": text }),
+            Part::Image(image) => {
+                json!({ "inlineData": { "mimeType": image.media_type, "data": image.data } })
+            }
+        })
+        .collect()
+}
