@@ -206,6 +206,22 @@ fn agent_of_result(raw: Option<&serde_json::value::RawValue>) -> Option<String> 
     serde_json::from_str::<AgentResult>(raw).ok()?.agent_id
 }
 
+/// Where Claude Code keeps a subagent's transcript (`jsonl`) or metadata (`meta.json`).
+pub fn subagent_file(
+    transcript: &std::path::Path,
+    session_id: &str,
+    agent: &str,
+    extension: &str,
+) -> Option<std::path::PathBuf> {
+    Some(
+        transcript
+            .parent()?
+            .join(session_id)
+            .join("subagents")
+            .join(format!("agent-{agent}.{extension}")),
+    )
+}
+
 /// The folder name Claude Code gives a working directory under `~/.claude/projects/` (and
 /// elsewhere): every UTF-16 unit outside `[A-Za-z0-9]` becomes `-`; past 200 characters the
 /// name is cut and suffixed with a base-36 hash of the whole path.

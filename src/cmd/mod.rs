@@ -1,8 +1,10 @@
 //! User commands. Each prints one-line errors that say what to do (exit 1); clap handles
 //! usage errors (exit 2). Commands read freely but write only through `store`.
 
+mod export;
 mod init;
 mod list;
+mod mirror;
 mod pause;
 mod resume;
 mod status;
@@ -38,6 +40,10 @@ enum Command {
     Pause(pause::Args),
     /// Mirror again after `pause`
     Resume(resume::Args),
+    /// Mirror an existing Claude Code session (backfill); safe to run again
+    Mirror(mirror::Args),
+    /// Print one session as an OpenAI-chat JSONL log (system, user, assistant, tool messages)
+    Export(export::Args),
 }
 
 /// A command failure: printed as one line, exit status 1.
@@ -72,6 +78,8 @@ pub fn main() -> i32 {
         Command::List(args) => list::run(args),
         Command::Pause(args) => pause::run(args),
         Command::Resume(args) => resume::run(args),
+        Command::Mirror(args) => mirror::run(args),
+        Command::Export(args) => export::run(args),
     };
     match result {
         Ok(()) => 0,

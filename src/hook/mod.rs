@@ -173,10 +173,71 @@ fn handle(input: &[u8], data_dir: Option<&Path>) -> Result<Vec<Report>, Report> 
         transcript,
         located,
         files,
+        chunk_limit: u64::MAX,
     };
     let mut warnings = Vec::new();
     session.sync(work, &mut warnings).map_err(fail)?;
     Ok(warnings.into_iter().map(|w| report("WARN", w)).collect())
+}
+
+/// Mirrors an existing session from wherever its state left off (the `mirror` command): the
+/// hook's own catch-up, a few megabytes of transcript at a time, reporting `(read, total)`
+/// bytes after each step. Returns the problems met along the way.
+pub fn backfill(
+    session_id: &str,
+    transcript: &Path,
+    cwd: &Path,
+    data_dir: &Path,
+    located: Located,
+    on_step: &mut dyn FnMut(u64, u64),
+) -> Result<Vec<String>, String> {
+    const STEP: u64 = 4 << 20;
+    if !is_safe_id(session_id) {
+        return Err(format!("{session_id:?} is not a Claude Code session id"));
+    }
+    let payload = Payload {
+        session_id: session_id.to_owned(),
+        transcript_path: Some(transcript.to_owned()),
+        cwd: Some(cwd.to_owned()),
+        hook_event_name: "SessionEnd".into(),
+        prompt_id: None,
+        agent_id: None,
+        prompt: None,
+        tool_name: None,
+        tool_input: None,
+        tool_response: None,
+        tool_use_id: None,
+        error: None,
+        last_assistant_message: None,
+    };
+    let session = Session {
+        payload: &payload,
+        cwd: cwd.to_owned(),
+        transcript: transcript.to_owned(),
+        located,
+        files: SessionFiles::new(data_dir, session_id),
+        chunk_limit: STEP,
+    };
+    let total = store::fs::size(transcript)
+        .map_err(|e| format!("cannot read {}: {e}", transcript.display()))?;
+    let mut problems = Vec::new();
+    let mut before = None;
+    loop {
+        let mut warnings = Vec::new();
+        if let Err(problem) = session.sync(Work::CatchUp, &mut warnings) {
+            problems.push(problem);
+        }
+        let read = store::load_state(&session.files.state)
+            .ok()
+            .flatten()
+            .map_or(total, |s| s.progress.transcript_offset);
+        on_step(read.min(total), total);
+        // Done, stuck on a problem, or only an unfinished last line is left.
+        if read >= total || !problems.is_empty() || before == Some(read) {
+            return Ok(problems);
+        }
+        before = Some(read);
+    }
 }
 
 /// Ids become file names: allow only what Claude Code's ids are made of.
@@ -194,6 +255,8 @@ struct Session<'a> {
     transcript: PathBuf,
     located: Located,
     files: SessionFiles,
+    /// Transcript bytes one sync reads at most (a backfill goes in steps it can report).
+    chunk_limit: u64,
 }
 
 /// What the transcript must show before the hook's payload can be placed after it.
@@ -361,7 +424,7 @@ impl Session<'_> {
         // Divergence found here is left pending; the sync after forks it.
         let mut problems = store::flush_pending(&mut state).problems;
         let offset = state.progress.transcript_offset;
-        let read = store::fs::read_complete_lines(&self.transcript, offset)
+        let read = store::fs::read_complete_lines(&self.transcript, offset, self.chunk_limit)
             .map_err(|e| format!("cannot read transcript {}: {e}", self.transcript.display()))?;
         let (chunk, chunk_end, transcript_exists) = match read {
             Some(read) if read.shrunk => {
@@ -449,13 +512,7 @@ impl Session<'_> {
         if !is_safe_id(agent) {
             return None;
         }
-        Some(
-            self.transcript
-                .parent()?
-                .join(&self.payload.session_id)
-                .join("subagents")
-                .join(format!("agent-{agent}.{extension}")),
-        )
+        claude::subagent_file(&self.transcript, &self.payload.session_id, agent, extension)
     }
 
     fn read_subagent(&self, agent: &str) -> Vec<claude::Entry> {

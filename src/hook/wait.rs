@@ -11,7 +11,7 @@ const POLL_EVERY: Duration = Duration::from_millis(5);
 pub fn until(path: &Path, offset: u64, deadline: Instant, found: impl Fn(&str) -> bool) -> bool {
     let mut scanned = offset;
     loop {
-        if let Ok(Some(lines)) = read_complete_lines(path, scanned) {
+        if let Ok(Some(lines)) = read_complete_lines(path, scanned, u64::MAX) {
             if !lines.text.is_empty() && found(&lines.text) {
                 return true;
             }

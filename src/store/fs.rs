@@ -86,8 +86,9 @@ pub struct Lines {
     pub shrunk: bool,
 }
 
-/// Reads `path` from `offset` to its last complete line. `None` when the file does not exist.
-pub fn read_complete_lines(path: &Path, offset: u64) -> io::Result<Option<Lines>> {
+/// Reads `path` from `offset` to its last complete line within `limit` bytes (further when a
+/// single line is longer). `None` when the file does not exist.
+pub fn read_complete_lines(path: &Path, offset: u64, limit: u64) -> io::Result<Option<Lines>> {
     let mut file = match File::open(path) {
         Ok(file) => file,
         Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(None),
@@ -102,8 +103,11 @@ pub fn read_complete_lines(path: &Path, offset: u64) -> io::Result<Option<Lines>
         }));
     }
     file.seek(SeekFrom::Start(offset))?;
-    let mut bytes = vec![0; (len - offset) as usize];
+    let mut bytes = vec![0; (len - offset).min(limit.max(1)) as usize];
     file.read_exact(&mut bytes)?;
+    if !bytes.contains(&b'\n') && offset + (bytes.len() as u64) < len {
+        file.read_to_end(&mut bytes)?;
+    }
     let complete = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
     bytes.truncate(complete);
     Ok(Some(Lines {

@@ -1,0 +1,186 @@
+//! `session-sync mirror` (backfill), forks when the user continued a mirror in its agent, and
+//! every target written through the same path; driven through the built binary.
+
+mod common;
+
+use common::{Env, Recording, said};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+
+fn stdout(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn ok(out: std::process::Output) -> String {
+    assert!(
+        out.status.success(),
+        "exit {:?}\nstdout: {}\nstderr: {}",
+        out.status.code(),
+        stdout(&out),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout(&out)
+}
+
+fn jsonl(path: &Path) -> Vec<Value> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{path:?}: {l:?}: {e}")))
+        .collect()
+}
+
+fn files_under(dir: &Path, suffix: &str) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    let mut dirs = vec![dir.to_owned()];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else if path.to_string_lossy().ends_with(suffix) {
+                found.push(path);
+            }
+        }
+    }
+    found.sort();
+    found
+}
+
+/// Every tool call id of the recording, in order.
+fn call_ids(recording: &Recording) -> Vec<String> {
+    let mut ids = Vec::new();
+    for line in &recording.transcript {
+        let value: Value = serde_json::from_str(line).unwrap();
+        for block in value["message"]["content"].as_array().into_iter().flatten() {
+            if block["type"] == "tool_use" {
+                ids.push(block["id"].as_str().unwrap().to_owned());
+            }
+        }
+    }
+    ids
+}
+
+fn count(text: &str, needle: &str) -> usize {
+    text.matches(needle).count()
+}
+
+#[test]
+fn mirror_backfills_once_and_the_hook_continues_the_same_mirror() {
+    let env = Env::new();
+    env.init();
+    let recording = Recording::load("parallel_tools");
+    recording.write_transcript(&env, usize::MAX);
+    let id = recording.session_id();
+
+    let first = ok(env.run(&["mirror", &id]));
+    assert!(first.contains("codex resume "), "{first}");
+    assert!(first.contains("records added"), "{first}");
+    let reference = said(&recording.reference_rollout(&env));
+    assert_eq!(said(&env.rollout()), reference);
+
+    let again = ok(env.run(&["mirror", "--last"]));
+    assert!(again.contains("up to date"), "{again}");
+    // The hook fires later for the same session: nothing new, nothing doubled.
+    recording.run_hook(&env, "Stop", 0);
+    assert_eq!(said(&env.rollout()), reference);
+    assert!(env.log_lines("ERROR").is_empty(), "{}", env.log());
+}
+
+#[test]
+fn mirror_writes_every_file_target_with_each_call_once() {
+    let env = Env::new();
+    env.init();
+    let recording = Recording::load("parallel_tools");
+    recording.write_transcript(&env, usize::MAX);
+    let id = recording.session_id();
+    let out = ok(env.run(&["mirror", &id, "--to", "gemini,copilot,qwen,openai-chat"]));
+    for expected in [
+        "gemini --resume ",
+        "copilot --resume=",
+        "qwen --resume ",
+        "chat log ",
+    ] {
+        assert!(out.contains(expected), "{expected} missing in {out}");
+    }
+    let stores = [
+        (env.home.join(".gemini/tmp"), ".jsonl"),
+        (env.home.join(".copilot/session-state"), "events.jsonl"),
+        (env.home.join(".qwen/projects"), ".jsonl"),
+        (env.data.join("openai-chat"), ".jsonl"),
+    ];
+    for (dir, suffix) in stores {
+        let files = files_under(&dir, suffix);
+        assert_eq!(files.len(), 1, "{dir:?}: {files:?}");
+        let text = std::fs::read_to_string(&files[0]).unwrap();
+        jsonl(&files[0]);
+        for call in call_ids(&recording) {
+            // Each call id appears in its call and in its result, once each (Copilot repeats
+            // it in the execution start and complete events).
+            let expected = if suffix == "events.jsonl" { 3 } else { 2 };
+            assert_eq!(
+                count(&text, &format!("\"{call}\"")),
+                expected,
+                "{call} in {dir:?}"
+            );
+        }
+    }
+    let registry: Value = serde_json::from_str(
+        &std::fs::read_to_string(env.home.join(".gemini/projects.json")).unwrap(),
+    )
+    .unwrap();
+    let project = env.localize("/home/user/project");
+    let slug = registry["projects"][&project].as_str().unwrap();
+    let marker = env
+        .home
+        .join(".gemini/tmp")
+        .join(slug)
+        .join(".project_root");
+    assert_eq!(std::fs::read_to_string(marker).unwrap(), project);
+    let workspace = files_under(&env.home.join(".copilot/session-state"), "workspace.yaml");
+    assert_eq!(workspace.len(), 1);
+}
+
+#[test]
+fn a_mirror_continued_in_codex_is_forked_not_appended_to() {
+    let env = Env::new();
+    env.init();
+    let recording = Recording::load("multi_turn_resume");
+    let id = recording.session_id();
+    let half = recording.transcript.len() / 2;
+    recording.write_transcript(&env, half);
+    ok(env.run(&["mirror", &id]));
+    let original = env.rollouts()[0].clone();
+
+    // The user resumes the mirror in Codex, which appends its own lines.
+    let codex_line = r#"{"timestamp":"2026-11-21T11:00:00.000Z","type":"event_msg","payload":{"type":"user_message","message":"continue in codex"}}"#;
+    let mut text = std::fs::read_to_string(&original).unwrap();
+    text.push_str(codex_line);
+    text.push('\n');
+    std::fs::write(&original, &text).unwrap();
+
+    // Claude Code goes on; the next sync must not interleave into Codex's session.
+    recording.write_transcript(&env, usize::MAX);
+    ok(env.run(&["mirror", &id]));
+    assert_eq!(std::fs::read_to_string(&original).unwrap(), text);
+    let rollouts = env.rollouts();
+    assert_eq!(rollouts.len(), 2, "{rollouts:?}");
+    let fork = rollouts.into_iter().find(|r| *r != original).unwrap();
+    assert_eq!(
+        said(&jsonl(&fork)),
+        said(&recording.reference_rollout(&env))
+    );
+
+    let status = env.status_json();
+    let session = &status["sessions"][0];
+    let old = &session["continued_elsewhere"][0];
+    assert_eq!(old["reason"], "continued in the agent");
+    let live = session["mirrors"][0]["id"].as_str().unwrap();
+    assert_eq!(old["successor"], live);
+    assert!(fork.to_string_lossy().contains(live));
+    let state =
+        std::fs::read_to_string(env.data.join("sessions").join(&id).join("state.jsonl")).unwrap();
+    let last: Value = serde_json::from_str(state.lines().last().unwrap()).unwrap();
+    let parent = &last["mirrors"]["codex"]["lineage"]["parent"];
+    assert_eq!(parent["id"], old["id"]);
+}
