@@ -144,6 +144,12 @@ fn codex_thread(db: &Path, entry: &Entry) -> rusqlite::Result<bool> {
             now_ms,
         ],
     )?;
+    // Codex's insert triggers derive the milliseconds from whole seconds; `--last` compares
+    // milliseconds, so set them exactly.
+    connection.execute(
+        "UPDATE threads SET updated_at_ms = ?2, recency_at = ?3, recency_at_ms = ?2 WHERE id = ?1",
+        params![entry.id, now_ms, now_s],
+    )?;
     Ok(true)
 }
 

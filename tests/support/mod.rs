@@ -6,6 +6,7 @@ pub mod anthropic;
 pub mod clients;
 pub mod codex;
 pub mod env;
+pub mod fixture;
 pub mod flatten;
 pub mod http;
 pub mod openai;

@@ -1,0 +1,137 @@
+//! The Codex edge cases against the real Codex CLI (pinned) and the mock Responses API:
+//! a mirror the user continued in Codex is forked and both resume; `codex exec resume --last`
+//! picks the mirror in a home where Codex already has sessions of its own.
+//!
+//! Run: `cargo test --test e2e_codex -- --ignored`.
+
+mod support;
+
+use support::env::TestEnv;
+use support::flatten::{self, claude_call_to_codex, compare_mirror, render};
+use support::openai::ResponsesMock;
+use support::{codex, fixture};
+
+const REPLY: &str = "Codex here: I can see the whole conversation.";
+
+fn session_sync(env: &TestEnv, args: &[&str]) -> String {
+    let out = env.run(env.session_sync().args(args));
+    out.assert_success();
+    out.stdout.clone()
+}
+
+/// The request Codex sent for `prompt`, flattened.
+fn resumed(env: &TestEnv, mock: &ResponsesMock, id: &str, prompt: &str) -> Vec<flatten::Item> {
+    let out = codex::exec_resume(env, id, prompt);
+    out.assert_success();
+    let requests = mock.response_requests();
+    let body = requests
+        .iter()
+        .rev()
+        .find(|r| r.to_string().contains(prompt))
+        .unwrap_or_else(|| panic!("no request for {prompt:?}: {}", out.describe()));
+    flatten::flatten_codex_request(body, prompt)
+}
+
+fn mirror_id(status_text: &str) -> String {
+    let status: serde_json::Value = serde_json::from_str(status_text).unwrap();
+    status["sessions"][0]["mirrors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["target"] == "codex")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+#[test]
+#[ignore = "end-to-end: runs the real codex CLI (cargo test --test e2e_codex -- --ignored)"]
+fn a_mirror_continued_in_codex_forks_and_both_resume() {
+    let mut env = TestEnv::new();
+    let mock = ResponsesMock::start(REPLY);
+    env.use_codex(&mock);
+    session_sync(&env, &["init"]);
+    let session = fixture::install(&env, "multi_turn_resume", 0);
+    let half = session.len() / 2;
+    session.write(half);
+    session_sync(&env, &["mirror", &session.session_id]);
+    let first = mirror_id(&session_sync(&env, &["status", "--json"]));
+
+    // The user continues the mirror in Codex: Codex appends its own turn to the rollout.
+    let in_codex = "Carry on in Codex, please.";
+    let seen = resumed(&env, &mock, &first, in_codex);
+    if let Err(report) = compare_mirror(&session.conversation(half), &seen, claude_call_to_codex) {
+        panic!("first half, as Codex saw it:\n{report}");
+    }
+
+    // Claude Code goes on with the session: the next sync forks instead of interleaving.
+    session.write(usize::MAX);
+    session_sync(&env, &["mirror", &session.session_id]);
+    let status = session_sync(&env, &["status", "--json"]);
+    let fork = mirror_id(&status);
+    assert_ne!(fork, first, "{status}");
+    assert!(
+        status.contains(&first),
+        "status lost the continued mirror: {status}"
+    );
+
+    let later = "Continue from Claude's latest turn.";
+    let seen = resumed(&env, &mock, &fork, later);
+    if let Err(report) = compare_mirror(
+        &session.conversation(usize::MAX),
+        &seen,
+        claude_call_to_codex,
+    ) {
+        panic!("the fork, as Codex saw it:\n{report}\n{}", render(&seen));
+    }
+    // The continued session still holds the user's Codex turn and none of Claude's later ones.
+    let again = "And the Codex one?";
+    let seen = resumed(&env, &mock, &first, again);
+    assert!(
+        seen.contains(&flatten::Item::User(in_codex.into())),
+        "{}",
+        render(&seen)
+    );
+    assert!(seen.len() < session.conversation(usize::MAX).len() + 3);
+}
+
+#[test]
+#[ignore = "end-to-end: runs the real codex CLI (cargo test --test e2e_codex -- --ignored)"]
+fn codex_resume_last_picks_the_mirror_among_codex_own_sessions() {
+    let mut env = TestEnv::new();
+    let mock = ResponsesMock::start(REPLY);
+    env.use_codex(&mock);
+    // Codex's own sessions in this project first: they create and fill state_5.sqlite.
+    for prompt in ["An unrelated Codex task.", "Another Codex task."] {
+        let out = env.run(env.codex().args(["exec", prompt, "--skip-git-repo-check"]));
+        out.assert_success();
+    }
+    assert!(env.codex_home.join("state_5.sqlite").exists());
+
+    session_sync(&env, &["init"]);
+    let session = fixture::install(&env, "parallel_tools", usize::MAX);
+    session_sync(&env, &["mirror", &session.session_id]);
+
+    let prompt = "Which session is this?";
+    let out =
+        env.run(
+            env.codex()
+                .args(["exec", "resume", "--last", prompt, "--skip-git-repo-check"]),
+        );
+    out.assert_success();
+    let requests = mock.response_requests();
+    let body = requests
+        .iter()
+        .rev()
+        .find(|r| r.to_string().contains(prompt))
+        .unwrap_or_else(|| panic!("no request: {}", out.describe()));
+    let seen = flatten::flatten_codex_request(body, prompt);
+    if let Err(report) = compare_mirror(
+        &session.conversation(usize::MAX),
+        &seen,
+        claude_call_to_codex,
+    ) {
+        panic!("`--last` did not resume the mirror:\n{report}");
+    }
+}

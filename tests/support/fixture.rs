@@ -1,0 +1,108 @@
+//! Recorded Claude Code sessions (`tests/fixtures/<name>/`) installed into a test HOME, as if
+//! Claude Code had run there, and the conversation they hold.
+
+use std::fs;
+use std::path::PathBuf;
+
+use serde_json::Value;
+
+use super::env::TestEnv;
+use super::flatten::{Item, flatten_anthropic};
+
+const RECORDED_PROJECT: &str = "/home/user/project";
+const RECORDED_HOME: &str = "/home/user";
+
+pub struct Installed {
+    pub session_id: String,
+    pub transcript: PathBuf,
+    lines: Vec<String>,
+}
+
+fn fixture_dir(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
+}
+
+/// Installs fixture `name`'s transcript (and subagents) under `~/.claude/projects/`, paths
+/// moved into `env`; `lines` limits the main transcript to its first lines.
+pub fn install(env: &TestEnv, name: &str, lines: usize) -> Installed {
+    let localize = |text: &str| {
+        text.replace(RECORDED_PROJECT, env.project.to_str().unwrap())
+            .replace(RECORDED_HOME, env.home.to_str().unwrap())
+    };
+    let dir = fixture_dir(name);
+    let text = localize(&fs::read_to_string(dir.join("transcript.jsonl")).unwrap());
+    let all: Vec<String> = text.lines().map(str::to_owned).collect();
+    let first: Value = serde_json::from_str(&all[0]).unwrap();
+    let session_id = all
+        .iter()
+        .find_map(|l| {
+            let v: Value = serde_json::from_str(l).ok()?;
+            v["sessionId"].as_str().map(str::to_owned)
+        })
+        .unwrap_or_else(|| first["sessionId"].to_string());
+    let folder: String = env
+        .project
+        .to_str()
+        .unwrap()
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect();
+    let projects = env.home.join(".claude/projects").join(folder);
+    let transcript = projects.join(format!("{session_id}.jsonl"));
+    let installed = Installed {
+        session_id,
+        transcript,
+        lines: all,
+    };
+    installed.write(lines);
+    if let Ok(entries) = fs::read_dir(dir.join("subagents")) {
+        let target = projects.join(&installed.session_id).join("subagents");
+        fs::create_dir_all(&target).unwrap();
+        for entry in entries.flatten() {
+            let text = localize(&fs::read_to_string(entry.path()).unwrap());
+            fs::write(target.join(entry.file_name()), text).unwrap();
+        }
+    }
+    installed
+}
+
+impl Installed {
+    /// Rewrites the transcript with its first `lines` lines (Claude Code going on).
+    pub fn write(&self, lines: usize) {
+        fs::create_dir_all(self.transcript.parent().unwrap()).unwrap();
+        let text: String = self
+            .lines
+            .iter()
+            .take(lines)
+            .map(|l| format!("{l}\n"))
+            .collect();
+        fs::write(&self.transcript, text).unwrap();
+    }
+
+    pub fn len(&self) -> usize {
+        self.lines.len()
+    }
+
+    /// The main conversation of the first `lines` lines, as Claude's model saw it.
+    pub fn conversation(&self, lines: usize) -> Vec<Item> {
+        let messages: Vec<Value> = self
+            .lines
+            .iter()
+            .take(lines)
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .filter(|v| {
+                matches!(v["type"].as_str(), Some("user" | "assistant"))
+                    && v["isMeta"] != true
+                    && v["isCompactSummary"] != true
+                    && v["message"]["model"] != "<synthetic>"
+            })
+            .map(|v| v["message"].clone())
+            .collect();
+        flatten_anthropic(&messages, None)
+            .into_iter()
+            .filter(|item| !matches!(item, Item::User(t) if t.starts_with('<')))
+            .collect()
+    }
+}
