@@ -1,5 +1,7 @@
 //! Hook latency: the release binary run as Claude Code runs it after a tool call, on sessions
-//! with 10 and with 10,000 prior exchanges, next to spawning a trivial process in the same run.
+//! with 10 and with 10,000 prior exchanges, mirrored to Codex alone and to every target
+//! (Codex, Gemini CLI, OpenCode, Copilot CLI, Qwen Code, OpenAI-chat), next to spawning a
+//! trivial process in the same run.
 //!
 //! `cargo bench --bench hook` (options: `-- --runs N`). Prints medians and ratios; never fails
 //! on timing.
@@ -21,14 +23,36 @@ struct Bench {
     transcript: PathBuf,
 }
 
+/// The tables and columns of OpenCode's database that mirrors write (opencode.md §3).
+const OPENCODE_SCHEMA: &str = "
+    PRAGMA journal_mode = WAL;
+    CREATE TABLE project (id TEXT PRIMARY KEY, worktree TEXT, vcs TEXT, time_created INTEGER,
+        time_updated INTEGER, sandboxes TEXT NOT NULL DEFAULT '[]');
+    CREATE TABLE session (id TEXT PRIMARY KEY, project_id TEXT REFERENCES project(id), slug TEXT,
+        directory TEXT, path TEXT, title TEXT, version TEXT, agent TEXT, model TEXT,
+        time_created INTEGER, time_updated INTEGER);
+    CREATE TABLE message (id TEXT PRIMARY KEY, session_id TEXT REFERENCES session(id),
+        time_created INTEGER, time_updated INTEGER, data TEXT);
+    CREATE INDEX message_session ON message (session_id, time_created, id);
+    CREATE TABLE part (id TEXT PRIMARY KEY, message_id TEXT REFERENCES message(id),
+        session_id TEXT, time_created INTEGER, time_updated INTEGER, data TEXT);";
+
 impl Bench {
-    fn new() -> Self {
+    fn new(every_target: bool) -> Self {
         let root = tempfile::tempdir().unwrap();
         let home = root.path().join("home");
         let project = home.join("project");
         let data = root.path().join("data");
         std::fs::create_dir_all(&project).unwrap();
         std::fs::create_dir_all(home.join(".codex")).unwrap();
+        if every_target {
+            for store in [".gemini", ".copilot", ".qwen", ".local/share/opencode"] {
+                std::fs::create_dir_all(home.join(store)).unwrap();
+            }
+            let db = rusqlite::Connection::open(home.join(".local/share/opencode/opencode.db"))
+                .unwrap();
+            db.execute_batch(OPENCODE_SCHEMA).unwrap();
+        }
         let transcript = home
             .join(".claude/projects/-home-project")
             .join(format!("{SESSION}.jsonl"));
@@ -42,6 +66,15 @@ impl Bench {
         };
         let out = bench.command(BIN).arg("init").output().unwrap();
         assert!(out.status.success(), "init failed");
+        if every_target {
+            let path = bench.project.join(".session-sync/config.json");
+            let mut config: serde_json::Value =
+                serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+            for target in config["targets"].as_object_mut().unwrap().values_mut() {
+                target["enabled"] = true.into();
+            }
+            std::fs::write(&path, config.to_string()).unwrap();
+        }
         bench
     }
 
@@ -118,8 +151,8 @@ fn text_line(n: usize) -> serde_json::Value {
 }
 
 /// A session already mirrored with `prior` exchanges (text, call, output each).
-fn session_with(prior: usize) -> Bench {
-    let bench = Bench::new();
+fn session_with(prior: usize, every_target: bool) -> Bench {
+    let bench = Bench::new(every_target);
     let mut lines = vec![prompt_line("Benchmark this session.")];
     for n in 0..prior {
         lines.push(text_line(n));
@@ -154,10 +187,14 @@ fn main() {
         .nth(1)
         .and_then(|n| n.parse().ok())
         .unwrap_or(300);
-    let sizes = [10usize, 10_000];
-    let sessions: Vec<Bench> = sizes.iter().map(|&n| session_with(n)).collect();
+    // (prior exchanges, every target enabled)
+    let cases = [(10usize, false), (10_000, false), (10, true), (10_000, true)];
+    let sessions: Vec<Bench> = cases
+        .iter()
+        .map(|&(n, every)| session_with(n, every))
+        .collect();
     let mut baseline = Vec::new();
-    let mut hooks: Vec<Vec<Duration>> = vec![Vec::new(); sizes.len()];
+    let mut hooks: Vec<Vec<Duration>> = vec![Vec::new(); cases.len()];
     let trivial_stdin = sessions[0].payload("PostToolUse", json!({}));
     for run in 0..runs {
         baseline.push(sessions[0].time("/bin/true", &[], &trivial_stdin));
@@ -199,24 +236,27 @@ fn main() {
         "1.00x"
     );
     let mut medians = Vec::new();
-    for (size, samples) in sizes.iter().zip(hooks) {
+    for (&(size, every), samples) in cases.iter().zip(hooks) {
         let f = figures(samples);
         let ratio = f.median.as_secs_f64() / base.median.as_secs_f64();
+        let targets = if every { "all 6 targets" } else { "Codex" };
         println!(
             "{:<40} {:>10} {:>10} {:>15.2}x",
-            format!("PostToolUse hook, {size} prior exchanges"),
+            format!("PostToolUse, {targets}, {size} prior"),
             ms(f.median),
             ms(f.p90),
             ratio
         );
         medians.push(f.median);
     }
-    println!(
-        "flatness: median at {} / median at {} = {:.2}x",
-        sizes[1],
-        sizes[0],
-        medians[1].as_secs_f64() / medians[0].as_secs_f64()
-    );
+    for (pair, targets) in [(0, "Codex"), (2, "all 6 targets")] {
+        println!(
+            "flatness, {targets}: median at {} / median at {} = {:.2}x",
+            cases[pair + 1].0,
+            cases[pair].0,
+            medians[pair + 1].as_secs_f64() / medians[pair].as_secs_f64()
+        );
+    }
 }
 
 fn assert_rollout_grew(codex_home: &Path) {

@@ -26,6 +26,11 @@ pub fn flush(mirror: &mut Mirror) -> io::Result<Flush> {
     connection
         .pragma_update(None, "foreign_keys", "ON")
         .map_err(sql_error)?;
+    // In WAL mode, NORMAL commits without waiting for the disk (still never corrupt); a hook
+    // cannot afford a sync per tool call.
+    connection
+        .pragma_update(None, "synchronous", "NORMAL")
+        .map_err(sql_error)?;
     let ops: Vec<Value> = pending
         .data
         .lines()
