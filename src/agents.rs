@@ -1,6 +1,16 @@
-//! Which agents are installed, for `init` and `status`.
+//! Which agents are installed, and which versions, for `init`, `status` and `doctor`.
 
+use std::io::Read;
+use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The versions our formats were verified with (`tests/e2e.rs` installs exactly these).
+pub const VERIFIED: &[(&str, &str)] = &[("claude", "2.1.197"), ("codex", "0.169.0")];
+
+/// `<agent> --version` answers in well under a second; a slow one must not hold up `doctor`.
+const VERSION_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// How an agent was found.
 #[derive(Debug, Clone)]
@@ -26,4 +36,75 @@ pub fn codex() -> Option<Found> {
     crate::paths::codex_home()
         .filter(|home| home.is_dir())
         .map(Found::Store)
+}
+
+/// The version `<agent> --version` prints (`codex-cli 0.169.0`, `2.1.197 (Claude Code)`):
+/// `Ok(None)` when the agent is not on PATH, `Err` when it does not answer in time or says
+/// something else.
+pub fn installed_version(agent: &str) -> Result<Option<String>, String> {
+    let Ok(binary) = which::which(agent) else {
+        return Ok(None);
+    };
+    let mut child = Command::new(&binary)
+        .arg("--version")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        // Its own process group, so that a timeout kills whatever it started too.
+        .process_group(0)
+        .spawn()
+        .map_err(|e| format!("cannot run {}: {e}", binary.display()))?;
+    let mut stdout = child.stdout.take().expect("stdout is piped");
+    // Read from a thread: a grandchild may keep the pipe open after the agent exits.
+    let (sender, receiver) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = stdout.read_to_string(&mut text);
+        let _ = sender.send(text);
+    });
+    let deadline = Instant::now() + VERSION_TIMEOUT;
+    let output = loop {
+        if let Ok(Some(_)) = child.try_wait() {
+            break receiver.recv_timeout(deadline.saturating_duration_since(Instant::now()));
+        }
+        if Instant::now() >= deadline {
+            break Err(std::sync::mpsc::RecvTimeoutError::Timeout);
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    let Ok(output) = output else {
+        // SAFETY: kill(2) on the process group we created for the child; no memory involved.
+        unsafe { libc::kill(-(child.id() as libc::pid_t), libc::SIGKILL) };
+        let _ = child.wait();
+        return Err(format!(
+            "`{agent} --version` gave no answer within {} s",
+            VERSION_TIMEOUT.as_secs()
+        ));
+    };
+    version_in(&output)
+        .map(|version| Some(version.to_owned()))
+        .ok_or_else(|| {
+            format!(
+                "`{agent} --version` printed no version: {:?}",
+                output.trim()
+            )
+        })
+}
+
+/// The first word that looks like a version number.
+fn version_in(text: &str) -> Option<&str> {
+    text.split_whitespace()
+        .find(|word| word.starts_with(|c: char| c.is_ascii_digit()) && word.contains('.'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_are_found_in_what_the_agents_print() {
+        assert_eq!(version_in("codex-cli 0.169.0\n"), Some("0.169.0"));
+        assert_eq!(version_in("2.1.197 (Claude Code)\n"), Some("2.1.197"));
+        assert_eq!(version_in("usage: codex [OPTIONS]"), None);
+    }
 }

@@ -37,7 +37,17 @@ pub fn hook_log(data_dir: &std::path::Path) -> PathBuf {
     data_dir.join("logs").join("hook.log")
 }
 
+/// The hook log's previous part, once it grew past its cap.
+pub fn rotated_hook_log(data_dir: &std::path::Path) -> PathBuf {
+    hook_log(data_dir).with_extension("log.1")
+}
+
 /// The global configuration, used where no project configuration is found.
 pub fn global_config(data_dir: &std::path::Path) -> PathBuf {
     data_dir.join("config.json")
+}
+
+/// Where `doctor` remembers how far it read the hook log.
+pub fn doctor_mark(data_dir: &std::path::Path) -> PathBuf {
+    data_dir.join("doctor.json")
 }

@@ -1,7 +1,9 @@
 //! The only module that writes files: locks, appends, atomic rewrites, state, lineage, logs.
 
 pub mod fs;
+pub mod inspect;
 pub mod lock;
+pub mod remove;
 pub mod state;
 
 pub use lock::LockGuard;
