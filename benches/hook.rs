@@ -49,8 +49,8 @@ impl Bench {
             for store in [".gemini", ".copilot", ".qwen", ".local/share/opencode"] {
                 std::fs::create_dir_all(home.join(store)).unwrap();
             }
-            let db = rusqlite::Connection::open(home.join(".local/share/opencode/opencode.db"))
-                .unwrap();
+            let db =
+                rusqlite::Connection::open(home.join(".local/share/opencode/opencode.db")).unwrap();
             db.execute_batch(OPENCODE_SCHEMA).unwrap();
         }
         let transcript = home
@@ -188,7 +188,12 @@ fn main() {
         .and_then(|n| n.parse().ok())
         .unwrap_or(300);
     // (prior exchanges, every target enabled)
-    let cases = [(10usize, false), (10_000, false), (10, true), (10_000, true)];
+    let cases = [
+        (10usize, false),
+        (10_000, false),
+        (10, true),
+        (10_000, true),
+    ];
     let sessions: Vec<Bench> = cases
         .iter()
         .map(|&(n, every)| session_with(n, every))

@@ -1,6 +1,23 @@
-//! Which agents are installed, for `init`, `status` and `doctor`.
+//! Which agents are installed, and which versions, for `init`, `status` and `doctor`.
 
+use std::io::Read;
+use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The versions our formats were verified with (`tests/e2e.rs` installs exactly these).
+pub const VERIFIED: &[(&str, &str)] = &[
+    ("claude", "2.1.197"),
+    ("codex", "0.169.0"),
+    ("gemini", "0.61.0"),
+    ("opencode", "1.18.33"),
+    ("copilot", "1.0.102"),
+    ("qwen", "0.15.10"),
+];
+
+/// `<agent> --version` answers in well under a second; a slow one must not hold up `doctor`.
+const VERSION_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// How an agent was found.
 #[derive(Debug, Clone)]
@@ -24,8 +41,6 @@ pub struct Agent {
     pub target: &'static str,
     pub name: &'static str,
     pub binary: &'static str,
-    /// The version our format for it was verified with.
-    pub verified: &'static str,
     pub store: fn() -> Option<PathBuf>,
 }
 
@@ -34,35 +49,30 @@ pub const AGENTS: &[Agent] = &[
         target: "codex",
         name: "Codex",
         binary: "codex",
-        verified: "0.169.0",
         store: crate::paths::codex_home,
     },
     Agent {
         target: "gemini",
         name: "Gemini CLI",
         binary: "gemini",
-        verified: "0.61.0",
         store: crate::paths::gemini_root,
     },
     Agent {
         target: "opencode",
         name: "OpenCode",
         binary: "opencode",
-        verified: "1.18.33",
         store: crate::paths::opencode_db,
     },
     Agent {
         target: "copilot",
         name: "Copilot CLI",
         binary: "copilot",
-        verified: "1.0.102",
         store: crate::paths::copilot_home,
     },
     Agent {
         target: "qwen",
         name: "Qwen Code",
         binary: "qwen",
-        verified: "0.15.10",
         store: crate::paths::qwen_home,
     },
 ];
@@ -71,7 +81,6 @@ pub const AMP: Agent = Agent {
     target: "amp",
     name: "Amp",
     binary: "amp",
-    verified: "0.0.1790142911-g7618fb",
     store: crate::paths::amp_data,
 };
 
@@ -88,4 +97,75 @@ pub fn find(agent: &Agent) -> Option<Found> {
     (agent.store)()
         .filter(|store| store.exists())
         .map(Found::Store)
+}
+
+/// The version `<agent> --version` prints (`codex-cli 0.169.0`, `2.1.197 (Claude Code)`):
+/// `Ok(None)` when the agent is not on PATH, `Err` when it does not answer in time or says
+/// something else.
+pub fn installed_version(agent: &str) -> Result<Option<String>, String> {
+    let Ok(binary) = which::which(agent) else {
+        return Ok(None);
+    };
+    let mut child = Command::new(&binary)
+        .arg("--version")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        // Its own process group, so that a timeout kills whatever it started too.
+        .process_group(0)
+        .spawn()
+        .map_err(|e| format!("cannot run {}: {e}", binary.display()))?;
+    let mut stdout = child.stdout.take().expect("stdout is piped");
+    // Read from a thread: a grandchild may keep the pipe open after the agent exits.
+    let (sender, receiver) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = stdout.read_to_string(&mut text);
+        let _ = sender.send(text);
+    });
+    let deadline = Instant::now() + VERSION_TIMEOUT;
+    let output = loop {
+        if let Ok(Some(_)) = child.try_wait() {
+            break receiver.recv_timeout(deadline.saturating_duration_since(Instant::now()));
+        }
+        if Instant::now() >= deadline {
+            break Err(std::sync::mpsc::RecvTimeoutError::Timeout);
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    let Ok(output) = output else {
+        // SAFETY: kill(2) on the process group we created for the child; no memory involved.
+        unsafe { libc::kill(-(child.id() as libc::pid_t), libc::SIGKILL) };
+        let _ = child.wait();
+        return Err(format!(
+            "`{agent} --version` gave no answer within {} s",
+            VERSION_TIMEOUT.as_secs()
+        ));
+    };
+    version_in(&output)
+        .map(|version| Some(version.to_owned()))
+        .ok_or_else(|| {
+            format!(
+                "`{agent} --version` printed no version: {:?}",
+                output.trim()
+            )
+        })
+}
+
+/// The first word that looks like a version number.
+fn version_in(text: &str) -> Option<&str> {
+    text.split_whitespace()
+        .find(|word| word.starts_with(|c: char| c.is_ascii_digit()) && word.contains('.'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_are_found_in_what_the_agents_print() {
+        assert_eq!(version_in("codex-cli 0.169.0\n"), Some("0.169.0"));
+        assert_eq!(version_in("2.1.197 (Claude Code)\n"), Some("2.1.197"));
+        assert_eq!(version_in("usage: codex [OPTIONS]"), None);
+    }
 }

@@ -37,6 +37,11 @@ pub fn hook_log(data_dir: &std::path::Path) -> PathBuf {
     data_dir.join("logs").join("hook.log")
 }
 
+/// The hook log's previous part, once it grew past its cap.
+pub fn rotated_hook_log(data_dir: &std::path::Path) -> PathBuf {
+    hook_log(data_dir).with_extension("log.1")
+}
+
 /// The global configuration, used where no project configuration is found.
 pub fn global_config(data_dir: &std::path::Path) -> PathBuf {
     data_dir.join("config.json")
@@ -81,4 +86,9 @@ pub fn amp_data() -> Option<PathBuf> {
 /// Where the portable OpenAI-chat JSONL files go unless configured.
 pub fn openai_chat_dir(data_dir: &std::path::Path) -> PathBuf {
     data_dir.join("openai-chat")
+}
+
+/// Where `doctor` remembers how far it read the hook log.
+pub fn doctor_mark(data_dir: &std::path::Path) -> PathBuf {
+    data_dir.join("doctor.json")
 }

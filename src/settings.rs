@@ -1,5 +1,6 @@
-//! Claude Code `settings.json`: merging our hook entries in (and recognising them), as pure
-//! functions over JSON values. The fragment we install is `hooks/claude-settings.json`.
+//! Claude Code `settings.json`: merging our hook entries in, taking them out and recognising
+//! them, as pure functions over JSON values. The fragment we install is
+//! `hooks/claude-settings.json`.
 
 use serde_json::{Map, Value};
 use std::path::Path;
@@ -32,18 +33,24 @@ fn fragment(command: &str) -> Value {
 
 /// Is `command` a session-sync hook command (any install path)?
 pub fn is_our_command(command: &str) -> bool {
+    hook_binary(command).is_some()
+}
+
+/// The binary a session-sync hook command runs; `None` for any other command.
+pub fn hook_binary(command: &str) -> Option<&Path> {
     let command = command.trim();
     let (program, rest) = match command.strip_prefix('\'') {
-        Some(quoted) => match quoted.find('\'') {
-            Some(end) => (&quoted[..end], &quoted[end + 1..]),
-            None => return false,
-        },
+        Some(quoted) => {
+            let end = quoted.find('\'')?;
+            (&quoted[..end], &quoted[end + 1..])
+        }
         None => command
             .split_once(char::is_whitespace)
             .unwrap_or((command, "")),
     };
-    let name = Path::new(program).file_name().and_then(|n| n.to_str());
-    name == Some("session-sync") && rest.trim() == "hook"
+    let program = Path::new(program);
+    let name = program.file_name().and_then(|n| n.to_str());
+    (name == Some("session-sync") && rest.trim() == "hook").then_some(program)
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -100,6 +107,62 @@ pub fn merge(settings: &mut Value, command: &str) -> Result<Vec<(String, Change)
         changes.push((event.clone(), change));
     }
     Ok(changes)
+}
+
+/// Takes our hook entries out of `settings`, and what that leaves empty: a group whose hooks
+/// were all ours, an event whose groups all were, `hooks` when its events all were. `before` is
+/// the file as it was before `init` changed it (its backup), when known: an event list or a
+/// `hooks` object it shows empty was the user's, and stays empty. Returns the events our entries
+/// were taken from, in the file's order.
+pub fn remove(settings: &mut Value, before: Option<&Value>) -> Vec<String> {
+    let users_empty = |event: Option<&str>| {
+        let hooks = before.and_then(|b| b.get("hooks"));
+        match event {
+            None => hooks.and_then(Value::as_object).is_some_and(Map::is_empty),
+            Some(event) => hooks
+                .and_then(|h| h.get(event))
+                .and_then(Value::as_array)
+                .is_some_and(Vec::is_empty),
+        }
+    };
+    let Some(root) = settings.as_object_mut() else {
+        return Vec::new();
+    };
+    let Some(hooks) = root.get_mut("hooks").and_then(Value::as_object_mut) else {
+        return Vec::new();
+    };
+    let mut removed = Vec::new();
+    hooks.retain(|event, groups| {
+        let Some(groups) = groups.as_array_mut() else {
+            return true;
+        };
+        let mut emptied = false;
+        let mut changed = false;
+        groups.retain_mut(|group| {
+            let Some(entries) = group.get_mut("hooks").and_then(Value::as_array_mut) else {
+                return true;
+            };
+            let before = entries.len();
+            entries.retain(|entry| {
+                !entry
+                    .get("command")
+                    .and_then(Value::as_str)
+                    .is_some_and(is_our_command)
+            });
+            changed |= entries.len() < before;
+            let keep = !(entries.is_empty() && before > 0);
+            emptied |= !keep;
+            keep
+        });
+        if changed {
+            removed.push(event.clone());
+        }
+        !(emptied && groups.is_empty() && !users_empty(Some(event)))
+    });
+    if !removed.is_empty() && hooks.is_empty() && !users_empty(None) {
+        root.shift_remove("hooks");
+    }
+    removed
 }
 
 /// The commands of our entries found in `settings`, per event.
@@ -178,6 +241,55 @@ mod tests {
                 .iter()
                 .all(|(_, c)| c == "'/new/session-sync' hook")
         );
+    }
+
+    #[test]
+    fn remove_takes_out_ours_and_what_that_empties_only() {
+        let lint = json!({"type": "command", "command": "lint"});
+        let ours = json!({"type": "command", "command": "'/bin/session-sync' hook"});
+        let mut settings = json!({
+            "model": "opus",
+            "hooks": {
+                "PreToolUse": [],
+                "PostToolUse": [{"matcher": "Edit", "hooks": [lint, ours]}, {"matcher": "x", "hooks": []}],
+                "Stop": [{"hooks": [ours]}]
+            },
+            "env": {}
+        });
+        assert_eq!(remove(&mut settings, None), ["PostToolUse", "Stop"]);
+        assert_eq!(
+            settings,
+            json!({
+                "model": "opus",
+                "hooks": {
+                    "PreToolUse": [],
+                    "PostToolUse": [{"matcher": "Edit", "hooks": [lint]}, {"matcher": "x", "hooks": []}]
+                },
+                "env": {}
+            })
+        );
+        assert!(remove(&mut settings, None).is_empty());
+    }
+
+    #[test]
+    fn remove_undoes_merge_keeping_key_order_and_the_users_empty_lists() {
+        let command = "'/bin/session-sync' hook";
+        let before = json!({"a": 1, "hooks": {"Notification": [{"hooks": [{"type": "command", "command": "n"}]}], "Stop": []}, "z": 2});
+        let mut settings = before.clone();
+        merge(&mut settings, command).unwrap();
+        assert_eq!(remove(&mut settings, Some(&before)).len(), events().len());
+        assert_eq!(settings.to_string(), before.to_string());
+
+        let mut only_ours = json!({"b": true});
+        merge(&mut only_ours, command).unwrap();
+        remove(&mut only_ours, None);
+        assert_eq!(only_ours, json!({"b": true}));
+
+        let before = json!({"hooks": {}});
+        let mut settings = before.clone();
+        merge(&mut settings, command).unwrap();
+        remove(&mut settings, Some(&before));
+        assert_eq!(settings, before);
     }
 
     #[test]

@@ -118,7 +118,7 @@ fn register_hook(path: &Path, binary: &Path) -> Result {
     Ok(())
 }
 
-fn backup_path(path: &Path) -> PathBuf {
+pub(super) fn backup_path(path: &Path) -> PathBuf {
     let mut name = path.file_name().unwrap_or_default().to_os_string();
     name.push(".session-sync.bak");
     path.with_file_name(name)

@@ -1,6 +1,8 @@
 //! User commands. Each prints one-line errors that say what to do (exit 1); clap handles
 //! usage errors (exit 2). Commands read freely but write only through `store`.
 
+mod clean;
+mod doctor;
 mod export;
 mod init;
 mod list;
@@ -8,13 +10,15 @@ mod mirror;
 mod pause;
 mod resume;
 mod status;
+mod uninstall;
 
+use crate::config::{self, PROJECT_CONFIG};
+use crate::paths;
 use crate::store::{self, SessionState};
-use crate::{config, paths};
 use clap::{Parser, Subcommand};
 use serde_json::{Value, json};
 use std::fmt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 #[derive(Parser)]
 #[command(
@@ -44,6 +48,12 @@ enum Command {
     Mirror(mirror::Args),
     /// Print one session as an OpenAI-chat JSONL log (system, user, assistant, tool messages)
     Export(export::Args),
+    /// Remove mirrors not synced for a while, and their state
+    Clean(clean::Args),
+    /// Check the installation: hook, configuration, target stores, agent versions, hook log
+    Doctor(doctor::Args),
+    /// Take the hook out of the Claude Code settings and remove the configuration
+    Uninstall(uninstall::Args),
 }
 
 /// A command failure: printed as one line, exit status 1.
@@ -80,6 +90,9 @@ pub fn main() -> i32 {
         Command::Resume(args) => resume::run(args),
         Command::Mirror(args) => mirror::run(args),
         Command::Export(args) => export::run(args),
+        Command::Clean(args) => clean::run(args),
+        Command::Doctor(args) => doctor::run(args),
+        Command::Uninstall(args) => uninstall::run(args),
     };
     match result {
         Ok(()) => 0,
@@ -99,6 +112,61 @@ fn data_dir() -> Result<std::path::PathBuf> {
 fn current_dir() -> Result<std::path::PathBuf> {
     std::env::current_dir()
         .map_err(|e| Error::new(format!("cannot read the current directory: {e}")))
+}
+
+/// The directory `init` was run in: the nearest one at or above `dir` holding a project
+/// configuration, else `dir` itself.
+fn project_root(dir: &Path) -> PathBuf {
+    dir.ancestors()
+        .find(|ancestor| ancestor.join(PROJECT_CONFIG).exists())
+        .unwrap_or(dir)
+        .to_owned()
+}
+
+/// A Claude Code settings file `init` registers the hook in, and the flag that chooses it.
+struct SettingsFile {
+    path: PathBuf,
+    flag: &'static str,
+}
+
+/// The settings files `init` writes to for `project`: `.claude/settings.json`,
+/// `.claude/settings.local.json` (`--local`), and the user's (`--global`) when there is a home.
+fn settings_files(project: &Path) -> Vec<SettingsFile> {
+    let claude = project.join(".claude");
+    let mut files = vec![
+        SettingsFile {
+            path: claude.join("settings.json"),
+            flag: "",
+        },
+        SettingsFile {
+            path: claude.join("settings.local.json"),
+            flag: " --local",
+        },
+    ];
+    if let Some(dir) = paths::claude_config_dir() {
+        files.push(SettingsFile {
+            path: dir.join("settings.json"),
+            flag: " --global",
+        });
+    }
+    files
+}
+
+/// A settings file's text and JSON (an empty file reads as `{}`); `None` when there is no
+/// file. The error says what is wrong with it.
+fn read_settings(path: &Path) -> std::result::Result<Option<(String, Value)>, String> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
+    };
+    if text.trim().is_empty() {
+        return Ok(Some((text, json!({}))));
+    }
+    match serde_json::from_str(&text) {
+        Ok(value) => Ok(Some((text, value))),
+        Err(e) => Err(format!("{} is not valid JSON ({e})", path.display())),
+    }
 }
 
 /// Sets `paused` in the configuration that applies here (or the global one), keeping every

@@ -172,6 +172,22 @@ fn codex_model_provider(home: &Path) -> String {
     "openai".into()
 }
 
+/// Takes our mirror's row out of the index (a removed mirror must not be listed).
+pub fn remove(index: &Index, mirror: &super::Mirror) -> io::Result<()> {
+    if let Index::CodexThreads { db } = index {
+        if db.exists() {
+            let connection = open_existing(db).map_err(sql_error)?;
+            connection
+                .execute(
+                    "DELETE FROM threads WHERE id = ?1 AND rollout_path = ?2",
+                    params![mirror.id, mirror.path.to_string_lossy()],
+                )
+                .map_err(sql_error)?;
+        }
+    }
+    Ok(())
+}
+
 fn sql_error(err: rusqlite::Error) -> io::Error {
     io::Error::other(err.to_string())
 }

@@ -2,9 +2,11 @@
 
 pub mod fs;
 pub mod index;
+pub mod inspect;
 pub mod lock;
 pub mod opencode;
 pub mod records;
+pub mod remove;
 pub mod side;
 pub mod state;
 

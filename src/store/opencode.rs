@@ -3,6 +3,7 @@
 //! changes an existing row), applied in one transaction per sync with a busy timeout, so a
 //! running OpenCode is never disturbed.
 
+use super::inspect::MirrorFile;
 use super::{Flush, Mirror};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, types::Value as Sql};
 use serde_json::Value;
@@ -15,14 +16,7 @@ pub fn flush(mirror: &mut Mirror) -> io::Result<Flush> {
     let Some(pending) = &mirror.pending else {
         return Ok(Flush::Done);
     };
-    let mut connection = Connection::open_with_flags(
-        &mirror.path,
-        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )
-    .map_err(sql_error)?;
-    connection
-        .busy_timeout(Duration::from_millis(1000))
-        .map_err(sql_error)?;
+    let mut connection = open(mirror)?;
     connection
         .pragma_update(None, "foreign_keys", "ON")
         .map_err(sql_error)?;
@@ -115,6 +109,103 @@ pub fn flush(mirror: &mut Mirror) -> io::Result<Flush> {
         mirror.tail = Some((*last).to_owned());
     }
     Ok(Flush::Done)
+}
+
+fn open(mirror: &Mirror) -> io::Result<Connection> {
+    let connection = Connection::open_with_flags(
+        &mirror.path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(sql_error)?;
+    connection
+        .busy_timeout(Duration::from_millis(1000))
+        .map_err(sql_error)?;
+    Ok(connection)
+}
+
+/// What keeps OpenCode's database at `db` from taking mirrors, if anything.
+pub fn schema_problem(db: &std::path::Path) -> Option<String> {
+    if !db.exists() {
+        return Some("does not exist yet".into());
+    }
+    let connection = Connection::open_with_flags(db, OpenFlags::SQLITE_OPEN_READ_ONLY)
+        .map_err(|e| e.to_string());
+    let connection = match connection {
+        Ok(c) => c,
+        Err(err) => return Some(err),
+    };
+    let missing: Vec<&str> = TABLES
+        .iter()
+        .copied()
+        .filter(|table| {
+            connection
+                .query_row(
+                    "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1",
+                    [table],
+                    |_| Ok(()),
+                )
+                .optional()
+                .ok()
+                .flatten()
+                .is_none()
+        })
+        .collect();
+    (!missing.is_empty()).then(|| format!("no table {}", missing.join(", ")))
+}
+
+/// Whether the session holds only what we wrote (for `clean` and `uninstall`): messages
+/// after our last one mean the user continued it in OpenCode.
+pub fn inspect(mirror: &Mirror) -> io::Result<MirrorFile> {
+    if mirror.pending.is_some() {
+        return Ok(MirrorFile::Busy(
+            "a write of session-sync's is still pending".into(),
+        ));
+    }
+    if !mirror.path.exists() {
+        return Ok(MirrorFile::Missing);
+    }
+    let connection = open(mirror)?;
+    let exists: Option<String> = connection
+        .query_row(
+            "SELECT id FROM session WHERE id = ?1",
+            [&mirror.id],
+            |row| row.get(0),
+        )
+        .optional()
+        .map_err(sql_error)?;
+    if exists.is_none() {
+        return Ok(MirrorFile::Missing);
+    }
+    let after: u64 = match &mirror.tail {
+        Some(tail) => connection
+            .query_row(
+                "SELECT count(*) FROM message WHERE session_id = ?1 AND (time_created, id) >
+                   (SELECT time_created, id FROM message WHERE id = ?2)",
+                [&mirror.id, tail],
+                |row| row.get(0),
+            )
+            .map_err(sql_error)?,
+        None => 0,
+    };
+    Ok(match after {
+        0 => MirrorFile::Ours,
+        appended => MirrorFile::Continued { appended },
+    })
+}
+
+/// Deletes the session's rows (parts, messages, the session), in one transaction.
+pub fn remove(mirror: &Mirror) -> io::Result<bool> {
+    let mut connection = open(mirror)?;
+    let transaction = connection.transaction().map_err(sql_error)?;
+    for sql in [
+        "DELETE FROM part WHERE session_id = ?1",
+        "DELETE FROM message WHERE session_id = ?1",
+        "DELETE FROM session WHERE id = ?1",
+    ] {
+        transaction.execute(sql, [&mirror.id]).map_err(sql_error)?;
+    }
+    transaction.commit().map_err(sql_error)?;
+    Ok(true)
 }
 
 fn sql_value(value: &Value) -> Sql {

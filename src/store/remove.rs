@@ -1,0 +1,104 @@
+//! Removing what session-sync created (uninstall, clean). The callers decide what is ours;
+//! these never follow a symlink, and take "already gone" as done (`false`).
+
+use super::{Mirror, SessionFiles, fs};
+use crate::encode::{Index, Kind};
+use std::io;
+use std::path::Path;
+
+/// Removes the file at `path`.
+pub fn file(path: &Path) -> io::Result<bool> {
+    gone_is_false(std::fs::remove_file(path))
+}
+
+/// Removes the directory `path` if it is empty; `false` when it is not.
+pub fn dir_if_empty(path: &Path) -> io::Result<bool> {
+    match std::fs::remove_dir(path) {
+        Err(err) if err.kind() == io::ErrorKind::DirectoryNotEmpty => Ok(false),
+        result => gone_is_false(result),
+    }
+}
+
+/// Removes a session's state (its journal and lock), and its directory once empty; `false`
+/// when it had no journal.
+pub fn session(data_dir: &Path, session_id: &str) -> io::Result<bool> {
+    let files = SessionFiles::new(data_dir, session_id);
+    let removed = file(&files.state)?;
+    file(&files.lock)?;
+    file(&files.records)?;
+    if let Some(dir) = files.state.parent() {
+        dir_if_empty(dir)?;
+    }
+    Ok(removed)
+}
+
+/// Removes a mirror the caller found to be exactly ours: its file (or OpenCode rows), what
+/// lists it (Codex's index row, Copilot's workspace file) and its session folder once empty.
+pub fn mirror(mirror: &Mirror) -> io::Result<bool> {
+    let removed = match mirror.kind {
+        Kind::OpencodeDb => return super::opencode::remove(mirror),
+        Kind::Jsonl => file(&mirror.path)?,
+    };
+    match &mirror.index {
+        Some(Index::CopilotWorkspace { path }) => {
+            file(path)?;
+            if let Some(dir) = path.parent() {
+                dir_if_empty(dir)?;
+            }
+        }
+        Some(index @ Index::CodexThreads { .. }) => super::index::remove(index, mirror)?,
+        None => {}
+    }
+    Ok(removed)
+}
+
+/// Replaces a user's file (settings) from which our part was taken out, atomically, keeping
+/// the previous version as `backup` when given.
+pub fn rewrite(path: &Path, bytes: &[u8], backup: Option<&Path>) -> io::Result<()> {
+    if let Some(backup) = backup {
+        std::fs::copy(path, backup)?;
+    }
+    fs::write_atomic(path, bytes)
+}
+
+fn gone_is_false(result: io::Result<()>) -> io::Result<bool> {
+    match result {
+        Ok(()) => Ok(true),
+        Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(false),
+        Err(err) => Err(err),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn removing_twice_says_it_was_gone() {
+        let dir = tempfile::tempdir().unwrap();
+        let sub = dir.path().join("sub");
+        std::fs::create_dir(&sub).unwrap();
+        std::fs::write(sub.join("f"), "x").unwrap();
+        assert!(!dir_if_empty(&sub).unwrap());
+        assert!(file(&sub.join("f")).unwrap());
+        assert!(!file(&sub.join("f")).unwrap());
+        assert!(dir_if_empty(&sub).unwrap());
+        assert!(!dir_if_empty(&sub).unwrap());
+    }
+
+    #[test]
+    fn a_session_loses_its_files_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let files = SessionFiles::new(dir.path(), "s1");
+        let session_dir = files.state.parent().unwrap();
+        std::fs::create_dir_all(session_dir).unwrap();
+        std::fs::write(&files.state, "{}\n").unwrap();
+        std::fs::write(&files.lock, "").unwrap();
+        std::fs::write(session_dir.join("notes"), "mine").unwrap();
+        assert!(session(dir.path(), "s1").unwrap());
+        assert!(session_dir.join("notes").exists());
+        std::fs::remove_file(session_dir.join("notes")).unwrap();
+        assert!(!session(dir.path(), "s1").unwrap());
+        assert!(!session_dir.exists());
+    }
+}
