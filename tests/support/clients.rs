@@ -31,7 +31,14 @@ pub const CODEX: Pinned = Pinned {
 };
 
 /// Everything installed into the cache dir. Add new targets' CLIs here.
-pub const PINNED: &[Pinned] = &[CODEX, CLAUDE];
+pub const PINNED: &[Pinned] = &[
+    CODEX,
+    CLAUDE,
+    // Chat Completions targets: each file holds its pin.
+    super::qwen::QWEN,
+    super::opencode::OPENCODE,
+    super::copilot::COPILOT,
+];
 
 pub struct Clients {
     /// The `--prefix` dir.

@@ -3,12 +3,16 @@
 #![allow(dead_code)] // each test crate uses part of this module
 
 pub mod anthropic;
+pub mod chat;
 pub mod clients;
 pub mod codex;
+pub mod copilot;
 pub mod env;
 pub mod fixture;
 pub mod flatten;
 pub mod http;
 pub mod openai;
+pub mod opencode;
 pub mod proc;
+pub mod qwen;
 pub mod scenario;
