@@ -117,15 +117,18 @@ impl Encoder for Copilot {
                             "tool.execution_start",
                             json!({ "toolCallId": e.id, "toolName": name, "arguments": args, "turnId": turn_id }),
                         );
-                        push(
-                            "tool.execution_complete",
-                            json!({
-                                "toolCallId": e.id,
-                                "success": !e.is_error,
-                                "turnId": turn_id,
-                                "result": { "content": e.output_text() },
-                            }),
-                        );
+                        let output = e.output_text();
+                        let mut complete = json!({
+                            "toolCallId": e.id,
+                            "success": !e.is_error,
+                            "turnId": turn_id,
+                            "result": { "content": output },
+                        });
+                        if e.is_error {
+                            // A failed call's text reaches the model from `error`, not `result`.
+                            complete["error"] = json!({ "message": output });
+                        }
+                        push("tool.execution_complete", complete);
                     }
                 }
             }

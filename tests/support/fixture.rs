@@ -16,6 +16,8 @@ pub struct Installed {
     pub session_id: String,
     pub transcript: PathBuf,
     lines: Vec<String>,
+    /// Each subagent's transcript lines.
+    subagents: Vec<Vec<String>>,
 }
 
 fn fixture_dir(name: &str) -> PathBuf {
@@ -51,10 +53,11 @@ pub fn install(env: &TestEnv, name: &str, lines: usize) -> Installed {
         .collect();
     let projects = env.home.join(".claude/projects").join(folder);
     let transcript = projects.join(format!("{session_id}.jsonl"));
-    let installed = Installed {
+    let mut installed = Installed {
         session_id,
         transcript,
         lines: all,
+        subagents: Vec::new(),
     };
     installed.write(lines);
     if let Ok(entries) = fs::read_dir(dir.join("subagents")) {
@@ -62,7 +65,12 @@ pub fn install(env: &TestEnv, name: &str, lines: usize) -> Installed {
         fs::create_dir_all(&target).unwrap();
         for entry in entries.flatten() {
             let text = localize(&fs::read_to_string(entry.path()).unwrap());
-            fs::write(target.join(entry.file_name()), text).unwrap();
+            fs::write(target.join(entry.file_name()), &text).unwrap();
+            if entry.path().extension().is_some_and(|e| e == "jsonl") {
+                installed
+                    .subagents
+                    .push(text.lines().map(str::to_owned).collect());
+            }
         }
     }
     installed
@@ -85,12 +93,35 @@ impl Installed {
         self.lines.len()
     }
 
-    /// The main conversation of the first `lines` lines, as Claude's model saw it.
+    /// The conversation of the first `lines` lines as Claude's model saw it, with each
+    /// subagent's calls and outputs right after the Agent call that started it (where
+    /// session-sync places them).
     pub fn conversation(&self, lines: usize) -> Vec<Item> {
-        let messages: Vec<Value> = self
-            .lines
-            .iter()
-            .take(lines)
+        let main = flatten_lines(self.lines.iter().take(lines));
+        let mut out = Vec::new();
+        let mut subagents = self.subagents.iter();
+        for item in main {
+            let spawns =
+                matches!(&item, Item::Call { name, .. } if name == "Agent" || name == "Task");
+            out.push(item);
+            if spawns {
+                if let Some(lines) = subagents.next() {
+                    out.extend(
+                        flatten_lines(lines.iter())
+                            .into_iter()
+                            .filter(|i| matches!(i, Item::Call { .. } | Item::Output { .. })),
+                    );
+                }
+            }
+        }
+        out
+    }
+}
+
+/// Transcript lines flattened as the model saw them (meta and synthetic lines left out).
+fn flatten_lines<'a>(lines: impl Iterator<Item = &'a String>) -> Vec<Item> {
+    {
+        let messages: Vec<Value> = lines
             .filter_map(|l| serde_json::from_str::<Value>(l).ok())
             .filter(|v| {
                 matches!(v["type"].as_str(), Some("user" | "assistant"))

@@ -1,0 +1,156 @@
+//! session-sync's own mirrors in the real CLIs: a recorded Claude Code session is mirrored
+//! (`session-sync mirror`), resumed headless by the pinned Qwen Code, OpenCode and Copilot CLI
+//! against the mock Chat Completions server, and the model must see every prompt, text, call
+//! and output of the session, paired and in order.
+//!
+//! Run: `cargo test --test e2e_mirrors -- --ignored --test-threads=2`.
+
+mod support;
+
+use serde_json::Value;
+
+use support::chat::{ChatMock, flatten_chat_request};
+use support::env::TestEnv;
+use support::fixture;
+use support::flatten::{Item, compare_mirror, render};
+use support::{copilot, opencode, qwen};
+
+const NEW_PROMPT: &str = "What did we do so far?";
+const REPLY: &str = "Mock here: I can see the whole conversation.";
+
+fn session_sync(env: &TestEnv, args: &[&str]) -> String {
+    let out = env.run(env.session_sync().args(args));
+    out.assert_success();
+    out.stdout.clone()
+}
+
+/// The mirror id `status --json` gives for `target`.
+fn mirror_id(env: &TestEnv, target: &str) -> String {
+    let status: Value = serde_json::from_str(&session_sync(env, &["status", "--json"])).unwrap();
+    status["sessions"][0]["mirrors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["target"] == target)
+        .unwrap_or_else(|| panic!("no {target} mirror in {status}"))["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// Claude's Bash call as the target's shell tool; other tools keep their Claude names.
+fn shell_as(native: &'static str) -> impl Fn(&Item) -> Item {
+    move |item| match item {
+        Item::Call { id, name, args } if name == "Bash" => {
+            let mut mapped = serde_json::Map::new();
+            mapped.insert("command".into(), args["command"].clone());
+            if let Some(description) = args.get("description") {
+                mapped.insert("description".into(), description.clone());
+            }
+            Item::Call {
+                id: id.clone(),
+                name: native.into(),
+                args: Value::Object(mapped),
+            }
+        }
+        other => other.clone(),
+    }
+}
+
+/// Mirrors `fixture_name` into `target`, resumes it with `resume`, and compares what the
+/// model saw with the recorded conversation.
+fn mirror_and_resume(
+    env: &TestEnv,
+    mock: &ChatMock,
+    target: &str,
+    fixture_name: &str,
+    native_shell: &'static str,
+    resume: fn(&TestEnv, &str, &str) -> support::proc::Output,
+) {
+    let session = fixture::install(env, fixture_name, usize::MAX);
+    session_sync(env, &["mirror", &session.session_id, "--to", target]);
+    let id = mirror_id(env, target);
+    let out = resume(env, &id, NEW_PROMPT);
+    let body = mock.main_request(NEW_PROMPT).unwrap_or_else(|| {
+        panic!(
+            "{target} sent no request for the new prompt:\n{}\n{}",
+            out.describe(),
+            mock.describe()
+        )
+    });
+    let seen = flatten_chat_request(&body, NEW_PROMPT);
+    let expected = session.conversation(usize::MAX);
+    if let Err(report) = compare_mirror(&expected, &seen, shell_as(native_shell)) {
+        panic!(
+            "{target} ({fixture_name}) did not see the session:\n{report}\nseen:\n{}",
+            render(&seen)
+        );
+    }
+    assert!(
+        out.stdout.contains(REPLY),
+        "{target} did not print the reply: {}",
+        out.describe()
+    );
+}
+
+#[test]
+#[ignore = "end-to-end: runs the real qwen CLI (cargo test --test e2e_mirrors -- --ignored)"]
+fn qwen_resumes_mirrored_sessions() {
+    for fixture_name in ["parallel_tools", "subagent"] {
+        let mut env = TestEnv::new();
+        let mock = ChatMock::start(REPLY);
+        qwen::use_mock(&mut env, &mock);
+        session_sync(&env, &["init"]);
+        mirror_and_resume(
+            &env,
+            &mock,
+            "qwen",
+            fixture_name,
+            "run_shell_command",
+            qwen::resume,
+        );
+    }
+}
+
+#[test]
+#[ignore = "end-to-end: runs the real opencode CLI (cargo test --test e2e_mirrors -- --ignored)"]
+fn opencode_resumes_mirrored_sessions() {
+    for fixture_name in ["parallel_tools", "subagent"] {
+        let mut env = TestEnv::new();
+        let mock = ChatMock::start(REPLY);
+        opencode::use_mock(&mut env, &mock);
+        opencode::init_db(&env);
+        session_sync(&env, &["init"]);
+        mirror_and_resume(
+            &env,
+            &mock,
+            "opencode",
+            fixture_name,
+            "bash",
+            opencode::resume,
+        );
+        // `opencode session list` shows it too (its list reads the same rows).
+        let list = opencode::session_list(&env);
+        let id = mirror_id(&env, "opencode");
+        assert!(list.stdout.contains(&id), "{}", list.describe());
+    }
+}
+
+#[test]
+#[ignore = "end-to-end: runs the real copilot CLI (cargo test --test e2e_mirrors -- --ignored)"]
+fn copilot_resumes_mirrored_sessions() {
+    for fixture_name in ["parallel_tools", "subagent"] {
+        let mut env = TestEnv::new();
+        let mock = ChatMock::start(REPLY);
+        copilot::use_mock(&mut env, &mock);
+        session_sync(&env, &["init"]);
+        mirror_and_resume(
+            &env,
+            &mock,
+            "copilot",
+            fixture_name,
+            "bash",
+            copilot::resume,
+        );
+    }
+}
