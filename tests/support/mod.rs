@@ -7,6 +7,8 @@ pub mod clients;
 pub mod codex;
 pub mod env;
 pub mod flatten;
+pub mod gemini;
+pub mod gemini_api;
 pub mod http;
 pub mod openai;
 pub mod proc;
