@@ -29,11 +29,17 @@ pub const CODEX: Pinned = Pinned {
     version: "0.169.0",
     bin: "codex",
 };
+pub const GEMINI: Pinned = Pinned {
+    package: "@google/gemini-cli",
+    version: "0.61.0",
+    bin: "gemini",
+};
 
 /// Everything installed into the cache dir. Add new targets' CLIs here.
 pub const PINNED: &[Pinned] = &[
     CODEX,
     CLAUDE,
+    GEMINI,
     // Chat Completions targets: each file holds its pin.
     super::qwen::QWEN,
     super::opencode::OPENCODE,
@@ -91,6 +97,8 @@ fn installed_ok(dir: &Path, p: Pinned) -> bool {
         .env_clear()
         .env("PATH", "/usr/local/bin:/usr/bin:/bin")
         .env("HOME", std::env::temp_dir())
+        // `gemini --version` registers the cwd in `<home>/.gemini`: keep that out of /tmp.
+        .env("GEMINI_CLI_HOME", dir.join("version-check-home"))
         .env("DISABLE_AUTOUPDATER", "1")
         .stdin(Stdio::null());
     match run_with_timeout(&mut cmd, Duration::from_secs(60)) {

@@ -10,6 +10,8 @@ pub mod copilot;
 pub mod env;
 pub mod fixture;
 pub mod flatten;
+pub mod gemini;
+pub mod gemini_api;
 pub mod http;
 pub mod openai;
 pub mod opencode;
