@@ -169,3 +169,18 @@ mod tests {
         assert_eq!(version_in("usage: codex [OPTIONS]"), None);
     }
 }
+
+/// What keeps a found agent from taking mirrors yet (OpenCode creates its database on first
+/// run; we never create it).
+pub fn not_ready(agent: &Agent) -> Option<String> {
+    if agent.target != "opencode" {
+        return None;
+    }
+    let db = crate::paths::opencode_db()?;
+    (!db.exists()).then(|| {
+        format!(
+            "its database {} does not exist yet: run `opencode` once",
+            db.display()
+        )
+    })
+}

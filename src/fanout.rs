@@ -134,7 +134,7 @@ fn open(
     };
     let opening = encoder
         .open(&facts)
-        .map_err(|e| format!("cannot open a {target} mirror: {e}"))?;
+        .map_err(|e| format!("cannot open the {target} mirror: {e}"))?;
     let mut cursor = opening.cursor;
     let mut lines = Vec::new();
     let count = encoder.encode(&history, &mut cursor, &mut lines);
@@ -166,6 +166,7 @@ fn open(
             pending: None,
             cursor,
             index: opening.index,
+            benign: opening.benign,
             indexed_at: None,
             tail: None,
         },

@@ -184,3 +184,67 @@ fn a_mirror_continued_in_codex_is_forked_not_appended_to() {
     let parent = &last["mirrors"]["codex"]["lineage"]["parent"];
     assert_eq!(parent["id"], old["id"]);
 }
+
+/// A foreign line after ours in each file target: a line the agent writes when the user
+/// continues forks the mirror; Gemini's own listing annotations do not.
+#[test]
+fn continued_file_mirrors_fork_and_gemini_annotations_do_not() {
+    let foreign = [
+        (
+            "gemini",
+            ".gemini/tmp",
+            ".jsonl",
+            r#"{"$set":{"sessionId":"x"}}"#,
+        ),
+        (
+            "copilot",
+            ".copilot/session-state",
+            "events.jsonl",
+            r#"{"type":"user.message","data":{"content":"in copilot"},"id":"u","timestamp":"t","parentId":null}"#,
+        ),
+        (
+            "qwen",
+            ".qwen/projects",
+            ".jsonl",
+            r#"{"uuid":"q","type":"user"}"#,
+        ),
+    ];
+    for (target, store, suffix, line) in foreign {
+        for (appended, forks) in [
+            (line, true),
+            (r#"{"$set":{"summary":"Listed"}}"#, target != "gemini"),
+        ] {
+            let env = Env::new();
+            env.init();
+            let recording = Recording::load("multi_turn_resume");
+            let id = recording.session_id();
+            recording.write_transcript(&env, recording.transcript.len() / 2);
+            ok(env.run(&["mirror", &id, "--to", target]));
+            let files = files_under(&env.home.join(store), suffix);
+            assert_eq!(files.len(), 1, "{target}: {files:?}");
+            let mut text = std::fs::read_to_string(&files[0]).unwrap();
+            text.push_str(appended);
+            text.push('\n');
+            std::fs::write(&files[0], &text).unwrap();
+
+            recording.write_transcript(&env, usize::MAX);
+            ok(env.run(&["mirror", &id, "--to", target]));
+            let after = files_under(&env.home.join(store), suffix);
+            if forks {
+                assert_eq!(after.len(), 2, "{target} did not fork after {appended}");
+                assert_eq!(
+                    std::fs::read_to_string(&files[0]).unwrap(),
+                    text,
+                    "{target}"
+                );
+            } else {
+                assert_eq!(after.len(), 1, "{target} forked after {appended}");
+                let grown = std::fs::read_to_string(&files[0]).unwrap();
+                assert!(
+                    grown.starts_with(&text) && grown.len() > text.len(),
+                    "{target}"
+                );
+            }
+        }
+    }
+}

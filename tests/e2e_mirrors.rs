@@ -13,7 +13,8 @@ use support::chat::{ChatMock, flatten_chat_request};
 use support::env::TestEnv;
 use support::fixture;
 use support::flatten::{Item, compare_mirror, render};
-use support::{copilot, opencode, qwen};
+use support::gemini_api::{GeminiMock, flatten_gemini_request};
+use support::{copilot, gemini, opencode, qwen};
 
 const NEW_PROMPT: &str = "What did we do so far?";
 const REPLY: &str = "Mock here: I can see the whole conversation.";
@@ -152,5 +153,49 @@ fn copilot_resumes_mirrored_sessions() {
             "bash",
             copilot::resume,
         );
+    }
+}
+
+#[test]
+#[ignore = "end-to-end: runs the real gemini CLI (cargo test --test e2e_mirrors -- --ignored)"]
+fn gemini_lists_and_resumes_mirrored_sessions() {
+    for fixture_name in ["parallel_tools", "subagent"] {
+        let mut env = TestEnv::new();
+        let mock = GeminiMock::start(REPLY);
+        gemini::use_gemini(&mut env, &mock);
+        session_sync(&env, &["init"]);
+        let session = fixture::install(&env, fixture_name, usize::MAX);
+        let half = session.len() / 2;
+        session.write(half);
+        session_sync(&env, &["mirror", &session.session_id, "--to", "gemini"]);
+        let id = mirror_id(&env, "gemini");
+
+        // Listing annotates sessions ($set summary): not the user continuing.
+        let list = gemini::list_sessions(&env);
+        assert!(list.stdout.contains(&id), "{}", list.describe());
+        session.write(usize::MAX);
+        session_sync(&env, &["mirror", &session.session_id, "--to", "gemini"]);
+        assert_eq!(
+            mirror_id(&env, "gemini"),
+            id,
+            "a listing made session-sync fork"
+        );
+
+        let out = gemini::resume(&env, &id, NEW_PROMPT);
+        let body = mock.main_request(NEW_PROMPT).unwrap_or_else(|| {
+            panic!(
+                "gemini sent no request: {}\n{:#?}",
+                out.describe(),
+                mock.stream_requests()
+            )
+        });
+        let seen = flatten_gemini_request(&body, NEW_PROMPT);
+        let expected = session.conversation(usize::MAX);
+        if let Err(report) = compare_mirror(&expected, &seen, shell_as("run_shell_command")) {
+            panic!(
+                "gemini ({fixture_name}) did not see the session:\n{report}\nseen:\n{}",
+                render(&seen)
+            );
+        }
     }
 }

@@ -147,7 +147,12 @@ fn write_config(path: &Path) -> Result {
     for (agent, found) in &found {
         let target = agent.target;
         match found {
-            Some(found) => println!("  {target}: found ({found}): mirroring enabled"),
+            Some(found) => {
+                println!("  {target}: found ({found}): mirroring enabled");
+                if let Some(problem) = agents::not_ready(agent) {
+                    println!("    but {problem}");
+                }
+            }
             None => println!(
                 "  {target}: not found (no `{}` on PATH, no {}): disabled; install {}, then set targets.{target}.enabled to true in {}",
                 agent.binary,

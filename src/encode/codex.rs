@@ -65,6 +65,7 @@ impl Encoder for Codex {
                 db: self.home.join("state_5.sqlite"),
             }),
             cursor: Value::Null,
+            benign: None,
         })
     }
 

@@ -41,6 +41,7 @@ impl Encoder for Copilot {
         });
         Ok(Opening {
             cursor: json!({ "last": start_id, "turn": 0 }),
+            benign: None,
             path: dir.join("events.jsonl"),
             index: Some(Index::CopilotWorkspace {
                 path: dir.join("workspace.yaml"),

@@ -127,6 +127,7 @@ impl Encoder for Gemini {
                 },
             ],
             index: None,
+            benign: Some(super::Benign::GeminiMetadata),
         })
     }
 

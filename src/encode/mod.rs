@@ -40,6 +40,38 @@ pub struct Opening {
     pub index: Option<Index>,
     /// The encoder's starting memory of this mirror (its ids, chains), passed to `encode`.
     pub cursor: Value,
+    /// Lines the agent adds to the session without the user continuing it.
+    pub benign: Option<Benign>,
+}
+
+/// Lines an agent appends to a session file on its own (not a sign the user continued it):
+/// the mirror goes on after them instead of forking.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Benign {
+    /// Gemini CLI's listing adds `{"$set":{"summary"|"memoryScratchpad"|"lastUpdated":…}}`.
+    GeminiMetadata,
+}
+
+impl Benign {
+    pub fn allows(self, line: &str) -> bool {
+        match self {
+            Benign::GeminiMetadata => {
+                let Ok(Value::Object(record)) = serde_json::from_str::<Value>(line) else {
+                    return false;
+                };
+                record.len() == 1
+                    && record
+                        .get("$set")
+                        .and_then(Value::as_object)
+                        .is_some_and(|set| {
+                            set.keys().all(|k| {
+                                matches!(k.as_str(), "summary" | "memoryScratchpad" | "lastUpdated")
+                            })
+                        })
+            }
+        }
+    }
 }
 
 /// How the store applies a mirror's lines.

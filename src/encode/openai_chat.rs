@@ -45,6 +45,7 @@ impl Encoder for OpenaiChat {
             side_files: Vec::new(),
             index: None,
             cursor: Value::Null,
+            benign: None,
         })
     }
 

@@ -91,6 +91,7 @@ impl Encoder for Opencode {
             writer_lock: None,
             side_files: Vec::new(),
             index: None,
+            benign: None,
         })
     }
 

@@ -43,6 +43,7 @@ impl Encoder for Qwen {
             writer_lock: None,
             side_files: Vec::new(),
             index: None,
+            benign: None,
         })
     }
 

@@ -179,6 +179,7 @@ mod tests {
             kind: Default::default(),
             cursor: serde_json::Value::Null,
             index: None,
+            benign: None,
             indexed_at: None,
             tail: None,
         }

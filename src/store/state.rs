@@ -1,6 +1,6 @@
 //! What session-sync remembers per Claude session (documented in docs/state.md).
 
-use crate::encode::{Index, Kind};
+use crate::encode::{Benign, Index, Kind};
 use crate::sync::Progress;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -65,6 +65,9 @@ pub struct Mirror {
     pub cursor: serde_json::Value,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub index: Option<Index>,
+    /// Lines the agent may append without the user continuing the session.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub benign: Option<Benign>,
     /// When `index` was last brought up to date.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub indexed_at: Option<String>,
