@@ -158,18 +158,6 @@ fn version_in(text: &str) -> Option<&str> {
         .find(|word| word.starts_with(|c: char| c.is_ascii_digit()) && word.contains('.'))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn versions_are_found_in_what_the_agents_print() {
-        assert_eq!(version_in("codex-cli 0.169.0\n"), Some("0.169.0"));
-        assert_eq!(version_in("2.1.197 (Claude Code)\n"), Some("2.1.197"));
-        assert_eq!(version_in("usage: codex [OPTIONS]"), None);
-    }
-}
-
 /// What keeps a found agent from taking mirrors yet (OpenCode creates its database on first
 /// run; we never create it).
 pub fn not_ready(agent: &Agent) -> Option<String> {
@@ -183,4 +171,16 @@ pub fn not_ready(agent: &Agent) -> Option<String> {
             db.display()
         )
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_are_found_in_what_the_agents_print() {
+        assert_eq!(version_in("codex-cli 0.169.0\n"), Some("0.169.0"));
+        assert_eq!(version_in("2.1.197 (Claude Code)\n"), Some("2.1.197"));
+        assert_eq!(version_in("usage: codex [OPTIONS]"), None);
+    }
 }
