@@ -225,3 +225,19 @@ fn pause_keeps_the_users_config_edits() {
     assert!(env.run(&["resume"]).status.success());
     assert_eq!(env.status_json()["paused"], false);
 }
+
+#[test]
+fn amp_is_pointed_at_its_own_importer_never_written() {
+    let env = Env::new();
+    std::fs::create_dir_all(env.home.join(".local/share/amp")).unwrap();
+    let out = env.run(&["init"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("amp threads import claude <session-id>"));
+    let status = env.run(&["status"]);
+    assert!(stdout(&status).contains("amp threads import claude"));
+    assert!(!settings(&env).to_string().contains("amp"));
+    let entries: Vec<_> = std::fs::read_dir(env.home.join(".local/share/amp"))
+        .unwrap()
+        .collect();
+    assert!(entries.is_empty(), "wrote into Amp's data: {entries:?}");
+}

@@ -30,8 +30,10 @@ pub fn run(args: Args) -> Result {
         })
         .collect();
 
+    let amp = crate::agents::find(&crate::agents::AMP).map(|_| super::AMP_NOTE);
     if args.json {
         print_json(&json!({
+            "amp": amp,
             "project": root,
             "config": located.path,
             "paused": located.paused(),
@@ -58,6 +60,9 @@ pub fn run(args: Args) -> Result {
             "session-sync resume --global"
         };
         println!("PAUSED: nothing is mirrored; run `{how}` to catch up and continue.");
+    }
+    if let Some(note) = amp {
+        println!("amp: {note}");
     }
     if sessions.is_empty() {
         println!(
