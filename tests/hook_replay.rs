@@ -114,3 +114,61 @@ fn subagent_with_transcript_flushed_during_hooks() {
 fn subagent_with_transcript_stuck() {
     mirror("subagent", Lag::Stuck);
 }
+
+/// With every file target enabled, the live hooks write the same chat turns a whole-transcript
+/// read gives (checked on the OpenAI-chat log, whose lines carry no generated ids) and log no
+/// error for any target.
+fn every_target(name: &str, lag: Lag) {
+    use session_sync::encode::{ToolStyle, openai_chat::OpenaiChat};
+    let env = Env::new();
+    env.init();
+    let config_path = env.project.join(".session-sync/config.json");
+    let mut config: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&config_path).unwrap()).unwrap();
+    for target in config["targets"].as_object_mut().unwrap().values_mut() {
+        target["enabled"] = true.into();
+    }
+    config["targets"]["opencode"]["enabled"] = false.into();
+    std::fs::write(&config_path, config.to_string()).unwrap();
+
+    let recording = Recording::load(name);
+    replay(&env, &recording, lag);
+    assert_eq!(env.log_lines("ERROR"), Vec::<String>::new());
+
+    let chat_dir = env.data.join("openai-chat");
+    let log = chat_dir.join(format!("{}.jsonl", recording.session_id()));
+    let live: Vec<serde_json::Value> = std::fs::read_to_string(&log)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let localize = |text: &str| env.localize(text);
+    let records = common::fixture_records(name, &localize);
+    let encoder = OpenaiChat {
+        dir: chat_dir,
+        style: ToolStyle::Structured,
+        max_output_bytes: 256 * 1024,
+    };
+    let reference = common::encode_all(&encoder, &records);
+    // The system line names the session; the rest is the conversation.
+    assert_eq!(
+        live[1..],
+        reference[1..],
+        "live chat log differs from a whole read"
+    );
+}
+
+#[test]
+fn every_target_parallel_tools_with_flushes() {
+    every_target("parallel_tools", Lag::Flushes);
+}
+
+#[test]
+fn every_target_subagent_with_flushes() {
+    every_target("subagent", Lag::Flushes);
+}
+
+#[test]
+fn every_target_multi_turn_on_time() {
+    every_target("multi_turn_resume", Lag::None);
+}
