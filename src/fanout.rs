@@ -132,9 +132,13 @@ fn open(
         title: state.title.as_deref(),
         now,
     };
-    let opening = encoder
-        .open(&facts)
-        .map_err(|e| format!("cannot open the {target} mirror: {e}"))?;
+    let opening = match encoder.open(&facts) {
+        Ok(opening) => opening,
+        // The agent's store is not there yet (OpenCode before its first start): the mirror
+        // opens, with the whole history, once it is; `init` and `doctor` say so meanwhile.
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(err) => return Err(format!("cannot open the {target} mirror: {err}")),
+    };
     let mut cursor = opening.cursor;
     let mut lines = Vec::new();
     let count = encoder.encode(&history, &mut cursor, &mut lines);

@@ -24,10 +24,13 @@ impl Encoder for Opencode {
     fn open(&self, facts: &SessionFacts) -> std::io::Result<Opening> {
         if !self.db.exists() {
             // Its schema is OpenCode's to create (and migrate).
-            return Err(std::io::Error::other(format!(
-                "OpenCode's database {} does not exist yet; run `opencode` once",
-                self.db.display()
-            )));
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                format!(
+                    "OpenCode's database {} does not exist yet; run `opencode` once",
+                    self.db.display()
+                ),
+            ));
         }
         let ms = facts.now.timestamp_millis();
         let session = opencode_id("ses", ms, true);
