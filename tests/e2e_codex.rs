@@ -135,3 +135,61 @@ fn codex_resume_last_picks_the_mirror_among_codex_own_sessions() {
         panic!("`--last` did not resume the mirror:\n{report}");
     }
 }
+
+#[test]
+#[ignore = "end-to-end: runs the real codex CLI (cargo test --test e2e_codex -- --ignored)"]
+fn a_mirror_codex_migrated_to_paginated_is_forked_never_appended_to() {
+    let mut env = TestEnv::new();
+    let mock = ResponsesMock::start(REPLY);
+    env.use_codex(&mock);
+    session_sync(&env, &["init"]);
+    let session = fixture::install(&env, "parallel_tools", 0);
+    let half = session.len() / 2;
+    session.write(half);
+    session_sync(&env, &["mirror", &session.session_id, "--to", "codex"]);
+    let first = mirror_id(&session_sync(&env, &["status", "--json"]));
+
+    let out = env.run(
+        env.codex()
+            .args(["migrate-rollouts", "--apply", "--thread", &first]),
+    );
+    out.assert_success();
+    let path: Vec<_> = env
+        .codex_rollouts()
+        .into_iter()
+        .filter(|p| p.to_string_lossy().contains(&first))
+        .collect();
+    let migrated = std::fs::read_to_string(&path[0]).unwrap();
+    assert!(
+        migrated
+            .lines()
+            .next()
+            .unwrap()
+            .contains("\"history_mode\":\"paginated\""),
+        "codex did not migrate the mirror: {}",
+        out.describe()
+    );
+
+    session.write(usize::MAX);
+    session_sync(&env, &["mirror", &session.session_id, "--to", "codex"]);
+    assert_eq!(
+        std::fs::read_to_string(&path[0]).unwrap(),
+        migrated,
+        "appended to a paginated file"
+    );
+    let status = session_sync(&env, &["status", "--json"]);
+    let fork = mirror_id(&status);
+    assert_ne!(fork, first);
+    assert!(status.contains("paginated"), "{status}");
+    let prompt = "Go on from the fork.";
+    let seen = resumed(&env, &mock, &fork, prompt);
+    if let Err(report) = compare_mirror(
+        &session.conversation(usize::MAX),
+        &seen,
+        claude_call_to_codex,
+    ) {
+        panic!("the fork, as Codex saw it:\n{report}");
+    }
+    // The migrated one still resumes in Codex.
+    resumed(&env, &mock, &first, "And the migrated one?");
+}
