@@ -25,7 +25,7 @@ impl Gemini {
     /// marked with the project's path, else the first free name from the path's basename.
     fn slug(&self, project: &Path) -> String {
         let key = project.to_string_lossy();
-        let registry = std::fs::read(self.root.join("projects.json"))
+        let registry = crate::store::fs::read_regular(&self.root.join("projects.json"), 16 << 20)
             .ok()
             .and_then(|bytes| serde_json::from_slice::<Value>(&bytes).ok());
         if let Some(slug) = registry
@@ -37,7 +37,8 @@ impl Gemini {
         let tmp = self.root.join("tmp");
         if let Ok(entries) = std::fs::read_dir(&tmp) {
             for entry in entries.flatten() {
-                let marker = std::fs::read_to_string(entry.path().join(".project_root"));
+                let marker =
+                    crate::store::fs::read_text(&entry.path().join(".project_root"), 64 << 10);
                 if marker.is_ok_and(|m| m.trim_end() == key) {
                     return entry.file_name().to_string_lossy().into_owned();
                 }

@@ -519,7 +519,7 @@ impl Session<'_> {
         let Some(path) = self.subagent_file(agent, "jsonl") else {
             return Vec::new();
         };
-        match std::fs::read_to_string(path) {
+        match store::fs::read_text(&path, 1 << 30) {
             Ok(text) => claude::read_lines(&text, Some(agent)),
             Err(_) => Vec::new(),
         }
@@ -532,7 +532,8 @@ impl Session<'_> {
         struct Meta {
             tool_use_id: String,
         }
-        let bytes = std::fs::read(self.subagent_file(agent, "meta.json")?).ok()?;
+        let bytes =
+            store::fs::read_regular(&self.subagent_file(agent, "meta.json")?, 1 << 20).ok()?;
         serde_json::from_slice::<Meta>(&bytes)
             .ok()
             .map(|m| m.tool_use_id)

@@ -52,8 +52,14 @@ pub fn save_state(path: &Path, state: &SessionState) -> io::Result<()> {
     let mut line = serde_json::to_vec(state).map_err(io::Error::other)?;
     line.push(b'\n');
     let mut file = fs::open_append(path)?;
+    let len = file.metadata()?.len();
+    if len > 0 && !ends_with_newline(path, len)? {
+        // A hook killed while saving left a torn entry: glued to it, this entry would not
+        // parse either, and the next hook would load an older state and write twice.
+        line.insert(0, b'\n');
+    }
     file.write_all(&line)?;
-    if file.metadata()?.len() > STATE_JOURNAL_MAX {
+    if len + line.len() as u64 > STATE_JOURNAL_MAX {
         fs::write_atomic(path, &line)?;
     }
     Ok(())
@@ -213,6 +219,10 @@ fn divergence(path: &Path, len: u64, expected: u64) -> String {
     } else {
         "continued in the agent".into()
     }
+}
+
+fn ends_with_newline(path: &Path, len: u64) -> io::Result<bool> {
+    Ok(fs::read_range(path, len - 1, 1)? == b"\n")
 }
 
 /// Appends one line to the hook log, keeping the log under a size cap.
