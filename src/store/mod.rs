@@ -42,9 +42,15 @@ pub fn save_state(path: &Path, state: &SessionState) -> io::Result<()> {
     let mut line = serde_json::to_vec(state).map_err(io::Error::other)?;
     line.push(b'\n');
     let mut file = fs::open_append(path)?;
+    let len = file.metadata()?.len();
+    if len > 0 && !ends_with_newline(path, len)? {
+        // A hook killed while saving left a torn entry: glued to it, this entry would not
+        // parse either, and the next hook would load an older state and write twice.
+        line.insert(0, b'\n');
+    }
     file.write_all(&line)?;
-    if file.metadata()?.len() > STATE_JOURNAL_MAX {
-        fs::write_atomic(path, &line)?;
+    if len + line.len() as u64 > STATE_JOURNAL_MAX {
+        fs::write_atomic(path, line.trim_ascii_start())?;
     }
     Ok(())
 }
