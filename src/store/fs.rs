@@ -46,7 +46,8 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
     result
 }
 
-/// Opens `path` for appending, creating it private; never follows a symlink.
+/// Opens `path` for appending, creating it private; never follows a symlink, never waits on a
+/// FIFO found there.
 pub fn open_append(path: &Path) -> io::Result<File> {
     if let Some(dir) = path.parent() {
         create_dirs(dir)?;
@@ -55,7 +56,16 @@ pub fn open_append(path: &Path) -> io::Result<File> {
         .append(true)
         .create(true)
         .mode(PRIVATE_FILE)
-        .custom_flags(libc::O_NOFOLLOW)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path)
+}
+
+/// Opens `path` for reading. O_NONBLOCK: a FIFO where a file belongs would otherwise block
+/// the open until a writer comes, forever; regular files read the same either way.
+pub fn open_read(path: &Path) -> io::Result<File> {
+    OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
         .open(path)
 }
 
@@ -70,7 +80,7 @@ pub fn size(path: &Path) -> io::Result<u64> {
 
 /// Reads `len` bytes of `path` from `offset` (fewer at the end of the file).
 pub fn read_range(path: &Path, offset: u64, len: u64) -> io::Result<Vec<u8>> {
-    let mut file = File::open(path)?;
+    let mut file = open_read(path)?;
     file.seek(SeekFrom::Start(offset))?;
     let mut bytes = Vec::new();
     file.take(len).read_to_end(&mut bytes)?;
@@ -88,7 +98,7 @@ pub struct Lines {
 
 /// Reads `path` from `offset` to its last complete line. `None` when the file does not exist.
 pub fn read_complete_lines(path: &Path, offset: u64) -> io::Result<Option<Lines>> {
-    let mut file = match File::open(path) {
+    let mut file = match open_read(path) {
         Ok(file) => file,
         Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(None),
         Err(err) => return Err(err),
@@ -120,8 +130,10 @@ pub fn last_line_parsed<T>(
     path: &Path,
     parse: impl Fn(&[u8]) -> Option<T>,
 ) -> io::Result<Option<T>> {
-    const CHUNK: u64 = 16 * 1024;
-    let mut file = match File::open(path) {
+    // Each read doubles: a line of n bytes costs O(n) reads and scans, not O(n²) with
+    // fixed-size chunks (every chunk re-scans and re-copies what was read before it).
+    let mut chunk_len: u64 = 16 * 1024;
+    let mut file = match open_read(path) {
         Ok(file) => file,
         Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(None),
         Err(err) => return Err(err),
@@ -153,7 +165,8 @@ pub fn last_line_parsed<T>(
         } else if start == 0 {
             return Ok(None);
         }
-        let from = start.saturating_sub(CHUNK);
+        let from = start.saturating_sub(chunk_len);
+        chunk_len = chunk_len.saturating_mul(2);
         let mut chunk = vec![0; (start - from) as usize];
         file.seek(SeekFrom::Start(from))?;
         file.read_exact(&mut chunk)?;
