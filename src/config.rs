@@ -99,7 +99,7 @@ impl std::fmt::Display for ConfigError {
 }
 
 pub fn read(path: &Path) -> Result<Option<Config>, ConfigError> {
-    let bytes = match std::fs::read(path) {
+    let bytes = match read_regular(path) {
         Ok(bytes) => bytes,
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(err) => {
@@ -115,6 +115,24 @@ pub fn read(path: &Path) -> Result<Option<Config>, ConfigError> {
             path: path.to_owned(),
             message: format!("not a valid session-sync config: {err}"),
         })
+}
+
+/// The bytes of `path` if it is a regular file of at most 1 MiB. The hook reads the config of
+/// whatever project Claude Code runs in: there a FIFO, or a symlink to /dev/zero or /dev/tty
+/// (which a cloned repository can hold), would block the hook or never end the read.
+fn read_regular(path: &Path) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    const MAX_CONFIG_BYTES: u64 = 1 << 20;
+    let mut file = crate::store::fs::open_read(path)?;
+    let meta = file.metadata()?;
+    if !meta.is_file() || meta.len() > MAX_CONFIG_BYTES {
+        return Err(std::io::Error::other(
+            "not a regular file of at most 1 MiB; ignored",
+        ));
+    }
+    let mut bytes = Vec::new();
+    file.read_to_end(&mut bytes)?;
+    Ok(bytes)
 }
 
 /// The nearest project configuration at or above `dir`, else the global one; `None` when
