@@ -5,22 +5,28 @@ use std::path::PathBuf;
 /// Environment variable that moves session-sync's state and logs (tests, sandboxes).
 pub const DATA_DIR_ENV: &str = "SESSION_SYNC_DATA_DIR";
 
+/// A directory from the environment, if absolute: a relative one would resolve against the
+/// hook's working directory, i.e. put our files in the user's project.
 fn env_path(name: &str) -> Option<PathBuf> {
     std::env::var_os(name)
-        .filter(|v| !v.is_empty())
         .map(PathBuf::from)
+        .filter(|p| p.is_absolute())
 }
 
 /// session-sync's own state: `$SESSION_SYNC_DATA_DIR`, else the platform data directory
 /// (`$XDG_DATA_HOME/session-sync`, `~/.local/share/session-sync`).
 pub fn data_dir() -> Option<PathBuf> {
     env_path(DATA_DIR_ENV).or_else(|| {
-        directories::ProjectDirs::from("", "", "session-sync").map(|d| d.data_dir().to_path_buf())
+        directories::ProjectDirs::from("", "", "session-sync")
+            .map(|d| d.data_dir().to_path_buf())
+            .filter(|p| p.is_absolute())
     })
 }
 
 pub fn home_dir() -> Option<PathBuf> {
-    directories::BaseDirs::new().map(|d| d.home_dir().to_path_buf())
+    directories::BaseDirs::new()
+        .map(|d| d.home_dir().to_path_buf())
+        .filter(|p| p.is_absolute())
 }
 
 /// `$CODEX_HOME`, else `~/.codex`.
