@@ -49,9 +49,32 @@ pub enum CallState {
     Called,
     /// Call and output are emitted (the output from a hook payload).
     Answered,
+    /// Answered, and a prompt line was read since: forgotten at the next one.
+    AnsweredEarlier,
 }
 
+/// Calls answered from payloads remembered at most: payloads with ids the transcript never
+/// shows (hostile or from a lost transcript) must not grow the state without end.
+const MAX_OPEN_CALLS: usize = 1024;
+
 impl Progress {
+    /// Forgets answered calls past `MAX_OPEN_CALLS`, the earlier turns' first.
+    fn bound_calls(&mut self) {
+        for stage in [CallState::AnsweredEarlier, CallState::Answered] {
+            while self.calls.len() > MAX_OPEN_CALLS {
+                let Some(id) = self
+                    .calls
+                    .iter()
+                    .find(|(_, state)| **state == stage)
+                    .map(|(id, _)| id.clone())
+                else {
+                    break;
+                };
+                self.calls.remove(&id);
+            }
+        }
+    }
+
     /// Has this call been emitted already (whether or not its result has)?
     pub fn knows_call(&self, id: &str) -> bool {
         self.calls.contains_key(id) || self.closed_calls.iter().any(|c| c == id)
@@ -153,10 +176,14 @@ impl<'a> Sync<'a> {
                     .as_ref()
                     .is_some_and(|ahead| ahead.same(&key));
                 // A prompt line closes the previous turn: its open calls were abandoned.
-                // Calls answered from payloads may belong to this turn, read late.
+                // Calls answered from payloads may belong to this turn, read late; those
+                // answered before the previous prompt line never will be.
                 self.progress
                     .calls
                     .retain(|_, state| *state == CallState::Answered);
+                for state in self.progress.calls.values_mut() {
+                    *state = CallState::AnsweredEarlier;
+                }
                 if ran_ahead {
                     self.progress.prompt_ahead = None;
                 } else {
@@ -289,7 +316,7 @@ impl<'a> Sync<'a> {
                     return;
                 }
                 match self.progress.calls.get(&id) {
-                    Some(CallState::Answered) => return,
+                    Some(CallState::Answered | CallState::AnsweredEarlier) => return,
                     Some(CallState::Called) => {}
                     None => {
                         // The transcript has not shown the call yet: it runs ahead too.
@@ -305,6 +332,7 @@ impl<'a> Sync<'a> {
                     }
                 }
                 self.progress.calls.insert(id.clone(), CallState::Answered);
+                self.progress.bound_calls();
                 self.splice_subagent(spawned_agent.as_deref());
                 let result = self.stamped(
                     None,
@@ -569,5 +597,19 @@ mod tests {
             vec![call("s2"), result("s2", "two"), result("agent", "report")]
         );
         assert!(progress.subagent_calls.is_empty());
+    }
+
+    #[test]
+    fn answered_calls_are_bounded_earlier_turns_first() {
+        let mut progress = Progress::default();
+        for n in 0..MAX_OPEN_CALLS {
+            progress
+                .calls
+                .insert(format!("old{n:04}"), CallState::AnsweredEarlier);
+        }
+        progress.calls.insert("new".into(), CallState::Answered);
+        progress.bound_calls();
+        assert_eq!(progress.calls.len(), MAX_OPEN_CALLS);
+        assert_eq!(progress.calls.get("new"), Some(&CallState::Answered));
     }
 }

@@ -60,7 +60,7 @@ pub fn save_state(path: &Path, state: &SessionState) -> io::Result<()> {
     }
     file.write_all(&line)?;
     if len + line.len() as u64 > STATE_JOURNAL_MAX {
-        fs::write_atomic(path, &line)?;
+        fs::write_atomic(path, line.trim_ascii_start())?;
     }
     Ok(())
 }
@@ -160,6 +160,15 @@ fn flush_file(mirror: &mut Mirror) -> io::Result<Flush> {
             io::ErrorKind::WouldBlock,
             "the agent has this session open; will catch up when it closes it",
         ));
+    }
+    if let Ok(meta) = std::fs::symlink_metadata(&mirror.path) {
+        if !meta.is_file() {
+            // Something planted where our file was (a symlink, a FIFO): never write through
+            // it, never take it for a continuation; wait until our file is back.
+            return Err(io::Error::other(
+                "not a regular file any more; left alone, will catch up when it is",
+            ));
+        }
     }
     let end = pending.offset + pending.data.len() as u64;
     let len = match fs::size(&mirror.path) {

@@ -61,6 +61,7 @@ impl Env {
             .env("CODEX_HOME", &self.codex_home)
             .env("XDG_DATA_HOME", self.home.join(".local/share"))
             .env("XDG_CONFIG_HOME", self.home.join(".config"))
+            .env("CLAUDE_CONFIG_DIR", self.home.join(".claude"))
             .current_dir(&self.project);
         command
     }
@@ -106,20 +107,7 @@ impl Env {
     }
 
     pub fn rollouts(&self) -> Vec<PathBuf> {
-        let mut found = Vec::new();
-        let mut dirs = vec![self.codex_home.join("sessions")];
-        while let Some(dir) = dirs.pop() {
-            for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
-                let path = entry.path();
-                if path.is_dir() {
-                    dirs.push(path);
-                } else {
-                    found.push(path);
-                }
-            }
-        }
-        found.sort();
-        found
+        rollouts_in(&self.codex_home)
     }
 
     /// The one rollout written, parsed line by line (every line must be JSON).
@@ -130,21 +118,7 @@ impl Env {
             1,
             "expected one rollout, found {rollouts:?}"
         );
-        let text = std::fs::read_to_string(&rollouts[0]).unwrap();
-        assert!(text.ends_with('\n'), "rollout does not end with a newline");
-        let lines: Vec<Value> = text
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("invalid line {l:?}: {e}")))
-            .collect();
-        let meta = &lines[0];
-        assert_eq!(meta["type"], "session_meta");
-        let id = meta["payload"]["id"].as_str().unwrap();
-        let name = rollouts[0].file_name().unwrap().to_str().unwrap();
-        assert!(
-            name.starts_with("rollout-") && name.ends_with(&format!("-{id}.jsonl")),
-            "{name} vs {id}"
-        );
-        lines
+        parse_rollout(&rollouts[0])
     }
 
     pub fn log(&self) -> String {
@@ -189,6 +163,44 @@ pub fn assert_silent_success(output: &Output) {
         "hook wrote to stderr: {:?}",
         String::from_utf8_lossy(&output.stderr)
     );
+}
+
+/// Every file under `codex_home`'s `sessions` directory.
+pub fn rollouts_in(codex_home: &Path) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    let mut dirs = vec![codex_home.join("sessions")];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else {
+                found.push(path);
+            }
+        }
+    }
+    found.sort();
+    found
+}
+
+/// A rollout parsed line by line: every line must be JSON, the file must end with a newline
+/// and be named after the session id its first line gives.
+pub fn parse_rollout(path: &Path) -> Vec<Value> {
+    let text = std::fs::read_to_string(path).unwrap();
+    assert!(text.ends_with('\n'), "rollout does not end with a newline");
+    let lines: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("invalid line {l:?}: {e}")))
+        .collect();
+    let meta = &lines[0];
+    assert_eq!(meta["type"], "session_meta");
+    let id = meta["payload"]["id"].as_str().unwrap();
+    let name = path.file_name().unwrap().to_str().unwrap();
+    assert!(
+        name.starts_with("rollout-") && name.ends_with(&format!("-{id}.jsonl")),
+        "{name} vs {id}"
+    );
+    lines
 }
 
 /// One recorded hook invocation.
