@@ -1,14 +1,14 @@
 //! Hook latency: the release binary run as Claude Code runs it after a tool call, on sessions
-//! with 10 and with 10,000 prior exchanges, mirrored to Codex alone and to every target
-//! (Codex, Gemini CLI, OpenCode, Copilot CLI, Qwen Code, OpenAI-chat), next to spawning a
-//! trivial process in the same run.
+//! with 10 and with 10,000 prior exchanges, mirrored to Codex alone, to the five other
+//! targets (Gemini CLI, OpenCode, Copilot CLI, Qwen Code, OpenAI-chat), and to all six, next
+//! to spawning a trivial process in the same run.
 //!
 //! `cargo bench --bench hook` (options: `-- --runs N`). Prints medians and ratios; never fails
 //! on timing.
 
 use serde_json::json;
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -38,7 +38,8 @@ const OPENCODE_SCHEMA: &str = "
         session_id TEXT, time_created INTEGER, time_updated INTEGER, data TEXT);";
 
 impl Bench {
-    fn new(every_target: bool) -> Self {
+    fn new(targets: Targets) -> Self {
+        let every_target = targets != Targets::Codex;
         let root = tempfile::tempdir().unwrap();
         let home = root.path().join("home");
         let project = home.join("project");
@@ -70,8 +71,8 @@ impl Bench {
             let path = bench.project.join(".session-sync/config.json");
             let mut config: serde_json::Value =
                 serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
-            for target in config["targets"].as_object_mut().unwrap().values_mut() {
-                target["enabled"] = true.into();
+            for (name, target) in config["targets"].as_object_mut().unwrap() {
+                target["enabled"] = (targets == Targets::All || name != "codex").into();
             }
             std::fs::write(&path, config.to_string()).unwrap();
         }
@@ -151,8 +152,27 @@ fn text_line(n: usize) -> serde_json::Value {
 }
 
 /// A session already mirrored with `prior` exchanges (text, call, output each).
-fn session_with(prior: usize, every_target: bool) -> Bench {
-    let bench = Bench::new(every_target);
+/// Which targets a benchmarked session mirrors to.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Targets {
+    Codex,
+    /// Gemini CLI, OpenCode, Copilot CLI, Qwen Code and OpenAI-chat.
+    Five,
+    All,
+}
+
+impl Targets {
+    fn label(self) -> &'static str {
+        match self {
+            Targets::Codex => "Codex",
+            Targets::Five => "5 other targets",
+            Targets::All => "all 6 targets",
+        }
+    }
+}
+
+fn session_with(prior: usize, targets: Targets) -> Bench {
+    let bench = Bench::new(targets);
     let mut lines = vec![prompt_line("Benchmark this session.")];
     for n in 0..prior {
         lines.push(text_line(n));
@@ -187,16 +207,18 @@ fn main() {
         .nth(1)
         .and_then(|n| n.parse().ok())
         .unwrap_or(300);
-    // (prior exchanges, every target enabled)
+    // (prior exchanges, targets)
     let cases = [
-        (10usize, false),
-        (10_000, false),
-        (10, true),
-        (10_000, true),
+        (10usize, Targets::Codex),
+        (10_000, Targets::Codex),
+        (10, Targets::Five),
+        (10_000, Targets::Five),
+        (10, Targets::All),
+        (10_000, Targets::All),
     ];
     let sessions: Vec<Bench> = cases
         .iter()
-        .map(|&(n, every)| session_with(n, every))
+        .map(|&(n, targets)| session_with(n, targets))
         .collect();
     let mut baseline = Vec::new();
     let mut hooks: Vec<Vec<Duration>> = vec![Vec::new(); cases.len()];
@@ -224,7 +246,7 @@ fn main() {
         if let Ok(text) = std::fs::read_to_string(&log) {
             eprintln!("warning: the hook logged errors during the benchmark:\n{text}");
         }
-        assert_rollout_grew(&bench.home.join(".codex"));
+        assert_mirrored(bench);
     }
 
     let base = figures(baseline);
@@ -241,10 +263,10 @@ fn main() {
         "1.00x"
     );
     let mut medians = Vec::new();
-    for (&(size, every), samples) in cases.iter().zip(hooks) {
+    for (&(size, targets), samples) in cases.iter().zip(hooks) {
         let f = figures(samples);
         let ratio = f.median.as_secs_f64() / base.median.as_secs_f64();
-        let targets = if every { "all 6 targets" } else { "Codex" };
+        let targets = targets.label();
         println!(
             "{:<40} {:>10} {:>10} {:>15.2}x",
             format!("PostToolUse, {targets}, {size} prior"),
@@ -254,7 +276,8 @@ fn main() {
         );
         medians.push(f.median);
     }
-    for (pair, targets) in [(0, "Codex"), (2, "all 6 targets")] {
+    for pair in [0, 2, 4] {
+        let targets = cases[pair].1.label();
         println!(
             "flatness, {targets}: median at {} / median at {} = {:.2}x",
             cases[pair + 1].0,
@@ -264,7 +287,27 @@ fn main() {
     }
 }
 
-fn assert_rollout_grew(codex_home: &Path) {
-    let found = std::fs::read_dir(codex_home.join("sessions")).is_ok();
-    assert!(found, "no rollout written: the benchmark measured nothing");
+/// The hooks measured wrote mirrors (a broken setup would measure an early exit).
+fn assert_mirrored(bench: &Bench) {
+    let state = bench
+        .data
+        .join("sessions")
+        .join(SESSION)
+        .join("state.jsonl");
+    let text = std::fs::read_to_string(state).unwrap_or_default();
+    let last: serde_json::Value =
+        serde_json::from_str(text.lines().last().unwrap_or("{}")).unwrap_or_default();
+    let mirrors = last["mirrors"].as_object().map_or(0, |m| m.len());
+    assert!(
+        mirrors > 0,
+        "no mirror written: the benchmark measured nothing"
+    );
+    let pending: Vec<&String> = last["mirrors"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .filter(|(_, m)| m.get("pending").is_some())
+        .map(|(name, _)| name)
+        .collect();
+    assert!(pending.is_empty(), "mirrors left pending: {pending:?}");
 }

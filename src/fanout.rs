@@ -100,6 +100,7 @@ pub fn write(
         flushed = store::commit(&files.state, state, forks, &now_text)
             .map_err(|e| format!("cannot save state {}: {e}", files.state.display()))?;
     }
+    let completed = flushed.completed > 0;
     problems.extend(flushed.problems);
     problems.extend(
         flushed
@@ -107,7 +108,9 @@ pub fn write(
             .into_iter()
             .map(|(target, reason)| format!("{target} mirror {reason}; not appending")),
     );
-    if refresh_indexes(state, now, &mut problems) {
+    // Saved again once the writes are done, so that the next hook need not verify them (for
+    // OpenCode that would mean opening its database twice per hook).
+    if refresh_indexes(state, now, &mut problems) || completed {
         store::save_state(&files.state, state)
             .map_err(|e| format!("cannot save state {}: {e}", files.state.display()))?;
     }

@@ -79,6 +79,8 @@ pub struct Flushed {
     /// Mirrors (by target) that are no longer where our lineage left them, and why: they
     /// must be forked, never appended to. Their pending lines stay for the fork to drop.
     pub diverged: Vec<(String, String)>,
+    /// Pending writes completed: the state saved before them still lists them.
+    pub completed: usize,
 }
 
 /// Records `batches` in the lineage and saves the state first, then appends: a hook killed in
@@ -129,7 +131,10 @@ pub fn flush_pending(state: &mut SessionState) -> Flushed {
             Kind::OpencodeDb => opencode::flush(mirror),
         };
         match result {
-            Ok(Flush::Done) => mirror.pending = None,
+            Ok(Flush::Done) => {
+                mirror.pending = None;
+                flushed.completed += 1;
+            }
             Ok(Flush::Diverged(reason)) => flushed.diverged.push((target.clone(), reason)),
             Err(err) if err.kind() == io::ErrorKind::WouldBlock => {}
             Err(err) => flushed

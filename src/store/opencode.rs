@@ -12,6 +12,9 @@ use std::time::Duration;
 
 const TABLES: &[&str] = &["project", "session", "message", "part"];
 
+/// Write-ahead log size past which a sync checkpoints it (a few syncs' worth).
+const WAL_CHECKPOINT_BYTES: u64 = 256 * 1024;
+
 pub fn flush(mirror: &mut Mirror) -> io::Result<Flush> {
     let Some(pending) = &mirror.pending else {
         return Ok(Flush::Done);
@@ -105,6 +108,15 @@ pub fn flush(mirror: &mut Mirror) -> io::Result<Flush> {
             .map_err(sql_error)?;
     }
     transaction.commit().map_err(sql_error)?;
+    // A connection opening the database alone re-reads the whole write-ahead log: keep it
+    // short, folding it into the database every few syncs instead of at every close.
+    let mut wal = mirror.path.clone().into_os_string();
+    wal.push("-wal");
+    if super::fs::size(std::path::Path::new(&wal)).unwrap_or(0) > WAL_CHECKPOINT_BYTES {
+        connection
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+            .map_err(sql_error)?;
+    }
     if let Some(last) = our_messages.last() {
         mirror.tail = Some((*last).to_owned());
     }
@@ -119,6 +131,15 @@ fn open(mirror: &Mirror) -> io::Result<Connection> {
     .map_err(sql_error)?;
     connection
         .busy_timeout(Duration::from_millis(1000))
+        .map_err(sql_error)?;
+    // The last connection to close a WAL database checkpoints it, syncing the disk twice:
+    // when OpenCode is not running that is ours, on every hook. `flush` checkpoints only
+    // once the log has grown (see `WAL_CHECKPOINT_BYTES`).
+    connection
+        .set_db_config(
+            rusqlite::config::DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE,
+            true,
+        )
         .map_err(sql_error)?;
     Ok(connection)
 }
@@ -205,6 +226,15 @@ pub fn remove(mirror: &Mirror) -> io::Result<bool> {
         transaction.execute(sql, [&mirror.id]).map_err(sql_error)?;
     }
     transaction.commit().map_err(sql_error)?;
+    // A connection opening the database alone re-reads the whole write-ahead log: keep it
+    // short, folding it into the database every few syncs instead of at every close.
+    let mut wal = mirror.path.clone().into_os_string();
+    wal.push("-wal");
+    if super::fs::size(std::path::Path::new(&wal)).unwrap_or(0) > WAL_CHECKPOINT_BYTES {
+        connection
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+            .map_err(sql_error)?;
+    }
     Ok(true)
 }
 
