@@ -24,18 +24,7 @@ struct Bench {
 }
 
 /// The tables and columns of OpenCode's database that mirrors write (opencode.md §3).
-const OPENCODE_SCHEMA: &str = "
-    PRAGMA journal_mode = WAL;
-    CREATE TABLE project (id TEXT PRIMARY KEY, worktree TEXT, vcs TEXT, time_created INTEGER,
-        time_updated INTEGER, sandboxes TEXT NOT NULL DEFAULT '[]');
-    CREATE TABLE session (id TEXT PRIMARY KEY, project_id TEXT REFERENCES project(id), slug TEXT,
-        directory TEXT, path TEXT, title TEXT, version TEXT, agent TEXT, model TEXT,
-        time_created INTEGER, time_updated INTEGER);
-    CREATE TABLE message (id TEXT PRIMARY KEY, session_id TEXT REFERENCES session(id),
-        time_created INTEGER, time_updated INTEGER, data TEXT);
-    CREATE INDEX message_session ON message (session_id, time_created, id);
-    CREATE TABLE part (id TEXT PRIMARY KEY, message_id TEXT REFERENCES message(id),
-        session_id TEXT, time_created INTEGER, time_updated INTEGER, data TEXT);";
+const OPENCODE_SCHEMA: &str = include_str!("../tests/fixtures/opencode-schema.sql");
 
 impl Bench {
     fn new(targets: Targets) -> Self {

@@ -13,14 +13,18 @@ use std::time::Duration;
 const INDEX_REFRESH: Duration = Duration::from_secs(60);
 
 /// Writes `records` (already consumed from the transcript) to the journal and every enabled
-/// target. Returns the problems met (the state is saved regardless), or an error when the
-/// state itself could not be saved.
+/// target; database writes too unless `now_kinds` leaves them for a write-behind process.
+/// `diverged` are mirrors already found continued in their agent (to fork). Returns the
+/// problems met (the state is saved regardless), or an error when the state itself could
+/// not be saved.
 pub fn write(
     files: &SessionFiles,
     state: &mut SessionState,
     config: &Config,
     records: &[Record],
     now: chrono::DateTime<chrono::Utc>,
+    now_kinds: store::Kinds,
+    diverged: Vec<(String, String)>,
 ) -> Result<Vec<String>, String> {
     let now_text = encode::rfc3339(now);
     let mut problems = Vec::new();
@@ -54,8 +58,13 @@ pub fn write(
             batches.push(batch);
         }
     }
-    let mut flushed = store::commit(&files.state, state, batches, &now_text)
+    let mut flushed = store::commit(&files.state, state, batches, &now_text, now_kinds)
         .map_err(|e| format!("cannot save state {}: {e}", files.state.display()))?;
+    for found in diverged {
+        if !flushed.diverged.contains(&found) && state.mirrors.contains_key(&found.0) {
+            flushed.diverged.push(found);
+        }
+    }
 
     // A mirror the user continued in its agent is never appended to: a fork carries the
     // whole history on, live, and the old one is kept for `status`.
@@ -97,7 +106,7 @@ pub fn write(
                 }
             }
         }
-        flushed = store::commit(&files.state, state, forks, &now_text)
+        flushed = store::commit(&files.state, state, forks, &now_text, now_kinds)
             .map_err(|e| format!("cannot save state {}: {e}", files.state.display()))?;
     }
     let completed = flushed.completed > 0;

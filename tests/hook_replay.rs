@@ -128,8 +128,13 @@ fn every_target(name: &str, lag: Lag) {
     for target in config["targets"].as_object_mut().unwrap().values_mut() {
         target["enabled"] = true.into();
     }
-    config["targets"]["opencode"]["enabled"] = false.into();
     std::fs::write(&config_path, config.to_string()).unwrap();
+    let opencode_db = env.home.join(".local/share/opencode/opencode.db");
+    std::fs::create_dir_all(opencode_db.parent().unwrap()).unwrap();
+    rusqlite::Connection::open(&opencode_db)
+        .unwrap()
+        .execute_batch(include_str!("fixtures/opencode-schema.sql"))
+        .unwrap();
 
     let recording = Recording::load(name);
     replay(&env, &recording, lag);

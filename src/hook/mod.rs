@@ -6,6 +6,7 @@
 //! when it has not caught up with the payload yet), reconcile it with the payload and append
 //! the result to every enabled mirror.
 
+mod behind;
 mod stdin;
 mod wait;
 mod wire;
@@ -43,12 +44,13 @@ pub fn run() {
         let _ = PANIC_MESSAGE.set(info.to_string());
     }));
     let data_dir = paths::data_dir();
+    let mut behind = None;
     let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| {
         let input = match stdin::read_all() {
             Ok(input) => input,
             Err(problem) => return vec![Report::error(problem)],
         };
-        match handle(&input, data_dir.as_deref()) {
+        match handle(&input, data_dir.as_deref(), &mut behind) {
             Ok(warnings) => warnings,
             Err(failure) => vec![failure],
         }
@@ -60,16 +62,12 @@ pub fn run() {
         ))]
     });
     let Some(dir) = data_dir else { return };
-    let now = encode::rfc3339(chrono::Utc::now());
+    let log = paths::hook_log(&dir);
     for report in reports {
-        let line = format!(
-            "{now} {} {} {}: {}",
-            report.level,
-            report.event.as_deref().unwrap_or("-"),
-            report.session.as_deref().unwrap_or("-"),
-            report.message
-        );
-        let _ = store::log_line(&paths::hook_log(&dir), &line);
+        report.write(&log);
+    }
+    if let Some(job) = behind {
+        behind::finish(job, &log);
     }
 }
 
@@ -84,6 +82,18 @@ struct Report {
 }
 
 impl Report {
+    fn write(&self, log: &Path) {
+        let line = format!(
+            "{} {} {} {}: {}",
+            encode::rfc3339(chrono::Utc::now()),
+            self.level,
+            self.event.as_deref().unwrap_or("-"),
+            self.session.as_deref().unwrap_or("-"),
+            self.message
+        );
+        let _ = store::log_line(log, &line);
+    }
+
     fn error(message: impl Into<String>) -> Self {
         Report {
             level: "ERROR",
@@ -115,7 +125,11 @@ fn work_for(event: &str) -> Option<Work> {
 }
 
 /// Does the hook's work; returns warnings, or the failure that stopped it.
-fn handle(input: &[u8], data_dir: Option<&Path>) -> Result<Vec<Report>, Report> {
+fn handle(
+    input: &[u8],
+    data_dir: Option<&Path>,
+    behind: &mut Option<behind::Job>,
+) -> Result<Vec<Report>, Report> {
     if input.iter().all(u8::is_ascii_whitespace) {
         return Err(Report::error("empty payload on stdin"));
     }
@@ -174,9 +188,10 @@ fn handle(input: &[u8], data_dir: Option<&Path>) -> Result<Vec<Report>, Report> 
         located,
         files,
         chunk_limit: u64::MAX,
+        write_behind: true,
     };
     let mut warnings = Vec::new();
-    session.sync(work, &mut warnings).map_err(fail)?;
+    session.sync(work, &mut warnings, behind).map_err(fail)?;
     Ok(warnings.into_iter().map(|w| report("WARN", w)).collect())
 }
 
@@ -217,6 +232,7 @@ pub fn backfill(
         located,
         files: SessionFiles::new(data_dir, session_id),
         chunk_limit: STEP,
+        write_behind: false,
     };
     let total = store::fs::size(transcript)
         .map_err(|e| format!("cannot read {}: {e}", transcript.display()))?;
@@ -224,7 +240,7 @@ pub fn backfill(
     let mut before = None;
     loop {
         let mut warnings = Vec::new();
-        if let Err(problem) = session.sync(Work::CatchUp, &mut warnings) {
+        if let Err(problem) = session.sync(Work::CatchUp, &mut warnings, &mut None) {
             problems.push(problem);
         }
         let read = store::load_state(&session.files.state)
@@ -257,6 +273,8 @@ struct Session<'a> {
     files: SessionFiles,
     /// Transcript bytes one sync reads at most (a backfill goes in steps it can report).
     chunk_limit: u64,
+    /// Database writes may finish after the hook returns (see `behind`); a backfill waits.
+    write_behind: bool,
 }
 
 /// What the transcript must show before the hook's payload can be placed after it.
@@ -311,11 +329,19 @@ struct Locked {
     chunk_end: u64,
     transcript_exists: bool,
     problems: Vec<String>,
+    /// Mirrors found continued in their agent while completing old writes.
+    diverged: Vec<(String, String)>,
 }
 
 impl Session<'_> {
-    /// Mirrors what is new; `warnings` gets what was done without the transcript's help.
-    fn sync(&self, work: Work, warnings: &mut Vec<String>) -> Result<(), String> {
+    /// Mirrors what is new; `warnings` gets what was done without the transcript's help, and
+    /// `behind` the database writes left to finish after the hook returns.
+    fn sync(
+        &self,
+        work: Work,
+        warnings: &mut Vec<String>,
+        behind: &mut Option<behind::Job>,
+    ) -> Result<(), String> {
         let payload = self.payload;
         let mut event = match work {
             Work::Prompt => match &payload.prompt {
@@ -373,12 +399,13 @@ impl Session<'_> {
         }
 
         let Locked {
-            _lock,
+            _lock: lock,
             mut state,
             chunk,
             chunk_end,
             transcript_exists,
             mut problems,
+            diverged,
         } = locked;
         let read_subagent = |agent: &str| self.read_subagent(agent);
         let mut engine = Sync::new(&mut state.progress, &read_subagent, now_text.clone());
@@ -401,9 +428,32 @@ impl Session<'_> {
             });
         }
 
-        let problems_now =
-            fanout::write(&self.files, &mut state, &self.located.config, &records, now)?;
+        let now_kinds = if self.write_behind {
+            store::Kinds::Files
+        } else {
+            store::Kinds::All
+        };
+        let problems_now = fanout::write(
+            &self.files,
+            &mut state,
+            &self.located.config,
+            &records,
+            now,
+            now_kinds,
+            diverged,
+        )?;
         problems.extend(problems_now);
+        let database_pending = state
+            .mirrors
+            .values()
+            .any(|m| m.pending.is_some() && m.kind == encode::Kind::OpencodeDb);
+        if database_pending && self.write_behind {
+            *behind = Some(behind::Job {
+                lock,
+                state,
+                state_path: self.files.state.clone(),
+            });
+        }
         if problems.is_empty() {
             Ok(())
         } else {
@@ -421,8 +471,8 @@ impl Session<'_> {
             Ok(None) => self.new_state(now),
             Err(err) => return Err(format!("unreadable state, not mirroring: {err}")),
         };
-        // Divergence found here is left pending; the sync after forks it.
-        let mut problems = store::flush_pending(&mut state).problems;
+        let flushed = store::flush_pending(&mut state, store::Kinds::All);
+        let mut problems = flushed.problems;
         let offset = state.progress.transcript_offset;
         let read = store::fs::read_complete_lines(&self.transcript, offset, self.chunk_limit)
             .map_err(|e| format!("cannot read transcript {}: {e}", self.transcript.display()))?;
@@ -444,6 +494,7 @@ impl Session<'_> {
             chunk_end,
             transcript_exists,
             problems,
+            diverged: flushed.diverged,
         })
     }
 
