@@ -109,7 +109,7 @@ pub fn write(
         flushed = store::commit(&files.state, state, forks, &now_text, now_kinds)
             .map_err(|e| format!("cannot save state {}: {e}", files.state.display()))?;
     }
-    let completed = flushed.completed > 0;
+    let completed = flushed.completed_database;
     problems.extend(flushed.problems);
     problems.extend(
         flushed
@@ -117,8 +117,8 @@ pub fn write(
             .into_iter()
             .map(|(target, reason)| format!("{target} mirror {reason}; not appending")),
     );
-    // Saved again once the writes are done, so that the next hook need not verify them (for
-    // OpenCode that would mean opening its database twice per hook).
+    // Saved again once database writes are done, so that the next hook need not verify them
+    // by writing them again (file writes it verifies by their size).
     if refresh_indexes(state, now, &mut problems) || completed {
         store::save_state(&files.state, state)
             .map_err(|e| format!("cannot save state {}: {e}", files.state.display()))?;

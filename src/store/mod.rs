@@ -81,6 +81,8 @@ pub struct Flushed {
     pub diverged: Vec<(String, String)>,
     /// Pending writes completed: the state saved before them still lists them.
     pub completed: usize,
+    /// Of which database writes, which the next hook would otherwise re-apply to verify.
+    pub completed_database: bool,
 }
 
 /// Records `batches` in the lineage and saves the state first, then appends: a hook killed in
@@ -149,6 +151,7 @@ pub fn flush_pending(state: &mut SessionState, kinds: Kinds) -> Flushed {
             Ok(Flush::Done) => {
                 mirror.pending = None;
                 flushed.completed += 1;
+                flushed.completed_database |= mirror.kind == Kind::OpencodeDb;
             }
             Ok(Flush::Diverged(reason)) => flushed.diverged.push((target.clone(), reason)),
             Err(err) if err.kind() == io::ErrorKind::WouldBlock => {}
