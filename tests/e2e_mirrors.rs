@@ -9,11 +9,13 @@ mod support;
 
 use serde_json::Value;
 
+use support::anthropic::AnthropicMock;
 use support::chat::{ChatMock, flatten_chat_request};
 use support::env::TestEnv;
 use support::fixture;
 use support::flatten::{Item, compare_mirror, render};
 use support::gemini_api::{GeminiMock, flatten_gemini_request};
+use support::scenario;
 use support::{copilot, gemini, opencode, qwen};
 
 const NEW_PROMPT: &str = "What did we do so far?";
@@ -197,5 +199,74 @@ fn gemini_lists_and_resumes_mirrored_sessions() {
                 render(&seen)
             );
         }
+    }
+}
+
+/// The live path: real `claude -p` runs the scripted scenario (parallel calls, Write/Edit, a
+/// subagent, a failing Bash, thinking, `--resume`) with the hooks `init` registered for every
+/// agent found; then each agent resumes its mirror and its model sees Claude's conversation.
+#[test]
+#[ignore = "end-to-end: runs the real claude, gemini, opencode, copilot and qwen CLIs"]
+fn live_hooks_mirror_a_claude_session_into_every_agent() {
+    let mut env = TestEnv::new();
+    let anthropic = AnthropicMock::start(scenario::main_script(&env.project));
+    let chat = ChatMock::start(REPLY);
+    let gemini_api = GeminiMock::start(REPLY);
+    env.use_anthropic(&anthropic);
+    qwen::use_mock(&mut env, &chat);
+    opencode::use_mock(&mut env, &chat);
+    copilot::use_mock(&mut env, &chat);
+    gemini::use_gemini(&mut env, &gemini_api);
+    opencode::init_db(&env);
+    session_sync(&env, &["init"]);
+
+    let run = scenario::run_main(&env);
+    let expected = scenario::expected_conversation(&anthropic);
+    let log = std::fs::read_to_string(env.data_dir.join("logs/hook.log")).unwrap_or_default();
+    assert!(!log.contains(" ERROR "), "the hooks logged errors:\n{log}");
+    // OpenCode's rows are written behind the last hook: wait for the session lock.
+    let lock = std::fs::File::open(
+        env.data_dir
+            .join("sessions")
+            .join(&run.session_id)
+            .join("lock"),
+    )
+    .unwrap();
+    fs2::FileExt::lock_exclusive(&lock).unwrap();
+    drop(lock);
+
+    let agents: [(
+        &str,
+        &'static str,
+        fn(&TestEnv, &str, &str) -> support::proc::Output,
+    ); 3] = [
+        ("qwen", "run_shell_command", qwen::resume),
+        ("opencode", "bash", opencode::resume),
+        ("copilot", "bash", copilot::resume),
+    ];
+    for (target, shell, resume) in agents {
+        let id = mirror_id(&env, target);
+        let prompt = format!("{NEW_PROMPT} ({target})");
+        let out = resume(&env, &id, &prompt);
+        let body = chat.main_request(&prompt).unwrap_or_else(|| {
+            panic!(
+                "{target} sent no request: {}\n{}",
+                out.describe(),
+                chat.describe()
+            )
+        });
+        let seen = flatten_chat_request(&body, &prompt);
+        if let Err(report) = compare_mirror(&expected, &seen, shell_as(shell)) {
+            panic!("{target} did not see the live session:\n{report}");
+        }
+    }
+    let id = mirror_id(&env, "gemini");
+    let out = gemini::resume(&env, &id, NEW_PROMPT);
+    let body = gemini_api.main_request(NEW_PROMPT).unwrap_or_else(|| {
+        panic!("gemini sent no request: {}", out.describe());
+    });
+    let seen = flatten_gemini_request(&body, NEW_PROMPT);
+    if let Err(report) = compare_mirror(&expected, &seen, shell_as("run_shell_command")) {
+        panic!("gemini did not see the live session:\n{report}");
     }
 }
