@@ -19,6 +19,9 @@ use support::scenario;
 use support::{copilot, gemini, opencode, qwen};
 
 const NEW_PROMPT: &str = "What did we do so far?";
+
+/// Resumes a mirror headless with a new prompt.
+type Resume = fn(&TestEnv, &str, &str) -> support::proc::Output;
 const REPLY: &str = "Mock here: I can see the whole conversation.";
 
 fn session_sync(env: &TestEnv, args: &[&str]) -> String {
@@ -68,7 +71,7 @@ fn mirror_and_resume(
     target: &str,
     fixture_name: &str,
     native_shell: &'static str,
-    resume: fn(&TestEnv, &str, &str) -> support::proc::Output,
+    resume: Resume,
 ) {
     let session = fixture::install(env, fixture_name, usize::MAX);
     session_sync(env, &["mirror", &session.session_id, "--to", target]);
@@ -235,11 +238,7 @@ fn live_hooks_mirror_a_claude_session_into_every_agent() {
     fs2::FileExt::lock_exclusive(&lock).unwrap();
     drop(lock);
 
-    let agents: [(
-        &str,
-        &'static str,
-        fn(&TestEnv, &str, &str) -> support::proc::Output,
-    ); 3] = [
+    let agents: [(&str, &'static str, Resume); 3] = [
         ("qwen", "run_shell_command", qwen::resume),
         ("opencode", "bash", opencode::resume),
         ("copilot", "bash", copilot::resume),
