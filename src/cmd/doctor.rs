@@ -334,7 +334,7 @@ fn configuration(cx: &Context) -> Vec<Finding> {
             } else if targets.is_empty() {
                 Finding::warn(
                     format!("{path}: no target enabled"),
-                    "set targets.codex.enabled to true to mirror into Codex",
+                    "set targets.<agent>.enabled to true (codex, gemini, opencode, copilot, qwen, openai-chat)",
                 )
             } else {
                 Finding::ok(format!("{path}: mirroring to {}", targets.join(", ")))

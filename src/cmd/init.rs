@@ -47,11 +47,11 @@ pub fn run(args: Args) -> Result {
     write_config(&config_path)?;
     if args.global {
         println!(
-            "Next: start Claude Code in any project (`claude`); `session-sync status` there shows how to continue each session in Codex."
+            "Next: start Claude Code in any project (`claude`); `session-sync status` there shows how to continue each session in your other agents."
         );
     } else {
         println!(
-            "Next: start Claude Code here (`claude`); `session-sync status` shows how to continue each session in Codex."
+            "Next: start Claude Code here (`claude`); `session-sync status` shows how to continue each session in your other agents."
         );
     }
     Ok(())
