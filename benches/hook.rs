@@ -291,12 +291,14 @@ fn assert_mirrored(bench: &Bench) {
         mirrors > 0,
         "no mirror written: the benchmark measured nothing"
     );
+    // A file mirror's last append stays listed until the next hook checks it by size; a
+    // database mirror's rows must be written by the time the lock is free.
     let pending: Vec<&String> = last["mirrors"]
         .as_object()
         .into_iter()
         .flatten()
-        .filter(|(_, m)| m.get("pending").is_some())
+        .filter(|(_, m)| m.get("pending").is_some() && m["kind"] == "opencode_db")
         .map(|(name, _)| name)
         .collect();
-    assert!(pending.is_empty(), "mirrors left pending: {pending:?}");
+    assert!(pending.is_empty(), "rows left pending: {pending:?}");
 }
