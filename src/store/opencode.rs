@@ -108,15 +108,7 @@ pub fn flush(mirror: &mut Mirror) -> io::Result<Flush> {
             .map_err(sql_error)?;
     }
     transaction.commit().map_err(sql_error)?;
-    // A connection opening the database alone re-reads the whole write-ahead log: keep it
-    // short, folding it into the database every few syncs instead of at every close.
-    let mut wal = mirror.path.clone().into_os_string();
-    wal.push("-wal");
-    if super::fs::size(std::path::Path::new(&wal)).unwrap_or(0) > WAL_CHECKPOINT_BYTES {
-        connection
-            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
-            .map_err(sql_error)?;
-    }
+    fold_log(&connection, mirror)?;
     if let Some(last) = our_messages.last() {
         mirror.tail = Some((*last).to_owned());
     }
@@ -226,8 +218,12 @@ pub fn remove(mirror: &Mirror) -> io::Result<bool> {
         transaction.execute(sql, [&mirror.id]).map_err(sql_error)?;
     }
     transaction.commit().map_err(sql_error)?;
-    // A connection opening the database alone re-reads the whole write-ahead log: keep it
-    // short, folding it into the database every few syncs instead of at every close.
+    Ok(true)
+}
+
+/// A connection opening the database alone re-reads the whole write-ahead log: keep it short,
+/// folding it into the database every few syncs instead of at every close.
+fn fold_log(connection: &Connection, mirror: &Mirror) -> io::Result<()> {
     let mut wal = mirror.path.clone().into_os_string();
     wal.push("-wal");
     if super::fs::size(std::path::Path::new(&wal)).unwrap_or(0) > WAL_CHECKPOINT_BYTES {
@@ -235,7 +231,7 @@ pub fn remove(mirror: &Mirror) -> io::Result<bool> {
             .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
             .map_err(sql_error)?;
     }
-    Ok(true)
+    Ok(())
 }
 
 fn sql_value(value: &Value) -> Sql {
