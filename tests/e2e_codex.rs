@@ -45,18 +45,27 @@ fn mirror_id(status_text: &str) -> String {
         .to_owned()
 }
 
-#[test]
-#[ignore = "end-to-end: runs the real codex CLI (cargo test --test e2e_codex -- --ignored)"]
-fn a_mirror_continued_in_codex_forks_and_both_resume() {
+/// A Codex home with the mock, and the first half of recorded session `fixture` mirrored:
+/// the environment, the mock, the session, its half length and the mirror's id.
+fn half_mirrored(
+    fixture_name: &str,
+) -> (TestEnv, ResponsesMock, fixture::Installed, usize, String) {
     let mut env = TestEnv::new();
     let mock = ResponsesMock::start(REPLY);
     env.use_codex(&mock);
     session_sync(&env, &["init"]);
-    let session = fixture::install(&env, "multi_turn_resume", 0);
+    let session = fixture::install(&env, fixture_name, 0);
     let half = session.len() / 2;
     session.write(half);
-    session_sync(&env, &["mirror", &session.session_id]);
+    session_sync(&env, &["mirror", &session.session_id, "--to", "codex"]);
     let first = mirror_id(&session_sync(&env, &["status", "--json"]));
+    (env, mock, session, half, first)
+}
+
+#[test]
+#[ignore = "end-to-end: runs the real codex CLI (cargo test --test e2e_codex -- --ignored)"]
+fn a_mirror_continued_in_codex_forks_and_both_resume() {
+    let (env, mock, session, half, first) = half_mirrored("multi_turn_resume");
 
     // The user continues the mirror in Codex: Codex appends its own turn to the rollout.
     let in_codex = "Carry on in Codex, please.";
@@ -139,15 +148,7 @@ fn codex_resume_last_picks_the_mirror_among_codex_own_sessions() {
 #[test]
 #[ignore = "end-to-end: runs the real codex CLI (cargo test --test e2e_codex -- --ignored)"]
 fn a_mirror_codex_migrated_to_paginated_is_forked_never_appended_to() {
-    let mut env = TestEnv::new();
-    let mock = ResponsesMock::start(REPLY);
-    env.use_codex(&mock);
-    session_sync(&env, &["init"]);
-    let session = fixture::install(&env, "parallel_tools", 0);
-    let half = session.len() / 2;
-    session.write(half);
-    session_sync(&env, &["mirror", &session.session_id, "--to", "codex"]);
-    let first = mirror_id(&session_sync(&env, &["status", "--json"]));
+    let (env, mock, session, _, first) = half_mirrored("parallel_tools");
 
     let out = env.run(
         env.codex()
