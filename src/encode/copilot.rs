@@ -3,7 +3,7 @@
 //! with `workspace.yaml` beside it (written as the session's index entry).
 
 use super::turns::{Turn, turns};
-use super::{Encoder, Index, Kind, Opening, SessionFacts, ToolStyle, native_shell, rfc3339};
+use super::{Encoder, Index, Kind, Opening, SessionFacts, ToolStyle, rfc3339, tool_call};
 use crate::model::{Record, joined_text};
 use serde_json::{Value, json};
 use std::path::PathBuf;
@@ -92,10 +92,7 @@ impl Encoder for Copilot {
                 Turn::Calls(exchanges) => {
                     let named: Vec<(String, Value)> = exchanges
                         .iter()
-                        .map(|e| match native_shell(&e.name, &e.input, "bash") {
-                            Some((name, args)) => (name.to_owned(), args),
-                            None => (e.name.clone(), e.input.clone()),
-                        })
+                        .map(|e| tool_call(&e.name, &e.input, "bash"))
                         .collect();
                     let requests: Vec<Value> = exchanges
                         .iter()

@@ -5,7 +5,7 @@
 
 use super::qwen::gemini_parts;
 use super::turns::{Turn, turns};
-use super::{Encoder, Kind, Opening, SessionFacts, SideFile, ToolStyle, native_shell, rfc3339};
+use super::{Encoder, Kind, Opening, SessionFacts, SideFile, ToolStyle, rfc3339, tool_call};
 use crate::model::Record;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -157,10 +157,7 @@ impl Encoder for Gemini {
                     let calls: Vec<Value> = exchanges
                         .iter()
                         .map(|e| {
-                            let (name, args) = match native_shell(&e.name, &e.input, "run_shell_command") {
-                                Some((name, args)) => (name.to_owned(), args),
-                                None => (e.name.clone(), e.input.clone()),
-                            };
+                            let (name, args) = tool_call(&e.name, &e.input, "run_shell_command");
                             let output = e.output_text();
                             json!({
                                 "id": e.id,

@@ -181,22 +181,21 @@ pub struct SessionFacts<'a> {
     pub now: chrono::DateTime<chrono::Utc>,
 }
 
-/// Claude Code's shell call as the target's own shell tool (`run_shell_command` in Gemini
-/// CLI and Qwen Code, `bash` in OpenCode and Copilot CLI), when it has the command.
-pub fn native_shell(
-    name: &str,
-    input: &Value,
-    native: &'static str,
-) -> Option<(&'static str, Value)> {
-    if name != "Bash" {
-        return None;
+/// The tool name and arguments to write for a Claude Code call: Bash as the target's own
+/// shell tool `shell` (`run_shell_command` in Gemini CLI and Qwen Code, `bash` in OpenCode
+/// and Copilot CLI) when it has the command, any other call as it is.
+pub fn tool_call(name: &str, input: &Value, shell: &str) -> (String, Value) {
+    match (name, input.get("command")) {
+        ("Bash", Some(command)) => {
+            let mut args = serde_json::Map::new();
+            args.insert("command".into(), command.clone());
+            if let Some(description) = input.get("description") {
+                args.insert("description".into(), description.clone());
+            }
+            (shell.to_owned(), Value::Object(args))
+        }
+        _ => (name.to_owned(), input.clone()),
     }
-    let mut args = serde_json::Map::new();
-    args.insert("command".into(), input.get("command")?.clone());
-    if let Some(description) = input.get("description") {
-        args.insert("description".into(), description.clone());
-    }
-    Some((native, Value::Object(args)))
 }
 
 /// `data:` URL of an image part.

@@ -4,7 +4,7 @@
 //! to change columns of an existing row.
 
 use super::turns::{Exchange, Turn, turns};
-use super::{Encoder, Kind, Opening, SessionFacts, ToolStyle, native_shell};
+use super::{Encoder, Kind, Opening, SessionFacts, ToolStyle, tool_call};
 use crate::model::{Record, joined_text};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
@@ -225,10 +225,7 @@ fn step_finish(reason: &str) -> Value {
 }
 
 fn tool_part(exchange: &Exchange, at: i64) -> Value {
-    let (tool, input) = match native_shell(&exchange.name, &exchange.input, "bash") {
-        Some((name, args)) => (name.to_owned(), args),
-        None => (exchange.name.clone(), exchange.input.clone()),
-    };
+    let (tool, input) = tool_call(&exchange.name, &exchange.input, "bash");
     let output = exchange.output_text();
     let time = json!({ "start": at, "end": at });
     let state = if exchange.is_error {

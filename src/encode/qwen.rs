@@ -3,7 +3,7 @@
 //! per line on a single `uuid`/`parentUuid` chain, Gemini-style content.
 
 use super::turns::{Turn, turns};
-use super::{Encoder, Kind, Opening, SessionFacts, ToolStyle, native_shell, rfc3339};
+use super::{Encoder, Kind, Opening, SessionFacts, ToolStyle, rfc3339, tool_call};
 use crate::model::{Part, Record};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
@@ -81,12 +81,7 @@ impl Encoder for Qwen {
                 Turn::Calls(exchanges) => {
                     let named: Vec<(String, Value)> = exchanges
                         .iter()
-                        .map(
-                            |e| match native_shell(&e.name, &e.input, "run_shell_command") {
-                                Some((name, args)) => (name.to_owned(), args),
-                                None => (e.name.clone(), e.input.clone()),
-                            },
-                        )
+                        .map(|e| tool_call(&e.name, &e.input, "run_shell_command"))
                         .collect();
                     let calls: Vec<Value> = exchanges
                         .iter()
