@@ -13,13 +13,7 @@ use support::{codex, fixture};
 
 const REPLY: &str = "Codex here: I can see the whole conversation.";
 
-fn session_sync(env: &TestEnv, args: &[&str]) -> String {
-    let out = env.run(env.session_sync().args(args));
-    out.assert_success();
-    out.stdout.clone()
-}
-
-/// The request Codex sent for `prompt`, flattened.
+/// `codex exec resume <id> "<prompt>"`; the request it sent, flattened.
 fn resumed(env: &TestEnv, mock: &ResponsesMock, id: &str, prompt: &str) -> Vec<flatten::Item> {
     let out = codex::exec_resume(env, id, prompt);
     out.assert_success();
@@ -32,19 +26,6 @@ fn resumed(env: &TestEnv, mock: &ResponsesMock, id: &str, prompt: &str) -> Vec<f
     flatten::flatten_codex_request(body, prompt)
 }
 
-fn mirror_id(status_text: &str) -> String {
-    let status: serde_json::Value = serde_json::from_str(status_text).unwrap();
-    status["sessions"][0]["mirrors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|m| m["target"] == "codex")
-        .unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned()
-}
-
 /// A Codex home with the mock, and the first half of recorded session `fixture` mirrored:
 /// the environment, the mock, the session, its half length and the mirror's id.
 fn half_mirrored(
@@ -53,12 +34,12 @@ fn half_mirrored(
     let mut env = TestEnv::new();
     let mock = ResponsesMock::start(REPLY);
     env.use_codex(&mock);
-    session_sync(&env, &["init"]);
+    env.session_sync_ok(&["init"]);
     let session = fixture::install(&env, fixture_name, 0);
     let half = session.len() / 2;
     session.write(half);
-    session_sync(&env, &["mirror", &session.session_id, "--to", "codex"]);
-    let first = mirror_id(&session_sync(&env, &["status", "--json"]));
+    env.session_sync_ok(&["mirror", &session.session_id, "--to", "codex"]);
+    let first = env.mirror_id("codex");
     (env, mock, session, half, first)
 }
 
@@ -76,9 +57,9 @@ fn a_mirror_continued_in_codex_forks_and_both_resume() {
 
     // Claude Code goes on with the session: the next sync forks instead of interleaving.
     session.write(usize::MAX);
-    session_sync(&env, &["mirror", &session.session_id]);
-    let status = session_sync(&env, &["status", "--json"]);
-    let fork = mirror_id(&status);
+    env.session_sync_ok(&["mirror", &session.session_id]);
+    let status = env.session_sync_ok(&["status", "--json"]);
+    let fork = env.mirror_id("codex");
     assert_ne!(fork, first, "{status}");
     assert!(
         status.contains(&first),
@@ -118,24 +99,13 @@ fn codex_resume_last_picks_the_mirror_among_codex_own_sessions() {
     }
     assert!(env.codex_home.join("state_5.sqlite").exists());
 
-    session_sync(&env, &["init"]);
+    env.session_sync_ok(&["init"]);
     let session = fixture::install(&env, "parallel_tools", usize::MAX);
-    session_sync(&env, &["mirror", &session.session_id]);
+    env.session_sync_ok(&["mirror", &session.session_id]);
 
     let prompt = "Which session is this?";
-    let out =
-        env.run(
-            env.codex()
-                .args(["exec", "resume", "--last", prompt, "--skip-git-repo-check"]),
-        );
-    out.assert_success();
-    let requests = mock.response_requests();
-    let body = requests
-        .iter()
-        .rev()
-        .find(|r| r.to_string().contains(prompt))
-        .unwrap_or_else(|| panic!("no request: {}", out.describe()));
-    let seen = flatten::flatten_codex_request(body, prompt);
+    // `codex exec resume --last "<prompt>"`: `--last` stands where the id goes.
+    let seen = resumed(&env, &mock, "--last", prompt);
     if let Err(report) = compare_mirror(
         &session.conversation(usize::MAX),
         &seen,
@@ -172,14 +142,14 @@ fn a_mirror_codex_migrated_to_paginated_is_forked_never_appended_to() {
     );
 
     session.write(usize::MAX);
-    session_sync(&env, &["mirror", &session.session_id, "--to", "codex"]);
+    env.session_sync_ok(&["mirror", &session.session_id, "--to", "codex"]);
     assert_eq!(
         std::fs::read_to_string(&path[0]).unwrap(),
         migrated,
         "appended to a paginated file"
     );
-    let status = session_sync(&env, &["status", "--json"]);
-    let fork = mirror_id(&status);
+    let status = env.session_sync_ok(&["status", "--json"]);
+    let fork = env.mirror_id("codex");
     assert_ne!(fork, first);
     assert!(status.contains("paginated"), "{status}");
     let prompt = "Go on from the fork.";

@@ -24,26 +24,6 @@ const NEW_PROMPT: &str = "What did we do so far?";
 type Resume = fn(&TestEnv, &str, &str) -> support::proc::Output;
 const REPLY: &str = "Mock here: I can see the whole conversation.";
 
-fn session_sync(env: &TestEnv, args: &[&str]) -> String {
-    let out = env.run(env.session_sync().args(args));
-    out.assert_success();
-    out.stdout.clone()
-}
-
-/// The mirror id `status --json` gives for `target`.
-fn mirror_id(env: &TestEnv, target: &str) -> String {
-    let status: Value = serde_json::from_str(&session_sync(env, &["status", "--json"])).unwrap();
-    status["sessions"][0]["mirrors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|m| m["target"] == target)
-        .unwrap_or_else(|| panic!("no {target} mirror in {status}"))["id"]
-        .as_str()
-        .unwrap()
-        .to_owned()
-}
-
 /// Claude's Bash call as the target's shell tool; other tools keep their Claude names.
 fn shell_as(native: &'static str) -> impl Fn(&Item) -> Item {
     move |item| match item {
@@ -74,8 +54,8 @@ fn mirror_and_resume(
     resume: Resume,
 ) {
     let session = fixture::install(env, fixture_name, usize::MAX);
-    session_sync(env, &["mirror", &session.session_id, "--to", target]);
-    let id = mirror_id(env, target);
+    env.session_sync_ok(&["mirror", &session.session_id, "--to", target]);
+    let id = env.mirror_id(target);
     let out = resume(env, &id, NEW_PROMPT);
     let body = mock.main_request(NEW_PROMPT).unwrap_or_else(|| {
         panic!(
@@ -106,7 +86,7 @@ fn qwen_resumes_mirrored_sessions() {
         let mut env = TestEnv::new();
         let mock = ChatMock::start(REPLY);
         qwen::use_mock(&mut env, &mock);
-        session_sync(&env, &["init"]);
+        env.session_sync_ok(&["init"]);
         mirror_and_resume(
             &env,
             &mock,
@@ -126,7 +106,7 @@ fn opencode_resumes_mirrored_sessions() {
         let mock = ChatMock::start(REPLY);
         opencode::use_mock(&mut env, &mock);
         opencode::init_db(&env);
-        session_sync(&env, &["init"]);
+        env.session_sync_ok(&["init"]);
         mirror_and_resume(
             &env,
             &mock,
@@ -137,7 +117,7 @@ fn opencode_resumes_mirrored_sessions() {
         );
         // `opencode session list` shows it too (its list reads the same rows).
         let list = opencode::session_list(&env);
-        let id = mirror_id(&env, "opencode");
+        let id = env.mirror_id("opencode");
         assert!(list.stdout.contains(&id), "{}", list.describe());
     }
 }
@@ -149,7 +129,7 @@ fn copilot_resumes_mirrored_sessions() {
         let mut env = TestEnv::new();
         let mock = ChatMock::start(REPLY);
         copilot::use_mock(&mut env, &mock);
-        session_sync(&env, &["init"]);
+        env.session_sync_ok(&["init"]);
         mirror_and_resume(
             &env,
             &mock,
@@ -168,20 +148,20 @@ fn gemini_lists_and_resumes_mirrored_sessions() {
         let mut env = TestEnv::new();
         let mock = GeminiMock::start(REPLY);
         gemini::use_gemini(&mut env, &mock);
-        session_sync(&env, &["init"]);
+        env.session_sync_ok(&["init"]);
         let session = fixture::install(&env, fixture_name, usize::MAX);
         let half = session.len() / 2;
         session.write(half);
-        session_sync(&env, &["mirror", &session.session_id, "--to", "gemini"]);
-        let id = mirror_id(&env, "gemini");
+        env.session_sync_ok(&["mirror", &session.session_id, "--to", "gemini"]);
+        let id = env.mirror_id("gemini");
 
         // Listing annotates sessions ($set summary): not the user continuing.
         let list = gemini::list_sessions(&env);
         assert!(list.stdout.contains(&id), "{}", list.describe());
         session.write(usize::MAX);
-        session_sync(&env, &["mirror", &session.session_id, "--to", "gemini"]);
+        env.session_sync_ok(&["mirror", &session.session_id, "--to", "gemini"]);
         assert_eq!(
-            mirror_id(&env, "gemini"),
+            env.mirror_id("gemini"),
             id,
             "a listing made session-sync fork"
         );
@@ -221,7 +201,7 @@ fn live_hooks_mirror_a_claude_session_into_every_agent() {
     copilot::use_mock(&mut env, &chat);
     gemini::use_gemini(&mut env, &gemini_api);
     opencode::init_db(&env);
-    session_sync(&env, &["init"]);
+    env.session_sync_ok(&["init"]);
 
     let run = scenario::run_main(&env);
     let expected = scenario::expected_conversation(&anthropic);
@@ -244,7 +224,7 @@ fn live_hooks_mirror_a_claude_session_into_every_agent() {
         ("copilot", "bash", copilot::resume),
     ];
     for (target, shell, resume) in agents {
-        let id = mirror_id(&env, target);
+        let id = env.mirror_id(target);
         let prompt = format!("{NEW_PROMPT} ({target})");
         let out = resume(&env, &id, &prompt);
         let body = chat.main_request(&prompt).unwrap_or_else(|| {
@@ -259,7 +239,7 @@ fn live_hooks_mirror_a_claude_session_into_every_agent() {
             panic!("{target} did not see the live session:\n{report}");
         }
     }
-    let id = mirror_id(&env, "gemini");
+    let id = env.mirror_id("gemini");
     let out = gemini::resume(&env, &id, NEW_PROMPT);
     let body = gemini_api.main_request(NEW_PROMPT).unwrap_or_else(|| {
         panic!("gemini sent no request: {}", out.describe());

@@ -234,6 +234,28 @@ enabled = false
         self.command(session_sync_bin())
     }
 
+    /// `session-sync <args>`, which must succeed; its stdout.
+    pub fn session_sync_ok(&self, args: &[&str]) -> String {
+        let out = self.run(self.session_sync().args(args));
+        out.assert_success();
+        out.stdout.clone()
+    }
+
+    /// The id of the first session's `target` mirror, as `status --json` gives it.
+    pub fn mirror_id(&self, target: &str) -> String {
+        let status: serde_json::Value =
+            serde_json::from_str(&self.session_sync_ok(&["status", "--json"])).unwrap();
+        status["sessions"][0]["mirrors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["target"] == target)
+            .unwrap_or_else(|| panic!("no {target} mirror in {status}"))["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
     pub fn claude(&self) -> Command {
         self.command(self.clients.claude())
     }
