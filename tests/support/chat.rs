@@ -14,34 +14,25 @@ use serde_json::{Value, json};
 
 use super::anthropic::mock_id;
 use super::flatten::Item;
-use super::http::{Body, Request, Response, Server};
-use super::openai::Recorded;
+use super::http::{Body, Recorded, RecordingServer, Request, Response};
 
 pub const MODEL: &str = "mock-model";
 
 pub struct ChatMock {
-    server: Server,
-    log: Arc<Mutex<Vec<Recorded>>>,
+    server: RecordingServer,
     reply: Arc<Mutex<String>>,
 }
 
 impl ChatMock {
     /// Answers every chat completion with `reply` (change it with `set_reply`).
     pub fn start(reply: &str) -> ChatMock {
-        let log: Arc<Mutex<Vec<Recorded>>> = Arc::default();
         let reply = Arc::new(Mutex::new(reply.to_string()));
-        let (log2, reply2) = (log.clone(), reply.clone());
-        let server = Server::start(Arc::new(move |req: &Request| {
-            log2.lock().unwrap().push(Recorded {
-                method: req.method.clone(),
-                path: req.path.clone(),
-                headers: req.headers.clone(),
-                body: req.json(),
-            });
-            let text = reply2.lock().unwrap().clone();
+        let current = reply.clone();
+        let server = RecordingServer::start(move |req| {
+            let text = current.lock().unwrap().clone();
             handle(req, &text)
-        }));
-        ChatMock { server, log, reply }
+        });
+        ChatMock { server, reply }
     }
 
     /// `http://127.0.0.1:<port>/v1` — the OpenAI-compatible base URL.
@@ -58,7 +49,7 @@ impl ChatMock {
     }
 
     pub fn requests(&self) -> Vec<Recorded> {
-        self.log.lock().unwrap().clone()
+        self.server.requests()
     }
 
     /// Bodies of the `POST …/chat/completions` requests, in arrival order.

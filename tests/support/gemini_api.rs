@@ -1,22 +1,12 @@
 //! Mock Gemini API (`/v1beta/models/<model>:<method>`) for Gemini CLI, and flattening of the
 //! `contents` it sends (gemini-cli.md §3, §7).
 
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::{Value, json};
 
 use super::flatten::Item;
-use super::http::{Body, Request, Response, Server};
-
-/// One request the mock received.
-#[derive(Debug, Clone)]
-pub struct Recorded {
-    pub method: String,
-    pub path: String,
-    pub query: String,
-    pub body: Value,
-}
+use super::http::{Body, Recorded, RecordingServer, Request, Response};
 
 impl Recorded {
     /// The part after `:` in `/v1beta/models/<model>:<method>` (empty if none).
@@ -35,29 +25,16 @@ impl Recorded {
 }
 
 pub struct GeminiMock {
-    server: Server,
-    log: Arc<Mutex<Vec<Recorded>>>,
+    server: RecordingServer,
     reply: String,
 }
 
 impl GeminiMock {
     /// Answers every main turn (`streamGenerateContent`) with one model text saying `reply`.
     pub fn start(reply: &str) -> GeminiMock {
-        let log: Arc<Mutex<Vec<Recorded>>> = Arc::default();
-        let log2 = log.clone();
         let reply_text = reply.to_string();
-        let server = Server::start(Arc::new(move |req: &Request| {
-            log2.lock().unwrap().push(Recorded {
-                method: req.method.clone(),
-                path: req.path.clone(),
-                query: req.query.clone(),
-                body: req.json(),
-            });
-            handle(req, &reply_text)
-        }));
         GeminiMock {
-            server,
-            log,
+            server: RecordingServer::start(move |req| handle(req, &reply_text)),
             reply: reply.to_string(),
         }
     }
@@ -72,7 +49,7 @@ impl GeminiMock {
     }
 
     pub fn requests(&self) -> Vec<Recorded> {
-        self.log.lock().unwrap().clone()
+        self.server.requests()
     }
 
     /// Bodies of the main-turn requests (`:streamGenerateContent`), in arrival order.

@@ -6,8 +6,8 @@
 use std::collections::BTreeMap;
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::Duration;
 
@@ -462,5 +462,49 @@ mod tests {
         let mut rest = Vec::new();
         r.read_to_end(&mut rest).unwrap();
         assert!(rest.is_empty());
+    }
+}
+
+/// One request a mock received, its body parsed as JSON.
+#[derive(Debug, Clone)]
+pub struct Recorded {
+    pub method: String,
+    pub path: String,
+    pub query: String,
+    pub headers: BTreeMap<String, String>,
+    pub body: serde_json::Value,
+}
+
+/// A server that records every request before `answer` answers it.
+pub struct RecordingServer {
+    server: Server,
+    log: Arc<Mutex<Vec<Recorded>>>,
+}
+
+impl RecordingServer {
+    pub fn start(answer: impl Fn(&Request) -> Response + Send + Sync + 'static) -> Self {
+        let log: Arc<Mutex<Vec<Recorded>>> = Arc::default();
+        let seen = log.clone();
+        let server = Server::start(Arc::new(move |req: &Request| {
+            seen.lock().unwrap().push(Recorded {
+                method: req.method.clone(),
+                path: req.path.clone(),
+                query: req.query.clone(),
+                headers: req.headers.clone(),
+                body: req.json(),
+            });
+            answer(req)
+        }));
+        RecordingServer { server, log }
+    }
+
+    /// `http://127.0.0.1:<port>`.
+    pub fn base_url(&self) -> String {
+        self.server.base_url()
+    }
+
+    /// Every request so far, in arrival order.
+    pub fn requests(&self) -> Vec<Recorded> {
+        self.log.lock().unwrap().clone()
     }
 }

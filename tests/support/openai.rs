@@ -1,45 +1,22 @@
 //! Mock OpenAI Responses API for Codex CLI (`POST /v1/responses`, SSE).
 
-use std::sync::{Arc, Mutex};
-
 use serde_json::{Value, json};
 
 use super::anthropic::mock_id;
-use super::http::{Request, Response, Server};
-
-/// One request the mock received.
-#[derive(Debug, Clone)]
-pub struct Recorded {
-    pub method: String,
-    pub path: String,
-    pub headers: std::collections::BTreeMap<String, String>,
-    pub body: Value,
-}
+pub use super::http::Recorded;
+use super::http::{RecordingServer, Request, Response};
 
 pub struct ResponsesMock {
-    server: Server,
-    log: Arc<Mutex<Vec<Recorded>>>,
+    server: RecordingServer,
     reply: String,
 }
 
 impl ResponsesMock {
     /// Answers every `/responses` request with one assistant message saying `reply`.
     pub fn start(reply: &str) -> ResponsesMock {
-        let log: Arc<Mutex<Vec<Recorded>>> = Arc::default();
-        let log2 = log.clone();
         let reply_text = reply.to_string();
-        let server = Server::start(Arc::new(move |req: &Request| {
-            log2.lock().unwrap().push(Recorded {
-                method: req.method.clone(),
-                path: req.path.clone(),
-                headers: req.headers.clone(),
-                body: req.json(),
-            });
-            handle(req, &reply_text)
-        }));
         ResponsesMock {
-            server,
-            log,
+            server: RecordingServer::start(move |req| handle(req, &reply_text)),
             reply: reply.to_string(),
         }
     }
@@ -54,7 +31,7 @@ impl ResponsesMock {
     }
 
     pub fn requests(&self) -> Vec<Recorded> {
-        self.log.lock().unwrap().clone()
+        self.server.requests()
     }
 
     /// Bodies of the `POST …/responses` requests.
