@@ -13,7 +13,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use serde_json::{Value, json};
 
 use super::anthropic::mock_id;
-use super::flatten::Item;
+use super::flatten::{Item, text_parts};
 use super::http::{Body, Recorded, RecordingServer, Request, Response};
 
 pub const MODEL: &str = "mock-model";
@@ -186,19 +186,6 @@ fn stream_response(text: &str, request: &Value) -> Response {
 
 // ---------------------------------------------------------------------------------------------
 // Flattening
-
-/// Text parts of a Chat Completions `content` (a string, or an array of `{type:"text", text}`).
-fn text_parts(content: &Value) -> Vec<String> {
-    match content {
-        Value::String(s) => vec![s.clone()],
-        Value::Array(a) => a
-            .iter()
-            .filter_map(|b| b.get("text").and_then(Value::as_str).map(str::to_string))
-            .collect(),
-        Value::Null => vec![],
-        other => vec![other.to_string()],
-    }
-}
 
 /// Qwen Code's setup message, the first user message of every request ("This is the Qwen Code.
 /// We are setting up the context for our chat." + date, OS, cwd, folder listing); Qwen follows

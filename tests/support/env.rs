@@ -272,14 +272,21 @@ enabled = false
 
     /// `~/.claude/projects/<encoded project dir>` (claude-code.md §6.1; paths < 200 chars).
     pub fn claude_project_dir(&self) -> PathBuf {
-        let enc: String = self
-            .project
+        self.home
+            .join(".claude")
+            .join("projects")
+            .join(self.project_dashed())
+    }
+
+    /// The project path with every non-alphanumeric character a `-`: how Claude Code and
+    /// Qwen Code name a project's folder.
+    pub fn project_dashed(&self) -> String {
+        self.project
             .to_str()
             .unwrap()
             .chars()
             .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
-            .collect();
-        self.home.join(".claude").join("projects").join(enc)
+            .collect()
     }
 
     /// The main transcript of a Claude session, parsed (skipping unparsable lines).

@@ -44,14 +44,7 @@ pub fn install(env: &TestEnv, name: &str, lines: usize) -> Installed {
             v["sessionId"].as_str().map(str::to_owned)
         })
         .unwrap_or_else(|| first["sessionId"].to_string());
-    let folder: String = env
-        .project
-        .to_str()
-        .unwrap()
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
-        .collect();
-    let projects = env.home.join(".claude/projects").join(folder);
+    let projects = env.claude_project_dir();
     let transcript = projects.join(format!("{session_id}.jsonl"));
     let mut installed = Installed {
         session_id,

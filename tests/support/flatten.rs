@@ -71,7 +71,8 @@ pub fn render(items: &[Item]) -> String {
         .collect()
 }
 
-fn text_parts(content: &Value) -> Vec<String> {
+/// Text parts of a message `content`: a string, or an array of blocks with `text`.
+pub fn text_parts(content: &Value) -> Vec<String> {
     match content {
         Value::String(s) => vec![s.clone()],
         Value::Array(a) => a

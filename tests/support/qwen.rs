@@ -37,14 +37,10 @@ pub fn use_mock(env: &mut TestEnv, mock: &ChatMock) {
 
 /// `~/.qwen/projects/<project dir with every [^a-zA-Z0-9] → '-'>/chats`.
 pub fn chats_dir(env: &TestEnv) -> PathBuf {
-    let enc: String = env
-        .project
-        .to_str()
-        .unwrap()
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
-        .collect();
-    env.home.join(".qwen/projects").join(enc).join("chats")
+    env.home
+        .join(".qwen/projects")
+        .join(env.project_dashed())
+        .join("chats")
 }
 
 /// Writes `chats/<id>.jsonl` for the project (cwd = `env.project`) holding `items` (qwen-code.md
