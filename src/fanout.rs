@@ -141,7 +141,7 @@ fn open(
     let facts = SessionFacts {
         claude_session_id: &state.claude_session_id,
         cwd: &state.cwd,
-        title: state.title.as_deref(),
+        title: &state.listed_title(),
         now,
     };
     let opening = match encoder.open(&facts) {
@@ -202,20 +202,17 @@ fn refresh_indexes(
     problems: &mut Vec<String>,
 ) -> bool {
     let mut changed = false;
-    // Agents show an empty title as a blank entry.
-    let title = state.title.clone().unwrap_or_else(|| {
-        let id: String = state.claude_session_id.chars().take(8).collect();
-        format!("Claude Code session {id}")
-    });
+    let title = state.listed_title();
     for (target, mirror) in &mut state.mirrors {
         let Some(index) = &mirror.index else {
             continue;
         };
-        let due = match mirror.indexed_at.as_deref().and_then(parse_time) {
+        let due = match mirror.indexed_at.as_deref() {
             None => true,
             Some(at) => {
-                mirror.last_sync > mirror.indexed_at.clone().unwrap_or_default()
-                    && (now - at).to_std().unwrap_or_default() >= INDEX_REFRESH
+                mirror.last_sync.as_str() > at
+                    && parse_time(at)
+                        .is_none_or(|at| (now - at).to_std().unwrap_or_default() >= INDEX_REFRESH)
             }
         };
         if !due || mirror.pending.is_some() {

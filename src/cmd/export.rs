@@ -52,7 +52,7 @@ pub fn run(args: Args) -> Result {
     let facts = SessionFacts {
         claude_session_id: &found.id,
         cwd: &found.cwd,
-        title: None,
+        title: "",
         now: chrono::Utc::now(),
     };
     let opening = encoder

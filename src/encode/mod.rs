@@ -177,7 +177,8 @@ pub fn enabled(config: &Config) -> Vec<(&'static str, Box<dyn Encoder>)> {
 pub struct SessionFacts<'a> {
     pub claude_session_id: &'a str,
     pub cwd: &'a Path,
-    pub title: Option<&'a str>,
+    /// What agents should list the session as.
+    pub title: &'a str,
     pub now: chrono::DateTime<chrono::Utc>,
 }
 

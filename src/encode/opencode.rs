@@ -46,17 +46,13 @@ impl Encoder for Opencode {
             .and_then(|m| m.split_once('/'))
             .map(|(provider, model)| json!({ "providerID": provider, "modelID": model }));
         let short: String = facts.claude_session_id.chars().take(8).collect();
-        let title = facts
-            .title
-            .map(str::to_owned)
-            .unwrap_or_else(|| format!("Claude Code session {short}"));
         let mut session_row = json!({
             "id": session,
             "project_id": project,
             "slug": format!("claude-{short}"),
             "directory": facts.cwd.to_string_lossy(),
             "path": path,
-            "title": title,
+            "title": facts.title,
             "version": VERSION,
             "agent": "build",
             "time_created": ms,

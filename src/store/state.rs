@@ -38,6 +38,17 @@ pub struct SessionState {
     pub retired: Vec<Retired>,
 }
 
+impl SessionState {
+    /// The title agents list the mirror under: the first prompt, else the session's id (an
+    /// empty title shows as a blank entry).
+    pub fn listed_title(&self) -> String {
+        self.title.clone().unwrap_or_else(|| {
+            let id: String = self.claude_session_id.chars().take(8).collect();
+            format!("Claude Code session {id}")
+        })
+    }
+}
+
 fn is_zero(n: &u32) -> bool {
     *n == 0
 }

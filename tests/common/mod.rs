@@ -340,7 +340,7 @@ pub fn encode_all(encoder: &dyn Encoder, records: &[Record]) -> Vec<Value> {
     let facts = SessionFacts {
         claude_session_id: "11111111-2222-4333-8444-555555555555",
         cwd: Path::new("/home/user/project"),
-        title: Some("the first prompt"),
+        title: "the first prompt",
         now: chrono::DateTime::parse_from_rfc3339("2026-11-21T10:00:00Z")
             .unwrap()
             .with_timezone(&chrono::Utc),
