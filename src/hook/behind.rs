@@ -52,7 +52,7 @@ pub fn finish(job: Job, log: &Path) {
 fn write(mut job: Job) -> Vec<String> {
     let flushed = store::flush_pending(&mut job.state, store::Kinds::All);
     let mut problems = flushed.problems;
-    if flushed.completed > 0 {
+    if flushed.completed_database {
         if let Err(err) = store::save_state(&job.state_path, &job.state) {
             problems.push(format!(
                 "cannot save state {}: {err}",

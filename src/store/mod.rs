@@ -79,9 +79,8 @@ pub struct Flushed {
     /// Mirrors (by target) that are no longer where our lineage left them, and why: they
     /// must be forked, never appended to. Their pending lines stay for the fork to drop.
     pub diverged: Vec<(String, String)>,
-    /// Pending writes completed: the state saved before them still lists them.
-    pub completed: usize,
-    /// Of which database writes, which the next hook would otherwise re-apply to verify.
+    /// Pending database writes completed: the state saved before them still lists them, and
+    /// the next hook would re-apply them to verify (file writes it verifies by their size).
     pub completed_database: bool,
 }
 
@@ -150,7 +149,6 @@ pub fn flush_pending(state: &mut SessionState, kinds: Kinds) -> Flushed {
         match result {
             Ok(Flush::Done) => {
                 mirror.pending = None;
-                flushed.completed += 1;
                 flushed.completed_database |= mirror.kind == Kind::OpencodeDb;
             }
             Ok(Flush::Diverged(reason)) => flushed.diverged.push((target.clone(), reason)),
