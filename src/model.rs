@@ -11,6 +11,9 @@ pub struct Record {
     pub timestamp: Option<String>,
     /// The subagent that produced the item; `None` for the main agent.
     pub agent: Option<String>,
+    /// The id the item has at its origin, which never changes once read: the native message
+    /// or part id where the agent has one, else a hash of the item and its position.
+    pub rid: Option<String>,
     pub item: Item,
 }
 
@@ -54,6 +57,7 @@ impl Record {
         Record {
             timestamp: None,
             agent: None,
+            rid: None,
             item,
         }
     }
@@ -65,6 +69,17 @@ impl Part {
             Part::Text(text) => Some(text),
             Part::Image(_) => None,
         }
+    }
+}
+
+/// A Claude Code record's origin id: a call and its result are named by the call's id (the
+/// same whether a hook payload or the transcript reported them), anything else by its line's
+/// `uuid`.
+pub fn origin_id(item: &Item, line_uuid: Option<&str>) -> Option<String> {
+    match item {
+        Item::ToolCall { id, .. } => Some(format!("{id}:call")),
+        Item::ToolResult { id, .. } => Some(format!("{id}:result")),
+        _ => line_uuid.map(str::to_owned),
     }
 }
 
@@ -93,7 +108,11 @@ impl Record {
                 json!({ "tool_result": { "id": id, "parts": parts_json(parts), "is_error": is_error } })
             }
         };
-        json!({ "timestamp": record.timestamp, "agent": record.agent, "item": item })
+        let mut line = json!({ "timestamp": record.timestamp, "agent": record.agent, "item": item });
+        if let Some(rid) = &record.rid {
+            line["rid"] = json!(rid);
+        }
+        line
     }
 
     pub fn from_json(value: &Value) -> Option<Record> {
@@ -125,6 +144,7 @@ impl Record {
         Some(Record {
             timestamp: value.get("timestamp").and_then(text),
             agent: value.get("agent").and_then(text),
+            rid: value.get("rid").and_then(text),
             item,
         })
     }

@@ -384,6 +384,7 @@ impl<'a> Sync<'a> {
         Record {
             timestamp: Some(self.now.clone()),
             agent: agent.map(str::to_owned),
+            rid: crate::model::origin_id(&item, None),
             item,
         }
     }

@@ -1,4 +1,10 @@
-//! Which agents are installed, and which versions, for `init`, `status` and `doctor`.
+//! The agents: which are installed, which versions (for `init`, `status` and `doctor`), and
+//! one reader per agent that turns its own sessions into normalized records.
+
+pub mod codex;
+pub mod native;
+
+pub use native::{Conversation, NativeSession, Reader};
 
 use std::io::Read;
 use std::os::unix::process::CommandExt;

@@ -41,6 +41,7 @@ pub fn read_line(line: &str, agent: Option<&str>) -> Vec<Entry> {
             record: Record {
                 timestamp: line.timestamp.clone(),
                 agent: agent.map(str::to_owned),
+                rid: crate::model::origin_id(&item, line.uuid.as_deref()),
                 item,
             },
             prompt_id,

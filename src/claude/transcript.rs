@@ -13,6 +13,7 @@ pub struct Line<'a> {
     #[serde(rename = "type")]
     pub kind: &'a str,
     pub timestamp: Option<String>,
+    pub uuid: Option<String>,
     #[serde(default)]
     pub is_meta: bool,
     #[serde(default)]
