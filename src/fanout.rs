@@ -31,21 +31,24 @@ pub fn write(
     state.records_bytes = store::records::append(&files.records, state.records_bytes, records)
         .map_err(|e| format!("cannot append to {}: {e}", files.records.display()))?;
 
-    let encoders = encode::enabled(config);
+    let encoders = encode::enabled(config, state.source_agent());
     let mut batches = Vec::new();
     for (target, encoder) in &encoders {
         let batch = match state.mirrors.get_mut(*target) {
             Some(mirror) => {
                 let mut lines = Vec::new();
                 let count = encoder.encode(records, &mut mirror.cursor, &mut lines);
+                count_losses(&mut mirror.losses, target, records, config);
                 Batch {
                     target: target.to_string(),
                     lines,
                     records: count,
                 }
             }
-            None if records.is_empty() => continue,
-            None => match open(files, state, target, encoder.as_ref(), now, None) {
+            // A live session opens a new target's mirror at its next new records (an idle
+            // hook must not read the whole journal); a hand-off opens it at once.
+            None if records.is_empty() && state.source.is_none() => continue,
+            None => match open(files, state, target, encoder.as_ref(), config, now, None) {
                 Ok(Some(batch)) => batch,
                 Ok(None) => continue,
                 Err(problem) => {
@@ -80,6 +83,7 @@ pub fn write(
                 state,
                 &target,
                 encoder.as_ref(),
+                config,
                 now,
                 parent.as_ref(),
             ) {
@@ -133,6 +137,7 @@ fn open(
     state: &mut SessionState,
     target: &str,
     encoder: &dyn Encoder,
+    config: &Config,
     now: chrono::DateTime<chrono::Utc>,
     parent: Option<&Mirror>,
 ) -> Result<Option<Batch>, String> {
@@ -168,6 +173,8 @@ fn open(
         chain: p.lineage.chain.clone(),
     });
     let now_text = encode::rfc3339(now);
+    let mut losses = Default::default();
+    count_losses(&mut losses, target, &history, config);
     state.mirrors.insert(
         target.to_owned(),
         Mirror {
@@ -185,6 +192,7 @@ fn open(
             benign: opening.benign,
             indexed_at: None,
             tail: None,
+            losses,
         },
     );
     Ok(Some(Batch {
@@ -192,6 +200,21 @@ fn open(
         lines,
         records: count,
     }))
+}
+
+fn count_losses(
+    losses: &mut std::collections::BTreeMap<String, u64>,
+    target: &str,
+    records: &[Record],
+    config: &Config,
+) {
+    let style = config
+        .target(target)
+        .map(|t| t.tool_style)
+        .unwrap_or_default();
+    for lost in encode::losses(target, records, style, config.max_output_bytes) {
+        *losses.entry(lost.to_owned()).or_default() += 1;
+    }
 }
 
 /// Lists new mirrors in their agent's index at once, and bumps growing ones now and then.

@@ -10,6 +10,7 @@ pub mod cmd;
 pub mod config;
 pub mod encode;
 pub mod fanout;
+pub mod handoff;
 pub mod hook;
 pub mod model;
 pub mod paths;

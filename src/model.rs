@@ -108,7 +108,8 @@ impl Record {
                 json!({ "tool_result": { "id": id, "parts": parts_json(parts), "is_error": is_error } })
             }
         };
-        let mut line = json!({ "timestamp": record.timestamp, "agent": record.agent, "item": item });
+        let mut line =
+            json!({ "timestamp": record.timestamp, "agent": record.agent, "item": item });
         if let Some(rid) = &record.rid {
             line["rid"] = json!(rid);
         }

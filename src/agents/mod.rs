@@ -1,6 +1,7 @@
 //! The agents: which are installed, which versions (for `init`, `status` and `doctor`), and
 //! one reader per agent that turns its own sessions into normalized records.
 
+pub mod claude;
 pub mod codex;
 pub mod native;
 
@@ -89,6 +90,14 @@ pub const AMP: Agent = Agent {
     binary: "amp",
     store: crate::paths::amp_data,
 };
+
+/// One reader per agent whose sessions can be read, in the order listings show them.
+pub const READERS: &[&Reader] = &[&claude::READER, &codex::READER];
+
+/// The reader of `agent`.
+pub fn reader(agent: &str) -> Option<&'static Reader> {
+    READERS.iter().copied().find(|r| r.agent == agent)
+}
 
 /// The agent behind `target`, if it is one.
 pub fn agent(target: &str) -> Option<&'static Agent> {

@@ -53,7 +53,9 @@ impl Conversation {
     pub fn message_count(&self) -> u64 {
         self.records
             .iter()
-            .filter(|r| r.agent.is_none() && matches!(r.item, Item::Prompt { .. } | Item::Text { .. }))
+            .filter(|r| {
+                r.agent.is_none() && matches!(r.item, Item::Prompt { .. } | Item::Text { .. })
+            })
             .count() as u64
     }
 
@@ -112,5 +114,7 @@ pub fn chain<'a>(lineage: &str, rids: impl IntoIterator<Item = &'a str>) -> Stri
 /// File modification time as RFC 3339.
 pub fn modified(path: &std::path::Path) -> Option<String> {
     let modified = std::fs::metadata(path).ok()?.modified().ok()?;
-    Some(crate::encode::rfc3339(chrono::DateTime::<chrono::Utc>::from(modified)))
+    Some(crate::encode::rfc3339(
+        chrono::DateTime::<chrono::Utc>::from(modified),
+    ))
 }

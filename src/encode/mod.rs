@@ -1,6 +1,7 @@
 //! One encoder per agent: normalized records in, lines of that agent's session file out.
 //! Encoders compute names and bytes only; the store writes them.
 
+pub mod claude;
 pub mod codex;
 pub mod copilot;
 pub mod gemini;
@@ -17,6 +18,18 @@ use std::path::{Path, PathBuf};
 
 /// Every target session-sync can mirror into, in the order `init` and `status` show them.
 pub const TARGETS: &[&str] = &[
+    "codex",
+    "gemini",
+    "opencode",
+    "copilot",
+    "qwen",
+    "openai-chat",
+];
+
+/// Every agent a session can be handed to with `mirror --from`: the live targets, and Claude
+/// Code itself (the live mirror's source, so never its target).
+pub const HANDOFF_TARGETS: &[&str] = &[
+    "claude",
     "codex",
     "gemini",
     "opencode",
@@ -127,6 +140,10 @@ pub trait Encoder {
 pub fn encoder(target: &str, config: &Config) -> Option<Box<dyn Encoder>> {
     let settings: &TargetConfig = config.target(target)?;
     match target {
+        "claude" => Some(Box::new(claude::Claude {
+            config_dir: crate::paths::claude_config_dir()?,
+            max_output_bytes: config.max_output_bytes,
+        })),
         "codex" => Some(Box::new(codex::Codex {
             home: crate::paths::codex_home()?,
             style: settings.tool_style,
@@ -165,10 +182,12 @@ pub fn encoder(target: &str, config: &Config) -> Option<Box<dyn Encoder>> {
     }
 }
 
-/// The encoders of the targets `config` enables, by target name.
-pub fn enabled(config: &Config) -> Vec<(&'static str, Box<dyn Encoder>)> {
-    TARGETS
+/// The encoders of the targets `config` enables, by target name, except the agent the
+/// session comes from.
+pub fn enabled(config: &Config, source: &str) -> Vec<(&'static str, Box<dyn Encoder>)> {
+    HANDOFF_TARGETS
         .iter()
+        .filter(|&&target| target != source)
         .filter_map(|&target| Some((target, encoder(target, config)?)))
         .collect()
 }
@@ -197,6 +216,53 @@ pub fn tool_call(name: &str, input: &Value, shell: &str) -> (String, Value) {
         }
         _ => (name.to_owned(), input.clone()),
     }
+}
+
+/// What `target` cannot carry of `records`, counted by what it is: the loss report `mirror`
+/// and `status` show.
+pub fn losses(
+    target: &str,
+    records: &[Record],
+    style: ToolStyle,
+    max_output_bytes: usize,
+) -> Vec<&'static str> {
+    use crate::model::Item;
+    let mut lost = Vec::new();
+    for record in records {
+        match &record.item {
+            Item::Thinking { .. } => lost.push("thinking blocks not carried"),
+            Item::Prompt { .. } | Item::Text { .. } if record.agent.is_some() => {
+                lost.push("subagent texts not carried (the Agent result sums them up)")
+            }
+            Item::Prompt { parts }
+                if target == "copilot" && parts.iter().any(|p| matches!(p, Part::Image(_))) =>
+            {
+                lost.push("pasted images not carried (Copilot takes text only)")
+            }
+            Item::ToolCall { name, input, .. }
+                if target == "codex" && style == ToolStyle::Structured && name == "Bash" =>
+            {
+                let Some(args) = input.as_object() else {
+                    continue;
+                };
+                if args.contains_key("description") {
+                    lost.push("Bash descriptions dropped (Codex's schema)");
+                }
+                if args.keys().any(|k| k != "command" && k != "description") {
+                    lost.push("Bash options dropped (Codex's schema)");
+                }
+            }
+            Item::ToolResult { parts, .. }
+                if parts
+                    .iter()
+                    .any(|p| p.text().is_some_and(|t| t.len() > max_output_bytes)) =>
+            {
+                lost.push("outputs shortened to their head and tail (max_output_bytes)")
+            }
+            _ => {}
+        }
+    }
+    lost
 }
 
 /// `data:` URL of an image part.

@@ -556,6 +556,7 @@ impl Session<'_> {
             records_bytes: 0,
             mirrors: Default::default(),
             retired: Vec::new(),
+            source: None,
         }
     }
 

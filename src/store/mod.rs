@@ -11,7 +11,7 @@ pub mod side;
 pub mod state;
 
 pub use lock::LockGuard;
-pub use state::{ForkPoint, Lineage, Mirror, PendingAppend, Retired, SessionState};
+pub use state::{ForkPoint, Lineage, Mirror, PendingAppend, Retired, SessionState, Source};
 
 use crate::encode::Kind;
 

@@ -36,6 +36,25 @@ pub struct SessionState {
     /// Mirrors left behind by a fork (the user continued them in the agent), oldest first.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub retired: Vec<Retired>,
+    /// The other agent's session this one is handed over from (`mirror --from`); `None` for
+    /// a Claude Code session.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<Source>,
+}
+
+/// A native session of another agent, mirrored from its own store.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Source {
+    pub agent: String,
+    pub id: String,
+    pub path: PathBuf,
+    /// Records of the session read and mirrored so far, and the identity chain over their ids
+    /// (`../shared/specs/packages.md`): the next read appends only past a matching prefix.
+    pub records: u64,
+    pub chain: String,
+    /// What the reader left out (reasoning, injected context), counted by what it was.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub dropped: BTreeMap<String, u64>,
 }
 
 impl SessionState {
@@ -43,9 +62,18 @@ impl SessionState {
     /// empty title shows as a blank entry).
     pub fn listed_title(&self) -> String {
         self.title.clone().unwrap_or_else(|| {
-            let id: String = self.claude_session_id.chars().take(8).collect();
-            format!("Claude Code session {id}")
+            let (agent, id) = match &self.source {
+                Some(source) => (source.agent.as_str(), source.id.as_str()),
+                None => ("Claude Code", self.claude_session_id.as_str()),
+            };
+            let id: String = id.chars().take(8).collect();
+            format!("{agent} session {id}")
         })
+    }
+
+    /// The agent the session comes from: `claude` unless handed over from another.
+    pub fn source_agent(&self) -> &str {
+        self.source.as_ref().map_or("claude", |s| s.agent.as_str())
     }
 }
 
@@ -86,6 +114,9 @@ pub struct Mirror {
     /// notice rows the agent added after it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tail: Option<String>,
+    /// What this target could not carry, counted by what it was (the loss report).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub losses: BTreeMap<String, u64>,
 }
 
 /// A mirror replaced by a fork, kept so `status` can still offer it.

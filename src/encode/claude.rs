@@ -1,0 +1,342 @@
+//! Claude Code transcripts `claude --resume <id>` continues (`../shared/specs/handoff.md`,
+//! verified with Claude Code 2.1.197): `$CLAUDE_CONFIG_DIR/projects/<cwd folder>/<uuid>.jsonl`,
+//! one line per content block on a single `parentUuid` chain, the first line a user prompt,
+//! calls as `tool_use` answered by `tool_result` lines, the title as a `custom-title` line.
+//! Thinking is never written: a foreign signature makes the API refuse the whole request.
+
+use super::turns::{Exchange, Turn, turns};
+use super::{Encoder, Kind, Opening, SessionFacts, ToolStyle, rfc3339};
+use crate::model::{Part, Record};
+use serde_json::{Value, json};
+use std::path::PathBuf;
+
+pub struct Claude {
+    /// `$CLAUDE_CONFIG_DIR`, by default `~/.claude`.
+    pub config_dir: PathBuf,
+    pub max_output_bytes: usize,
+}
+
+/// The Claude Code version whose format we write.
+const VERSION: &str = "2.1.197";
+/// A model id Claude Code 2.1.197 knows; an unknown one makes it add a notice on resume.
+const MODEL: &str = "claude-opus-4-8";
+
+impl Encoder for Claude {
+    fn open(&self, facts: &SessionFacts) -> std::io::Result<Opening> {
+        let id = uuid::Uuid::new_v4().to_string();
+        let cwd = facts.cwd.to_string_lossy();
+        let path = self
+            .config_dir
+            .join("projects")
+            .join(crate::claude::project_folder_name(&cwd))
+            .join(format!("{id}.jsonl"));
+        Ok(Opening {
+            cursor: json!({
+                "session": id,
+                "cwd": cwd,
+                "last": null,
+                "message": null,
+                "title": facts.title,
+            }),
+            id,
+            path,
+            kind: Kind::Jsonl,
+            header: Vec::new(),
+            writer_lock: None,
+            side_files: Vec::new(),
+            index: None,
+            benign: None,
+        })
+    }
+
+    fn encode(&self, records: &[Record], cursor: &mut Value, lines: &mut Vec<String>) -> u64 {
+        let (turns, count) = turns(
+            records,
+            cursor,
+            ToolStyle::Structured,
+            self.max_output_bytes,
+        );
+        let now = rfc3339(chrono::Utc::now());
+        let mut transcript = Transcript { cursor, lines };
+        for timed in turns {
+            let timestamp = timed.timestamp.unwrap_or_else(|| now.clone());
+            if transcript.cursor["last"].is_null() && !matches!(timed.turn, Turn::User(_)) {
+                // `--resume` needs a user prompt first; a session handed over mid-way (its
+                // start compacted away) gets one saying so.
+                transcript.prompt(
+                    &[Part::Text(
+                        "(conversation continued from another agent)".into(),
+                    )],
+                    &timestamp,
+                );
+            }
+            match timed.turn {
+                Turn::User(parts) => transcript.prompt(&parts, &timestamp),
+                Turn::Assistant(text) => {
+                    transcript.assistant(json!({ "type": "text", "text": text }), &timestamp);
+                }
+                Turn::Calls(exchanges) => transcript.calls(&exchanges, &timestamp),
+            }
+        }
+        if !transcript.cursor["last"].is_null() {
+            if let Some(title) = transcript.cursor["title"].as_str().map(str::to_owned) {
+                // Once, after the first prompt: a metadata first line breaks `--resume`.
+                transcript.lines.push(
+                    json!({
+                        "type": "custom-title",
+                        "customTitle": title,
+                        "sessionId": transcript.cursor["session"],
+                    })
+                    .to_string(),
+                );
+                transcript.cursor["title"] = Value::Null;
+            }
+        }
+        count
+    }
+}
+
+struct Transcript<'a> {
+    cursor: &'a mut Value,
+    lines: &'a mut Vec<String>,
+}
+
+impl Transcript<'_> {
+    /// Appends one chained line; returns its uuid.
+    fn push(&mut self, kind: &str, message: Value, timestamp: &str, extra: Value) -> String {
+        let uuid = uuid::Uuid::new_v4().to_string();
+        let mut line = json!({
+            "parentUuid": self.cursor["last"],
+            "isSidechain": false,
+            "type": kind,
+            "message": message,
+            "uuid": uuid,
+            "timestamp": timestamp,
+            "userType": "external",
+            "entrypoint": "cli",
+            "cwd": self.cursor["cwd"],
+            "sessionId": self.cursor["session"],
+            "version": VERSION,
+            "gitBranch": "HEAD",
+        });
+        if let (Value::Object(line), Value::Object(extra)) = (&mut line, extra) {
+            line.extend(extra);
+        }
+        self.lines.push(line.to_string());
+        self.cursor["last"] = Value::String(uuid.clone());
+        uuid
+    }
+
+    fn prompt(&mut self, parts: &[Part], timestamp: &str) {
+        self.cursor["message"] = Value::Null;
+        let content = match parts {
+            [Part::Text(text)] => Value::String(text.clone()),
+            _ => Value::Array(parts.iter().map(content_block).collect()),
+        };
+        self.push(
+            "user",
+            json!({ "role": "user", "content": content }),
+            timestamp,
+            Value::Null,
+        );
+    }
+
+    /// One block of the current assistant message (text and the calls that follow it share
+    /// one message, as in a real response).
+    fn assistant(&mut self, block: Value, timestamp: &str) -> String {
+        let message_id = match self.cursor["message"].as_str() {
+            Some(id) => id.to_owned(),
+            None => {
+                let id = format!("msg_ss_{}", uuid::Uuid::new_v4().simple());
+                self.cursor["message"] = Value::String(id.clone());
+                id
+            }
+        };
+        let stop_reason = if block["type"] == "tool_use" {
+            "tool_use"
+        } else {
+            "end_turn"
+        };
+        let request = format!("req_ss_{}", &message_id["msg_ss_".len()..]);
+        self.push(
+            "assistant",
+            json!({
+                "id": message_id,
+                "type": "message",
+                "role": "assistant",
+                "model": MODEL,
+                "content": [block],
+                "stop_reason": stop_reason,
+                "stop_sequence": null,
+                "usage": {
+                    "input_tokens": 0,
+                    "cache_creation_input_tokens": 0,
+                    "cache_read_input_tokens": 0,
+                    "output_tokens": 0,
+                },
+            }),
+            timestamp,
+            json!({ "requestId": request }),
+        )
+    }
+
+    fn calls(&mut self, exchanges: &[Exchange], timestamp: &str) {
+        let mut asked = Vec::new();
+        for exchange in exchanges {
+            let at = exchange.called_at.as_deref().unwrap_or(timestamp);
+            let block = json!({
+                "type": "tool_use",
+                "id": tool_id(&exchange.id),
+                "name": tool_name(&exchange.name),
+                "input": exchange.input,
+            });
+            asked.push(self.assistant(block, at));
+        }
+        for (exchange, source) in exchanges.iter().zip(asked) {
+            let at = exchange.answered_at.as_deref().unwrap_or(timestamp);
+            let content = match exchange.parts.as_slice() {
+                [Part::Text(text)] => Value::String(text.clone()),
+                parts => Value::Array(parts.iter().map(content_block).collect()),
+            };
+            let text = exchange.output_text();
+            let result = if exchange.is_error {
+                Value::String(format!("Error: {text}"))
+            } else {
+                Value::String(text)
+            };
+            self.push(
+                "user",
+                json!({ "role": "user", "content": [{
+                    "tool_use_id": tool_id(&exchange.id),
+                    "type": "tool_result",
+                    "content": content,
+                    "is_error": exchange.is_error,
+                }]}),
+                at,
+                json!({ "toolUseResult": result, "sourceToolAssistantUUID": source }),
+            );
+        }
+        // The model's next words are a new response.
+        self.cursor["message"] = Value::Null;
+    }
+}
+
+fn content_block(part: &Part) -> Value {
+    match part {
+        Part::Text(text) => json!({ "type": "text", "text": text }),
+        Part::Image(image) => json!({ "type": "image", "source": {
+            "type": "base64", "media_type": image.media_type, "data": image.data,
+        }}),
+    }
+}
+
+/// The Messages API takes tool ids and names of `[A-Za-z0-9_-]` only; other agents' ids
+/// (`call.1`, `functions.bash:0`) are mapped, the same way every time.
+fn tool_id(id: &str) -> String {
+    if id.starts_with("toolu_") && safe(id) {
+        return id.to_owned();
+    }
+    format!("toolu_{}", sanitized(id))
+}
+
+fn tool_name(name: &str) -> String {
+    let name = sanitized(name);
+    name.chars().take(128).collect()
+}
+
+fn safe(text: &str) -> bool {
+    text.bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
+fn sanitized(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Item;
+
+    fn record(item: Item) -> Record {
+        Record::new(item)
+    }
+
+    #[test]
+    fn a_chain_starting_with_the_prompt_with_paired_calls_and_a_title() {
+        let writer = Claude {
+            config_dir: PathBuf::from("/c"),
+            max_output_bytes: 1 << 20,
+        };
+        let facts = SessionFacts {
+            claude_session_id: "codex-1",
+            cwd: std::path::Path::new("/home/user/project"),
+            title: "List files",
+            now: chrono::Utc::now(),
+        };
+        let opening = writer.open(&facts).unwrap();
+        assert!(opening.path.starts_with("/c/projects/-home-user-project"));
+        let mut cursor = opening.cursor;
+        let mut lines = Vec::new();
+        let records = [
+            record(Item::Prompt {
+                parts: vec![Part::Text("list".into())],
+            }),
+            record(Item::Text {
+                text: "Listing.".into(),
+            }),
+            record(Item::Thinking { text: "hmm".into() }),
+            record(Item::ToolCall {
+                id: "call.1".into(),
+                name: "Bash".into(),
+                input: json!({ "command": "ls" }),
+            }),
+            record(Item::ToolResult {
+                id: "call.1".into(),
+                parts: vec![Part::Text("a b".into())],
+                is_error: false,
+            }),
+            record(Item::Text {
+                text: "Two files.".into(),
+            }),
+        ];
+        writer.encode(&records, &mut cursor, &mut lines);
+        let lines: Vec<Value> = lines
+            .iter()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        let kinds: Vec<&str> = lines.iter().map(|l| l["type"].as_str().unwrap()).collect();
+        assert_eq!(
+            kinds,
+            [
+                "user",
+                "assistant",
+                "assistant",
+                "user",
+                "assistant",
+                "custom-title"
+            ]
+        );
+        assert!(lines[0]["parentUuid"].is_null());
+        for pair in lines[..5].windows(2) {
+            assert_eq!(pair[1]["parentUuid"], pair[0]["uuid"]);
+        }
+        assert_eq!(lines[1]["message"]["id"], lines[2]["message"]["id"]);
+        assert_ne!(lines[2]["message"]["id"], lines[4]["message"]["id"]);
+        assert_eq!(lines[2]["message"]["content"][0]["id"], "toolu_call_1");
+        assert_eq!(
+            lines[3]["message"]["content"][0]["tool_use_id"],
+            "toolu_call_1"
+        );
+        assert_eq!(lines[3]["sourceToolAssistantUUID"], lines[2]["uuid"]);
+        assert_eq!(lines[5]["customTitle"], "List files");
+    }
+}

@@ -1,0 +1,161 @@
+//! Another agent's native session into the mirrors (`mirror --from`): read whole, journal what
+//! is new since the last hand-off (by the identity chain of its record ids), and fan it out
+//! through the same path as the live hook, so that appends, forks of continued mirrors and
+//! the loss report behave the same.
+
+use crate::agents::{Conversation, native};
+use crate::config::Config;
+use crate::fanout;
+use crate::store::{self, LockGuard, Retired, SessionFiles, SessionState, Source};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// How long to wait for a concurrent hand-off of the same session.
+const LOCK_WAIT: Duration = Duration::from_secs(10);
+
+/// What a hand-off did.
+pub struct Outcome {
+    /// The state before, when the session was handed over earlier.
+    pub before: Option<SessionState>,
+    pub after: SessionState,
+    /// Records read past what was handed over before.
+    pub new_records: usize,
+    /// Set when the source no longer starts with what was handed over before (rewritten by
+    /// its agent): every target got a new mirror with the whole session.
+    pub rewritten: bool,
+    pub problems: Vec<String>,
+}
+
+/// The key of a handed-over session's state under the data directory.
+pub fn state_key(agent: &str, id: &str) -> String {
+    format!("{agent}-{id}")
+}
+
+pub fn mirror(
+    conversation: &Conversation,
+    data_dir: &Path,
+    config: &Config,
+    project: PathBuf,
+) -> Result<Outcome, String> {
+    let session = &conversation.session;
+    if !crate::hook::is_safe_id(&session.id) {
+        return Err(format!(
+            "{:?} cannot name a session: its id has characters session-sync does not store",
+            session.id
+        ));
+    }
+    let key = state_key(session.agent, &session.id);
+    let files = SessionFiles::new(data_dir, &key);
+    let _lock = LockGuard::acquire(&files.lock, LOCK_WAIT).map_err(|e| {
+        format!(
+            "cannot lock {}: {e} (is another `session-sync mirror` running?)",
+            files.lock.display()
+        )
+    })?;
+    let before = store::load_state(&files.state)
+        .map_err(|e| format!("cannot read {}: {e}", files.state.display()))?;
+    let now = chrono::Utc::now();
+    let now_text = crate::encode::rfc3339(now);
+    let lineage = format!("{}:{}", session.agent, session.id);
+    let rids: Vec<&str> = conversation
+        .records
+        .iter()
+        .map(|r| r.rid.as_deref().unwrap_or(""))
+        .collect();
+
+    let mut state = before.clone().unwrap_or_else(|| SessionState {
+        version: store::state::STATE_VERSION,
+        claude_session_id: key.clone(),
+        transcript_path: session.path.clone(),
+        cwd: session.cwd.clone().unwrap_or_else(|| project.clone()),
+        project,
+        created_at: now_text.clone(),
+        last_sync: now_text.clone(),
+        title: None,
+        progress: Default::default(),
+        transcript_misses: 0,
+        records_bytes: 0,
+        mirrors: Default::default(),
+        retired: Vec::new(),
+        source: None,
+    });
+    let handed = state.source.as_ref().map_or(0, |s| s.records as usize);
+    let prefix_holds = state.source.as_ref().is_none_or(|source| {
+        handed <= rids.len()
+            && native::chain(&lineage, rids[..handed].iter().copied()) == source.chain
+    });
+    let mut replaced = Vec::new();
+    let start = if prefix_holds {
+        handed
+    } else {
+        // The agent rewrote the session (compaction into a new file, a format migration):
+        // what we handed over is no longer its beginning. The old mirrors stay as they are
+        // and new ones carry the session whole.
+        replaced = std::mem::take(&mut state.mirrors).into_iter().collect();
+        state.records_bytes = 0;
+        0
+    };
+    state.title = session.title.clone().or(state.title);
+    state.transcript_path = session.path.clone();
+    state.source = Some(Source {
+        agent: session.agent.to_owned(),
+        id: session.id.clone(),
+        path: session.path.clone(),
+        records: rids.len() as u64,
+        chain: native::chain(&lineage, rids.iter().copied()),
+        dropped: conversation.dropped.clone(),
+    });
+    state.last_sync = now_text.clone();
+    let new = &conversation.records[start..];
+    let mut problems = fanout::write(
+        &files,
+        &mut state,
+        config,
+        new,
+        now,
+        store::Kinds::All,
+        Vec::new(),
+    )?;
+    for (target, old) in replaced {
+        let successor = state
+            .mirrors
+            .get(&target)
+            .map(|m| m.id.clone())
+            .unwrap_or_default();
+        state.retired.push(Retired {
+            target,
+            id: old.id,
+            path: old.path,
+            reason: format!("left behind: the {} session was rewritten", session.agent),
+            retired_at: now_text.clone(),
+            successor,
+        });
+    }
+    if !prefix_holds {
+        store::save_state(&files.state, &state)
+            .map_err(|e| format!("cannot save state {}: {e}", files.state.display()))?;
+    }
+    problems.extend(pending_problems(&state));
+    Ok(Outcome {
+        before,
+        after: state,
+        new_records: new.len(),
+        rewritten: !prefix_holds,
+        problems,
+    })
+}
+
+/// Writes still waiting because the target agent has the session open.
+fn pending_problems(state: &SessionState) -> Vec<String> {
+    state
+        .mirrors
+        .iter()
+        .filter(|(_, mirror)| mirror.pending.is_some())
+        .map(|(target, mirror)| {
+            format!(
+                "{target} has session {} open: the new records wait until it is closed; run the same command again then",
+                mirror.id
+            )
+        })
+        .collect()
+}
