@@ -12,6 +12,7 @@ pub const READER: Reader = Reader {
     list,
     read,
     at_path: Some(at_path),
+    busy: None,
 };
 
 const MAX_TRANSCRIPT: u64 = 1 << 30;

@@ -14,7 +14,21 @@ pub const READER: Reader = Reader {
     list,
     read,
     at_path: Some(at_path),
+    busy: Some(busy),
 };
+
+/// Codex holds `thread-writer-locks/<id>.lock` while a process has the thread open.
+fn busy(session: &NativeSession) -> Option<String> {
+    let lock = crate::paths::codex_home()?
+        .join("thread-writer-locks")
+        .join(format!("{}.lock", session.id));
+    crate::store::lock::is_held_by_other(&lock).then(|| {
+        format!(
+            "codex has session {} open (its writer lock is held); finish or close it there, then run this again",
+            session.id
+        )
+    })
+}
 
 /// A rollout bigger than this is refused rather than read into memory.
 const MAX_ROLLOUT: u64 = 1 << 30;

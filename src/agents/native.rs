@@ -79,6 +79,15 @@ pub struct Reader {
     pub read: fn(&NativeSession) -> Result<Conversation, String>,
     /// The session a file path names, for agents whose sessions are files.
     pub at_path: Option<fn(&std::path::Path) -> Result<NativeSession, String>>,
+    /// Why the session cannot be read now, when its agent has it open and may be halfway
+    /// through writing it.
+    pub busy: Option<fn(&NativeSession) -> Option<String>>,
+}
+
+impl Reader {
+    pub fn busy(&self, session: &NativeSession) -> Option<String> {
+        self.busy.and_then(|busy| busy(session))
+    }
 }
 
 /// A record id for agents without ids of their own: the item's canonical JSON at its place in

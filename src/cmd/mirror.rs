@@ -1,6 +1,6 @@
 //! `session-sync mirror`: backfills an existing Claude Code session into the target agents,
-//! through the hook's own catch-up. Running it again adds nothing; the hook continues the
-//! same mirrors later.
+//! through the hook's own catch-up, or (`--from`) hands another agent's session to any
+//! others. Running it again adds only what is new; the hook continues Claude's mirrors later.
 
 use super::{Error, Result, current_dir, data_dir, resume_command};
 use crate::config::{self, Config, Located, TargetConfig};
@@ -10,14 +10,18 @@ use std::path::{Path, PathBuf};
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// A Claude Code session id, or the path of its transcript (`.jsonl`)
+    /// A session id (as `session-sync sessions` lists it), or the path of its file
     #[arg(value_name = "SESSION")]
     session: Option<String>,
-    /// The most recent Claude Code session of this directory (the default)
+    /// The most recent session of the `--from` agent in this directory (the default)
     #[arg(long, conflicts_with = "session")]
     last: bool,
-    /// Mirror into these targets only, e.g. `--to codex,gemini`
-    #[arg(long, value_delimiter = ',', value_parser = clap::builder::PossibleValuesParser::new(encode::TARGETS))]
+    /// The agent the session comes from
+    #[arg(long, default_value = "claude", value_parser = clap::builder::PossibleValuesParser::new(agents::READERS.iter().map(|r| r.agent)))]
+    from: String,
+    /// Mirror into these agents only, e.g. `--to codex,gemini` (from another agent than
+    /// Claude Code, the default is `claude`)
+    #[arg(long, value_delimiter = ',', value_parser = clap::builder::PossibleValuesParser::new(encode::HANDOFF_TARGETS))]
     to: Vec<String>,
 }
 
@@ -29,22 +33,19 @@ pub struct Found {
 }
 
 pub fn run(args: Args) -> Result {
+    if args.from != "claude" {
+        return hand_off(args);
+    }
+    if args.to.iter().any(|t| t == "claude") {
+        return Err(Error::usage(
+            "a Claude Code session is Claude's already: pick other agents with --to",
+        ));
+    }
     let data_dir = data_dir()?;
     let here = current_dir()?;
     let found = find_session(args.session.as_deref(), &here)?;
     let mut located = located_for(&found.cwd, &data_dir)?;
-    if !args.to.is_empty() {
-        let config = &mut located.config;
-        for (name, target) in config.targets.iter_mut() {
-            target.enabled = args.to.contains(name);
-        }
-        for name in &args.to {
-            config
-                .targets
-                .entry(name.clone())
-                .or_insert_with(|| TargetConfig::new(true));
-        }
-    }
+    only_targets(&mut located.config, &args.to);
     if located.config.enabled_targets().is_empty() {
         return Err(Error::new(format!(
             "no target enabled in {}; pass --to codex,gemini,… or enable one there",
@@ -107,6 +108,154 @@ pub fn run(args: Args) -> Result {
     } else {
         Err(Error::new(problems.join("; ")))
     }
+}
+
+/// Enables exactly `to`, when given.
+fn only_targets(config: &mut Config, to: &[String]) {
+    if to.is_empty() {
+        return;
+    }
+    for (name, target) in config.targets.iter_mut() {
+        target.enabled = to.contains(name);
+    }
+    for name in to {
+        config
+            .targets
+            .entry(name.clone())
+            .or_insert_with(|| TargetConfig::new(true));
+    }
+}
+
+/// `mirror --from <agent>`: another agent's session, read whole, into the `--to` agents.
+fn hand_off(args: Args) -> Result {
+    let data_dir = data_dir()?;
+    let here = current_dir()?;
+    let reader = agents::reader(&args.from)
+        .ok_or_else(|| Error::usage(format!("session-sync cannot read {} sessions", args.from)))?;
+    let session = find_native(reader, args.session.as_deref(), &here)?;
+    if let Some(open) = reader.busy(&session) {
+        return Err(Error::new(open));
+    }
+    let conversation = (reader.read)(&session).map_err(Error::new)?;
+    let cwd = session.cwd.clone().unwrap_or_else(|| here.clone());
+    let mut located = located_for(&cwd, &data_dir)?;
+    let to = if args.to.is_empty() {
+        vec!["claude".to_owned()]
+    } else {
+        args.to.clone()
+    };
+    if to.contains(&args.from) {
+        return Err(Error::usage(format!(
+            "the session is a {} session already: pick other agents with --to",
+            args.from
+        )));
+    }
+    only_targets(&mut located.config, &to);
+    let project = located.project.clone().unwrap_or_else(|| cwd.clone());
+    let outcome = crate::handoff::mirror(&conversation, &data_dir, &located.config, project)
+        .map_err(Error::new)?;
+
+    println!(
+        "{} {} {}",
+        session.agent,
+        session.id,
+        session.path.display()
+    );
+    if outcome.rewritten {
+        println!(
+            "  the {} session no longer starts as it did when last mirrored: new mirrors hold it whole (`session-sync status` lists the old ones)",
+            session.agent
+        );
+    }
+    if !conversation.dropped.is_empty() {
+        println!(
+            "  {:<11} read without {}",
+            "",
+            super::status::counted(&conversation.dropped)
+        );
+    }
+    for (target, mirror) in &outcome.after.mirrors {
+        let old = outcome
+            .before
+            .as_ref()
+            .and_then(|b| b.mirrors.get(target))
+            .filter(|m| m.id == mirror.id);
+        let added = mirror.records.saturating_sub(old.map_or(0, |m| m.records));
+        let news = if added == 0 {
+            "up to date".to_owned()
+        } else {
+            format!("{added} records added")
+        };
+        println!(
+            "  {target:<11} {:<52} {news}",
+            resume_command(target, &mirror.id, &mirror.path)
+        );
+        if !mirror.losses.is_empty() {
+            println!(
+                "  {:<11} lost: {}",
+                "",
+                super::status::counted(&mirror.losses)
+            );
+        }
+    }
+    if to
+        .iter()
+        .any(|t| t == "claude" || t == "gemini" || t == "qwen" || t == "copilot")
+    {
+        println!("  (run the resume commands from {})", cwd.display());
+    }
+    if outcome.problems.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::new(outcome.problems.join("; ")))
+    }
+}
+
+/// The session `arg` names (an id or a file path), else the newest one of `here`.
+fn find_native(
+    reader: &agents::Reader,
+    arg: Option<&str>,
+    here: &Path,
+) -> Result<agents::NativeSession> {
+    let agent = reader.agent;
+    if let Some(arg) =
+        arg.filter(|a| a.contains('/') || a.ends_with(".jsonl") || a.ends_with(".json"))
+    {
+        let at_path = reader.at_path.ok_or_else(|| {
+            Error::new(format!("{agent} sessions are not files: pass a session id (`session-sync sessions --agent {agent}`)"))
+        })?;
+        let path = here.join(arg);
+        if !path.is_file() {
+            return Err(Error::new(format!(
+                "no {agent} session file at {}",
+                path.display()
+            )));
+        }
+        return at_path(&path).map_err(Error::new);
+    }
+    let sessions = (reader.list)().map_err(Error::new)?;
+    match arg {
+        Some(id) => sessions.into_iter().find(|s| s.id == id).ok_or_else(|| {
+            Error::new(format!(
+                "no {agent} session {id}; `session-sync sessions --agent {agent} --all` lists them"
+            ))
+        }),
+        None => sessions
+            .into_iter()
+            .filter(|s| s.cwd.as_deref().is_some_and(|c| same_dir(c, here)))
+            .max_by(|a, b| a.updated_at.cmp(&b.updated_at))
+            .ok_or_else(|| {
+                Error::new(format!(
+                    "no {agent} session for {}; pass a session id (`session-sync sessions --agent {agent} --all` lists them)",
+                    here.display()
+                ))
+            }),
+    }
+}
+
+/// Equal paths, or the same directory reached through a symlink.
+pub fn same_dir(a: &Path, b: &Path) -> bool {
+    a == b || matches!((a.canonicalize(), b.canonicalize()), (Ok(a), Ok(b)) if a == b)
 }
 
 /// The session `arg` names (an id or a transcript path), else the newest one of `here`.

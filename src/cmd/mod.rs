@@ -9,6 +9,7 @@ mod list;
 mod mirror;
 mod pause;
 mod resume;
+mod sessions;
 mod status;
 mod uninstall;
 
@@ -44,8 +45,10 @@ enum Command {
     Pause(pause::Args),
     /// Mirror again after `pause`
     Resume(resume::Args),
-    /// Mirror an existing Claude Code session (backfill); safe to run again
+    /// Mirror an existing session of any agent into others (backfill); safe to run again
     Mirror(mirror::Args),
+    /// List every installed agent's own sessions for this directory
+    Sessions(sessions::Args),
     /// Print one session as an OpenAI-chat JSONL log (system, user, assistant, tool messages)
     Export(export::Args),
     /// Remove mirrors not synced for a while, and their state
@@ -56,25 +59,39 @@ enum Command {
     Uninstall(uninstall::Args),
 }
 
-/// A command failure: printed as one line, exit status 1.
+/// A command failure: printed as one line, exit status 1 (2 for a usage error).
 #[derive(Debug)]
-pub struct Error(String);
+pub struct Error {
+    message: String,
+    usage: bool,
+}
 
 impl Error {
     pub fn new(message: impl Into<String>) -> Self {
-        Error(message.into())
+        Error {
+            message: message.into(),
+            usage: false,
+        }
+    }
+
+    /// Arguments that contradict each other, as clap's own usage errors.
+    pub fn usage(message: impl Into<String>) -> Self {
+        Error {
+            message: message.into(),
+            usage: true,
+        }
     }
 }
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(&self.message)
     }
 }
 
 impl From<crate::config::ConfigError> for Error {
     fn from(err: crate::config::ConfigError) -> Self {
-        Error(format!("{err}; fix or delete that file"))
+        Error::new(format!("{err}; fix or delete that file"))
     }
 }
 
@@ -89,6 +106,7 @@ pub fn main() -> i32 {
         Command::Pause(args) => pause::run(args),
         Command::Resume(args) => resume::run(args),
         Command::Mirror(args) => mirror::run(args),
+        Command::Sessions(args) => sessions::run(args),
         Command::Export(args) => export::run(args),
         Command::Clean(args) => clean::run(args),
         Command::Doctor(args) => doctor::run(args),
@@ -98,7 +116,7 @@ pub fn main() -> i32 {
         Ok(()) => 0,
         Err(err) => {
             eprintln!("session-sync: {err}");
-            1
+            if err.usage { 2 } else { 1 }
         }
     }
 }
@@ -212,6 +230,7 @@ fn set_paused(global: bool, paused: bool) -> Result<PathBuf> {
 /// How to continue a mirror in its agent (from the session's project directory).
 pub fn resume_command(target: &str, id: &str, path: &std::path::Path) -> String {
     match target {
+        "claude" => format!("claude --resume {id}"),
         "codex" => format!("codex resume {id}"),
         "gemini" => format!("gemini --resume {id}"),
         "opencode" => format!("opencode -s {id}"),
@@ -238,6 +257,7 @@ fn session_json(state: &SessionState) -> Value {
                 "records": mirror.records,
                 "last_sync": mirror.last_sync,
                 "resume": resume_command(target, &mirror.id, &mirror.path),
+                "losses": mirror.losses,
             })
         })
         .collect();
@@ -256,14 +276,24 @@ fn session_json(state: &SessionState) -> Value {
             })
         })
         .collect();
+    let (source_agent, source_id) = status::source_of(state);
     json!({
-        "claude_session_id": state.claude_session_id,
+        "source": {
+            "agent": source_agent,
+            "id": source_id,
+            "resume": resume_command(source_agent, source_id, &state.transcript_path),
+            "dropped": state.source.as_ref().map(|s| &s.dropped),
+        },
+        "claude_session_id": state.source.is_none().then_some(&state.claude_session_id),
         "first_prompt": state.title,
         "project": state.project,
         "cwd": state.cwd,
         "created_at": state.created_at,
         "last_sync": state.last_sync,
-        "claude_resume": format!("claude --resume {}", state.claude_session_id),
+        "claude_resume": state
+            .source
+            .is_none()
+            .then(|| format!("claude --resume {}", state.claude_session_id)),
         "mirrors": mirrors,
         "continued_elsewhere": retired,
     })

@@ -80,7 +80,7 @@ pub fn run(args: Args) -> Result {
 pub fn print_session(state: &SessionState) {
     println!(
         "{}  {}",
-        state.claude_session_id,
+        session_label(state),
         state
             .title
             .as_deref()
@@ -88,12 +88,18 @@ pub fn print_session(state: &SessionState) {
             .unwrap_or_default()
     );
     println!("  last sync {}", when(&state.last_sync));
+    if let Some(source) = state.source.as_ref().filter(|s| !s.dropped.is_empty()) {
+        println!("  {:<11} read without {}", "", counted(&source.dropped));
+    }
     for (target, mirror) in &state.mirrors {
         println!(
             "  {target:<11} {:<52} {} records",
             resume_command(target, &mirror.id, &mirror.path),
             mirror.records
         );
+        if !mirror.losses.is_empty() {
+            println!("  {:<11} lost: {}", "", counted(&mirror.losses));
+        }
     }
     for old in &state.retired {
         println!(
@@ -104,8 +110,34 @@ pub fn print_session(state: &SessionState) {
             old.successor
         );
     }
+    let (agent, id) = source_of(state);
     println!(
-        "  {:<11} claude --resume {}",
-        "claude", state.claude_session_id
+        "  {agent:<11} {}",
+        resume_command(agent, id, &state.transcript_path)
     );
+}
+
+/// `claude <id>` or the other agent's session a hand-off comes from.
+pub fn session_label(state: &SessionState) -> String {
+    match &state.source {
+        Some(source) => format!("{} {}", source.agent, source.id),
+        None => state.claude_session_id.clone(),
+    }
+}
+
+/// The agent and id the session comes from.
+pub fn source_of(state: &SessionState) -> (&str, &str) {
+    match &state.source {
+        Some(source) => (source.agent.as_str(), source.id.as_str()),
+        None => ("claude", state.claude_session_id.as_str()),
+    }
+}
+
+/// `12 Bash descriptions dropped (…), 3 thinking blocks not carried`
+pub fn counted(counts: &std::collections::BTreeMap<String, u64>) -> String {
+    counts
+        .iter()
+        .map(|(what, n)| format!("{n} {what}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }

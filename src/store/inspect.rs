@@ -182,6 +182,7 @@ mod tests {
             benign: None,
             indexed_at: None,
             tail: None,
+            losses: Default::default(),
         }
     }
 
