@@ -68,6 +68,9 @@ impl Conversation {
     }
 }
 
+/// Reads the header of the session file at a path.
+pub type AtPath = fn(&std::path::Path) -> Result<NativeSession, String>;
+
 /// One agent's reader.
 pub struct Reader {
     /// The agent's name, as `--from` and `--agent` take it.
@@ -78,7 +81,7 @@ pub struct Reader {
     /// One session read whole. An error says what is wrong and what to do, in one line.
     pub read: fn(&NativeSession) -> Result<Conversation, String>,
     /// The session a file path names, for agents whose sessions are files.
-    pub at_path: Option<fn(&std::path::Path) -> Result<NativeSession, String>>,
+    pub at_path: Option<AtPath>,
     /// Why the session cannot be read now, when its agent has it open and may be halfway
     /// through writing it.
     pub busy: Option<fn(&NativeSession) -> Option<String>>,
