@@ -241,3 +241,225 @@ fn amp_is_pointed_at_its_own_importer_never_written() {
         .collect();
     assert!(entries.is_empty(), "wrote into Amp's data: {entries:?}");
 }
+
+const CODEX_ID: &str = "5973b6c0-94b8-487b-a530-2aeb6098ae0e";
+
+/// A Codex rollout in `env`'s CODEX_HOME, as Codex writes one: injected context, a prompt,
+/// reasoning, text, a shell call and its output.
+fn codex_rollout(env: &Env) -> std::path::PathBuf {
+    let dir = env.codex_home.join("sessions/2025/01/15");
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(format!("rollout-2025-01-15T10-00-00-{CODEX_ID}.jsonl"));
+    let line = |kind: &str, payload: Value| {
+        json!({ "timestamp": "2025-01-15T10:00:00.000Z", "type": kind, "payload": payload })
+            .to_string()
+            + "\n"
+    };
+    let text = [
+        line(
+            "session_meta",
+            json!({ "id": CODEX_ID, "timestamp": "2025-01-15T10:00:00.000Z", "cwd": env.project, "originator": "codex_cli_rs", "cli_version": "0.169.0", "source": "cli" }),
+        ),
+        line(
+            "response_item",
+            json!({ "type": "message", "role": "user", "content": [{ "type": "input_text", "text": "<environment_context>x</environment_context>" }] }),
+        ),
+        line(
+            "event_msg",
+            json!({ "type": "user_message", "message": "list the files", "images": [] }),
+        ),
+        line(
+            "response_item",
+            json!({ "type": "message", "role": "user", "content": [{ "type": "input_text", "text": "list the files" }] }),
+        ),
+        line(
+            "response_item",
+            json!({ "type": "reasoning", "summary": [], "encrypted_content": "opaque" }),
+        ),
+        line(
+            "response_item",
+            json!({ "type": "function_call", "name": "exec_command", "arguments": "{\"cmd\":\"ls\"}", "call_id": "call_1" }),
+        ),
+        line(
+            "response_item",
+            json!({ "type": "function_call_output", "call_id": "call_1", "output": "Process exited with code 0\nOutput:\na.txt" }),
+        ),
+        line(
+            "response_item",
+            json!({ "type": "message", "role": "assistant", "content": [{ "type": "output_text", "text": "One file." }] }),
+        ),
+    ]
+    .concat();
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+fn claude_sessions(env: &Env) -> Vec<std::path::PathBuf> {
+    let projects = env.home.join(".claude/projects");
+    let mut found: Vec<_> = std::fs::read_dir(&projects)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .flat_map(|dir| std::fs::read_dir(dir.path()).unwrap().flatten())
+        .map(|e| e.path())
+        .collect();
+    found.sort();
+    found
+}
+
+fn jsonl_of(path: &std::path::Path) -> Vec<Value> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+#[test]
+fn sessions_lists_native_sessions_with_the_ids_mirror_takes() {
+    let env = Env::new();
+    codex_rollout(&env);
+    let out = env.run(&["sessions", "--json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let listed: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let session = &listed["sessions"][0];
+    assert_eq!(session["agent"], "codex");
+    assert_eq!(session["id"], CODEX_ID);
+    assert_eq!(session["title"], "list the files");
+    assert_eq!(session["messages"], 2);
+    assert_eq!(session["mirrored_to"], json!([]));
+
+    let out = env.run(&["mirror", "--from", "codex", CODEX_ID]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&env.run(&["sessions"]));
+    assert!(
+        text.contains(CODEX_ID) && text.contains("mirrored to claude "),
+        "{text}"
+    );
+    let elsewhere = Env::new();
+    let text = stdout(&elsewhere.run(&["sessions", "--agent", "claude"]));
+    assert!(text.starts_with("No agent session for "), "{text}");
+}
+
+#[test]
+fn a_codex_session_goes_to_claude_and_later_turns_are_appended_once() {
+    let env = Env::new();
+    let rollout = codex_rollout(&env);
+    let out = env.run(&["mirror", "--from", "codex", "--last"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let printed = stdout(&out);
+    assert!(printed.contains("claude --resume "), "{printed}");
+    assert!(printed.contains("1 reasoning blocks"), "{printed}");
+    let [claude] = claude_sessions(&env).try_into().unwrap();
+    let lines = jsonl_of(&claude);
+    assert_eq!(lines[0]["message"]["content"], "list the files");
+    assert!(lines[0]["parentUuid"].is_null());
+    let tool_use = &lines[1]["message"]["content"][0];
+    assert_eq!(tool_use["name"], "Bash");
+    assert_eq!(tool_use["input"], json!({ "command": "ls" }));
+    assert_eq!(
+        lines[2]["message"]["content"][0]["tool_use_id"],
+        tool_use["id"]
+    );
+    assert_eq!(lines.last().unwrap()["type"], "custom-title");
+
+    // Nothing new: nothing written.
+    let before = std::fs::read(&claude).unwrap();
+    let again = stdout(&env.run(&["mirror", "--from", "codex", CODEX_ID]));
+    assert!(again.contains("up to date"), "{again}");
+    assert_eq!(std::fs::read(&claude).unwrap(), before);
+
+    // The user goes on in Codex: only the new turn is appended, to the same session.
+    let more = [
+        json!({ "timestamp": "2025-01-15T10:05:00.000Z", "type": "event_msg", "payload": { "type": "user_message", "message": "thanks", "images": [] } }),
+        json!({ "timestamp": "2025-01-15T10:05:00.000Z", "type": "response_item", "payload": { "type": "message", "role": "user", "content": [{ "type": "input_text", "text": "thanks" }] } }),
+        json!({ "timestamp": "2025-01-15T10:05:01.000Z", "type": "response_item", "payload": { "type": "message", "role": "assistant", "content": [{ "type": "output_text", "text": "You are welcome." }] } }),
+    ];
+    let mut text = std::fs::read_to_string(&rollout).unwrap();
+    for line in more {
+        text.push_str(&format!("{line}\n"));
+    }
+    std::fs::write(&rollout, text).unwrap();
+    let out = stdout(&env.run(&["mirror", "--from", "codex", CODEX_ID]));
+    assert!(out.contains("2 records added"), "{out}");
+    let after = std::fs::read(&claude).unwrap();
+    assert_eq!(&after[..before.len()], &before[..]);
+    let lines = jsonl_of(&claude);
+    let prompts: Vec<&Value> = lines
+        .iter()
+        .filter(|l| l["type"] == "user" && l["message"]["content"].is_string())
+        .map(|l| &l["message"]["content"])
+        .collect();
+    assert_eq!(prompts, [&json!("list the files"), &json!("thanks")]);
+
+    // The user continued the Claude session: the next hand-off forks a new one.
+    let mut continued = std::fs::read_to_string(&claude).unwrap();
+    continued.push_str(
+        "{\"type\":\"user\",\"uuid\":\"u\",\"message\":{\"role\":\"user\",\"content\":\"mine\"}}\n",
+    );
+    std::fs::write(&claude, &continued).unwrap();
+    let mut text = std::fs::read_to_string(&rollout).unwrap();
+    text.push_str(&format!(
+        "{}\n",
+        json!({ "timestamp": "2025-01-15T10:06:00.000Z", "type": "response_item", "payload": { "type": "message", "role": "assistant", "content": [{ "type": "output_text", "text": "Anything else?" }] } })
+    ));
+    std::fs::write(&rollout, text).unwrap();
+    let out = env.run(&["mirror", "--from", "codex", CODEX_ID]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(std::fs::read_to_string(&claude).unwrap(), continued);
+    assert_eq!(claude_sessions(&env).len(), 2);
+}
+
+#[test]
+fn bad_hand_off_input_is_one_line_and_writes_nothing() {
+    let env = Env::new();
+    let nothing_written = |env: &Env| {
+        assert!(claude_sessions(env).is_empty());
+        assert!(!env.data.join("sessions").exists());
+    };
+    let out = env.run(&["mirror", "--from", "nosuchagent"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+
+    let out = env.run(&["mirror", "--from", "codex", CODEX_ID]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("no codex session"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(stderr(&out).lines().count(), 1);
+
+    let out = env.run(&["mirror", "--from", "codex", "--to", "codex"]);
+    assert_ne!(out.status.code(), Some(0));
+
+    let corrupt = env.project.join("rollout-corrupt.jsonl");
+    std::fs::write(&corrupt, "\u{0}\u{1}garbage\n{\"type\":").unwrap();
+    let out = env.run(&["mirror", "--from", "codex", corrupt.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("not a Codex rollout"),
+        "{}",
+        stderr(&out)
+    );
+    nothing_written(&env);
+
+    // Codex has the session open: its writer lock is held.
+    let rollout = codex_rollout(&env);
+    let locks = env.codex_home.join("thread-writer-locks");
+    std::fs::create_dir_all(&locks).unwrap();
+    let lock = std::fs::File::create(locks.join(format!("{CODEX_ID}.lock"))).unwrap();
+    fs2::FileExt::lock_exclusive(&lock).unwrap();
+    let out = env.run(&["mirror", "--from", "codex", CODEX_ID]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("open"), "{}", stderr(&out));
+    nothing_written(&env);
+    fs2::FileExt::unlock(&lock).unwrap();
+
+    // A half-written last line (Codex killed mid-write) is left for later.
+    let mut text = std::fs::read_to_string(&rollout).unwrap();
+    text.push_str("{\"timestamp\":\"2025-01-15T10:09:00.000Z\",\"type\":\"response_item\",\"payload\":{\"type\":\"mess");
+    std::fs::write(&rollout, text).unwrap();
+    let out = env.run(&["mirror", "--from", "codex", CODEX_ID]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("4 records added"), "{}", stdout(&out));
+}

@@ -436,8 +436,14 @@ fn output(output: &Value) -> (Vec<Part>, bool) {
     }
 }
 
-/// `Process exited with code N` (exec_command) or `Exit code: N` (shell), near the top.
+/// Codex outputs carry no error flag, only the exit code in their text: `Process exited with
+/// code N` (exec_command) or `Exit code: N` (shell) near the top, or `Exit code N` first (a
+/// Claude Code Bash error, in a mirror of a Claude session).
 fn exit_code(text: &str) -> Option<i64> {
+    let first = text.lines().next().unwrap_or("");
+    if let Some(code) = first.strip_prefix("Exit code ") {
+        return code.trim().parse().ok();
+    }
     text.lines().take(4).find_map(|line| {
         let line = line.trim();
         line.strip_prefix("Process exited with code ")
@@ -471,6 +477,7 @@ mod tests {
         assert!(output(&json!("Exit code: 1\nWall time: 0.1 seconds\nOutput:\nno")).1);
         assert!(output(&json!("Process exited with code 2\nOutput:\n")).1);
         assert!(!output(&json!("Process exited with code 0\nOutput:\nok")).1);
+        assert!(output(&json!("Exit code 2\nls: cannot access")).1);
         let (parts, failed) = output(&json!(
             r#"{"output":"boom","metadata":{"exit_code":1,"duration_seconds":0.1}}"#
         ));

@@ -86,9 +86,18 @@ pub fn run(args: Args) -> Result {
         .flatten()
         .ok_or_else(|| Error::new(problems.join("; ")))?;
     println!("{} {}", after.claude_session_id, found.transcript.display());
+    print_mirrors(before.as_ref(), &after);
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::new(problems.join("; ")))
+    }
+}
+
+/// Each mirror's resume command, what this run added to it, and what it could not carry.
+fn print_mirrors(before: Option<&store::SessionState>, after: &store::SessionState) {
     for (target, mirror) in &after.mirrors {
         let old = before
-            .as_ref()
             .and_then(|b| b.mirrors.get(target))
             .filter(|m| m.id == mirror.id)
             .map_or(0, |m| m.records);
@@ -102,11 +111,13 @@ pub fn run(args: Args) -> Result {
             "  {target:<11} {:<52} {news}",
             resume_command(target, &mirror.id, &mirror.path)
         );
-    }
-    if problems.is_empty() {
-        Ok(())
-    } else {
-        Err(Error::new(problems.join("; ")))
+        if !mirror.losses.is_empty() {
+            println!(
+                "  {:<11} lost: {}",
+                "",
+                super::status::counted(&mirror.losses)
+            );
+        }
     }
 }
 
@@ -174,30 +185,7 @@ fn hand_off(args: Args) -> Result {
             super::status::counted(&conversation.dropped)
         );
     }
-    for (target, mirror) in &outcome.after.mirrors {
-        let old = outcome
-            .before
-            .as_ref()
-            .and_then(|b| b.mirrors.get(target))
-            .filter(|m| m.id == mirror.id);
-        let added = mirror.records.saturating_sub(old.map_or(0, |m| m.records));
-        let news = if added == 0 {
-            "up to date".to_owned()
-        } else {
-            format!("{added} records added")
-        };
-        println!(
-            "  {target:<11} {:<52} {news}",
-            resume_command(target, &mirror.id, &mirror.path)
-        );
-        if !mirror.losses.is_empty() {
-            println!(
-                "  {:<11} lost: {}",
-                "",
-                super::status::counted(&mirror.losses)
-            );
-        }
-    }
+    print_mirrors(outcome.before.as_ref(), &outcome.after);
     if to
         .iter()
         .any(|t| t == "claude" || t == "gemini" || t == "qwen" || t == "copilot")

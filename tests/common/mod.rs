@@ -277,6 +277,20 @@ impl Recording {
         std::fs::write(path, lines.concat()).unwrap();
     }
 
+    /// Writes the recorded subagent transcripts and their metadata beside the transcript.
+    pub fn write_subagents(&self, env: &Env) {
+        let dir = self
+            .transcript_path(env)
+            .with_extension("")
+            .join("subagents");
+        std::fs::create_dir_all(&dir).unwrap();
+        for (id, lines, meta) in &self.subagents {
+            let text: String = lines.iter().map(|l| env.localize(l) + "\n").collect();
+            std::fs::write(dir.join(format!("agent-{id}.jsonl")), text).unwrap();
+            std::fs::write(dir.join(format!("agent-{id}.meta.json")), meta).unwrap();
+        }
+    }
+
     /// Runs the `n`th recorded hook of kind `event`.
     pub fn run_hook(&self, env: &Env, event: &str, n: usize) {
         let hook = self
