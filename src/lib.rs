@@ -14,6 +14,7 @@ pub mod handoff;
 pub mod hook;
 pub mod model;
 pub mod paths;
+pub mod redact;
 pub mod settings;
 pub mod store;
 pub mod sync;
