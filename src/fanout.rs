@@ -31,7 +31,7 @@ pub fn write(
     state.records_bytes = store::records::append(&files.records, state.records_bytes, records)
         .map_err(|e| format!("cannot append to {}: {e}", files.records.display()))?;
 
-    let encoders = encode::enabled(config, state.source_agent());
+    let encoders = encode::enabled(config, state.excluded_target());
     let mut batches = Vec::new();
     for (target, encoder) in &encoders {
         let batch = match state.mirrors.get_mut(*target) {

@@ -31,11 +31,20 @@ pub fn state_key(agent: &str, id: &str) -> String {
     format!("{agent}-{id}")
 }
 
+/// Mirrors `conversation` into the targets `config` enables. `package` names the package it
+/// comes from when it was imported (then under the state `key`), `None` for a session of
+/// this machine.
+/// The key of an imported session's state: one per lineage, whatever the targets.
+pub fn package_state_key(agent: &str, id: &str) -> String {
+    format!("pkg-{agent}-{id}")
+}
+
 pub fn mirror(
     conversation: &Conversation,
     data_dir: &Path,
     config: &Config,
     project: PathBuf,
+    package: Option<&str>,
 ) -> Result<Outcome, String> {
     let session = &conversation.session;
     if !crate::hook::is_safe_id(&session.id) {
@@ -44,7 +53,10 @@ pub fn mirror(
             session.id
         ));
     }
-    let key = state_key(session.agent, &session.id);
+    let key = match package {
+        Some(_) => package_state_key(session.agent, &session.id),
+        None => state_key(session.agent, &session.id),
+    };
     let files = SessionFiles::new(data_dir, &key);
     let _lock = LockGuard::acquire(&files.lock, LOCK_WAIT).map_err(|e| {
         format!(
@@ -104,6 +116,7 @@ pub fn mirror(
         records: rids.len() as u64,
         chain: native::chain(&lineage, rids.iter().copied()),
         dropped: conversation.dropped.clone(),
+        package: package.map(str::to_owned),
     });
     state.last_sync = now_text.clone();
     let new = &conversation.records[start..];

@@ -13,6 +13,7 @@ pub mod fanout;
 pub mod handoff;
 pub mod hook;
 pub mod model;
+pub mod package;
 pub mod paths;
 pub mod redact;
 pub mod settings;

@@ -74,10 +74,7 @@ fn read(session: &NativeSession) -> Result<Conversation, String> {
         .map_err(|e| format!("cannot read {}: {e}", session.path.display()))?;
     let text = String::from_utf8_lossy(&bytes);
     let mut conversation = Conversation::new(session.clone());
-    conversation.records = crate::claude::read_lines(&text, None)
-        .into_iter()
-        .map(|entry| entry.record)
-        .collect();
+    conversation.records = records(&text, session);
     // The user's own title (`/rename`) wins over the one Claude Code generated.
     let mut titles = (None, None);
     for line in text.lines() {
@@ -98,4 +95,23 @@ fn read(session: &NativeSession) -> Result<Conversation, String> {
         .or(titles.1)
         .or_else(|| conversation.first_prompt());
     Ok(conversation)
+}
+
+/// The conversation the live mirror would have written: the same reconciliation, with each
+/// subagent's calls spliced in before its Agent call's result.
+fn records(text: &str, session: &NativeSession) -> Vec<crate::model::Record> {
+    use crate::sync::{Event, Progress, Sync};
+    let read_subagent = |agent: &str| {
+        crate::claude::subagent_file(&session.path, &session.id, agent, "jsonl")
+            .and_then(|path| crate::store::fs::read_text(&path, MAX_TRANSCRIPT).ok())
+            .map(|text| crate::claude::read_lines(&text, Some(agent)))
+            .unwrap_or_default()
+    };
+    let mut progress = Progress::default();
+    let mut engine = Sync::new(&mut progress, &read_subagent, String::new());
+    for entry in crate::claude::read_lines(text, None) {
+        engine.consume(entry);
+    }
+    engine.apply(Event::CatchUp);
+    engine.records()
 }

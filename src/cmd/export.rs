@@ -1,43 +1,189 @@
-//! `session-sync export`: one Claude Code session as a portable OpenAI-chat JSONL log, on
-//! stdout or into a file, read afresh from its transcript (nothing else is written).
+//! `session-sync export`: sessions of any agents as a package (`.sspkg`) for another machine,
+//! or (`--format openai-chat`) one session as a portable OpenAI-chat JSONL log.
 
-use super::mirror::find_session;
-use super::{Error, Result, current_dir};
+use super::{Error, Result, current_dir, data_dir};
+use crate::agents::{self, Conversation, NativeSession};
 use crate::encode::{Encoder, SessionFacts, ToolStyle, openai_chat::OpenaiChat};
-use crate::sync::{Event, Progress, Sync};
-use crate::{claude, config, store};
+use crate::{config, package, store};
 use serde_json::Value;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// A Claude Code session id, or the path of its transcript; default: the newest here
+    /// Session ids (as `session-sync sessions` lists them) or session file paths; default:
+    /// every session of this directory
     #[arg(value_name = "SESSION")]
-    session: Option<String>,
-    /// Write to this file instead of stdout
+    sessions: Vec<String>,
+    /// Every session of every directory
+    #[arg(long, conflicts_with = "sessions")]
+    all: bool,
+    /// Only sessions active since this date (`2026-11-30` or RFC 3339)
+    #[arg(long, value_name = "DATE")]
+    since: Option<String>,
+    /// Only this agent's sessions
+    #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(agents::READERS.iter().map(|r| r.agent)))]
+    agent: Option<String>,
+    /// Write to this file (a package: required; a chat log: stdout without it)
     #[arg(short, long, value_name = "FILE")]
     output: Option<PathBuf>,
+    /// Keep secrets as they are (redaction is on by default)
+    #[arg(long)]
+    no_redact: bool,
+    /// `package` (default) or `openai-chat` (one Claude Code session as a chat log)
+    #[arg(long, default_value = "package", value_parser = ["package", "openai-chat"])]
+    format: String,
 }
 
 pub fn run(args: Args) -> Result {
-    let here = current_dir()?;
-    let found = find_session(args.session.as_deref(), &here)?;
-    let text = std::fs::read_to_string(&found.transcript)
-        .map_err(|e| Error::new(format!("cannot read {}: {e}", found.transcript.display())))?;
-    let read_subagent = |agent: &str| {
-        claude::subagent_file(&found.transcript, &found.id, agent, "jsonl")
-            .and_then(|path| std::fs::read_to_string(path).ok())
-            .map(|text| claude::read_lines(&text, Some(agent)))
-            .unwrap_or_default()
-    };
-    let mut progress = Progress::default();
-    let mut engine = Sync::new(&mut progress, &read_subagent, String::new());
-    for entry in claude::read_lines(&text, None) {
-        engine.consume(entry);
+    if args.format == "openai-chat" {
+        return openai_chat(&args);
     }
-    engine.apply(Event::CatchUp);
-    let records = engine.records();
+    let output = args.output.clone().ok_or_else(|| {
+        Error::usage("a package needs a file: pass -o FILE.sspkg (or --format openai-chat)")
+    })?;
+    let data_dir = data_dir()?;
+    let here = current_dir()?;
+    let since = args.since.as_deref().map(parse_since).transpose()?;
+    let mirrors = super::sessions::mirror_keys(&store::all_sessions(&data_dir));
+    let mut conversations = Vec::new();
+    for (reader, session) in selected(&args, &here)? {
+        let named = !args.sessions.is_empty();
+        let key = format!("{}:{}", session.agent, session.id);
+        // A mirror is the copy of a session that is exported itself.
+        if !named && (session.ours || mirrors.contains(&key)) {
+            continue;
+        }
+        if since.as_ref().is_some_and(|since| {
+            session
+                .updated_at
+                .as_deref()
+                .is_none_or(|at| at < since.as_str())
+        }) {
+            continue;
+        }
+        let conversation: Conversation = (reader.read)(&session).map_err(Error::new)?;
+        conversations.push(conversation);
+    }
+    if conversations.is_empty() {
+        return Err(Error::new(format!(
+            "no session to export for {}; name sessions (`session-sync sessions` lists them) or pass --all",
+            here.display()
+        )));
+    }
+    let options = package::BuildOptions {
+        redact: !args.no_redact,
+        home: crate::paths::home_dir(),
+        machine_id: store::package::machine_id(&data_dir).map_err(|e| {
+            Error::new(format!(
+                "cannot keep a machine id in {}: {e}",
+                data_dir.display()
+            ))
+        })?,
+    };
+    let package = package::build(&conversations, &options);
+    let files = package::files(&package);
+    store::package::write(&output, &files)
+        .map_err(|e| Error::new(format!("cannot write {}: {e}", output.display())))?;
 
+    for session in &package.sessions {
+        println!(
+            "  {:<9} {}  {} records  \"{}\"",
+            session.header.agent,
+            session.header.source_id,
+            session.header.records,
+            session.header.title.as_deref().unwrap_or("")
+        );
+    }
+    let redaction = &package.manifest.redaction;
+    let redacted = if !redaction.applied {
+        "not redacted (--no-redact)".to_owned()
+    } else if redaction.counts.is_empty() {
+        "redacted: no secret found".to_owned()
+    } else {
+        format!("redacted: {}", super::status::counted(&redaction.counts))
+    };
+    println!(
+        "Wrote {} sessions to {} ({redacted}).",
+        package.sessions.len(),
+        output.display()
+    );
+    if redaction.applied {
+        eprintln!(
+            "Redaction is a floor, not a guarantee: secrets no rule knows are still in the package."
+        );
+    }
+    Ok(())
+}
+
+/// The sessions the arguments name, with their readers.
+fn selected(args: &Args, here: &Path) -> Result<Vec<(&'static agents::Reader, NativeSession)>> {
+    let readers: Vec<&'static agents::Reader> = agents::READERS
+        .iter()
+        .copied()
+        .filter(|r| args.agent.as_deref().is_none_or(|a| a == r.agent))
+        .collect();
+    let mut listed = Vec::new();
+    for reader in &readers {
+        for session in (reader.list)().map_err(Error::new)? {
+            listed.push((*reader, session));
+        }
+    }
+    if args.sessions.is_empty() {
+        return Ok(listed
+            .into_iter()
+            .filter(|(_, s)| {
+                args.all
+                    || s.cwd
+                        .as_deref()
+                        .is_some_and(|c| super::mirror::same_dir(c, here))
+            })
+            .collect());
+    }
+    let mut chosen = Vec::new();
+    for arg in &args.sessions {
+        let path = here.join(arg);
+        let found = if arg.contains('/') && path.is_file() {
+            let canonical = path.canonicalize().unwrap_or(path);
+            listed
+                .iter()
+                .find(|(_, s)| s.path.canonicalize().is_ok_and(|p| p == canonical))
+        } else {
+            listed.iter().find(|(_, s)| s.id == *arg)
+        };
+        let found = found.cloned().ok_or_else(|| {
+            Error::new(format!(
+                "no session {arg}; `session-sync sessions --all` lists them"
+            ))
+        })?;
+        chosen.push(found);
+    }
+    Ok(chosen)
+}
+
+/// `2026-11-30` (midnight UTC) or an RFC 3339 time, as a comparable RFC 3339 string.
+fn parse_since(text: &str) -> Result<String> {
+    if let Ok(time) = chrono::DateTime::parse_from_rfc3339(text) {
+        return Ok(crate::encode::rfc3339(time.with_timezone(&chrono::Utc)));
+    }
+    chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .map(|date| format!("{date}T00:00:00.000Z"))
+        .map_err(|_| Error::usage(format!("--since {text}: give a date as 2026-11-30")))
+}
+
+/// One Claude Code session as an OpenAI-chat log, read afresh from its transcript.
+fn openai_chat(args: &Args) -> Result {
+    let here = current_dir()?;
+    if args.sessions.len() > 1 {
+        return Err(Error::usage("--format openai-chat exports one session"));
+    }
+    let found = super::mirror::find_session(args.sessions.first().map(String::as_str), &here)?;
+    let session = (agents::claude::READER
+        .at_path
+        .expect("claude sessions are files"))(&found.transcript)
+    .map_err(Error::new)?;
+    let records = (agents::claude::READER.read)(&session)
+        .map_err(Error::new)?
+        .records;
     let max_output_bytes = config::locate(&found.cwd, None)
         .ok()
         .flatten()
@@ -62,9 +208,9 @@ pub fn run(args: Args) -> Result {
     encoder.encode(&records, &mut Value::Null, &mut lines);
     let mut out = lines.join("\n");
     out.push('\n');
-    match args.output {
+    match &args.output {
         Some(path) => {
-            store::fs::write_atomic(&path, out.as_bytes())
+            store::fs::write_atomic(path, out.as_bytes())
                 .map_err(|e| Error::new(format!("cannot write {}: {e}", path.display())))?;
             eprintln!("Wrote {} messages to {}.", lines.len(), path.display());
         }

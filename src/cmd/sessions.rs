@@ -178,3 +178,12 @@ fn relations(states: &[SessionState]) -> HashMap<String, Mirrored> {
     }
     relations
 }
+
+/// `agent:id` of every session session-sync wrote as a mirror (live or left behind).
+pub fn mirror_keys(states: &[SessionState]) -> std::collections::HashSet<String> {
+    relations(states)
+        .into_iter()
+        .filter(|(_, mirrored)| mirrored.of.is_some())
+        .map(|(key, _)| key)
+        .collect()
+}

@@ -182,12 +182,12 @@ pub fn encoder(target: &str, config: &Config) -> Option<Box<dyn Encoder>> {
     }
 }
 
-/// The encoders of the targets `config` enables, by target name, except the agent the
-/// session comes from.
-pub fn enabled(config: &Config, source: &str) -> Vec<(&'static str, Box<dyn Encoder>)> {
+/// The encoders of the targets `config` enables, by target name, except `excluded` (the
+/// agent the session is read from).
+pub fn enabled(config: &Config, excluded: Option<&str>) -> Vec<(&'static str, Box<dyn Encoder>)> {
     HANDOFF_TARGETS
         .iter()
-        .filter(|&&target| target != source)
+        .filter(|&&target| Some(target) != excluded)
         .filter_map(|&target| Some((target, encoder(target, config)?)))
         .collect()
 }

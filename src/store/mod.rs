@@ -5,6 +5,7 @@ pub mod index;
 pub mod inspect;
 pub mod lock;
 pub mod opencode;
+pub mod package;
 pub mod records;
 pub mod remove;
 pub mod side;

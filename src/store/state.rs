@@ -55,6 +55,10 @@ pub struct Source {
     /// What the reader left out (reasoning, injected context), counted by what it was.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub dropped: BTreeMap<String, u64>,
+    /// The package it was imported from last, when it came from another machine; then its own
+    /// agent is a target too (the session is written there as well).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub package: Option<String>,
 }
 
 impl SessionState {
@@ -74,6 +78,15 @@ impl SessionState {
     /// The agent the session comes from: `claude` unless handed over from another.
     pub fn source_agent(&self) -> &str {
         self.source.as_ref().map_or("claude", |s| s.agent.as_str())
+    }
+
+    /// The agent never mirrored into: the one the session is read from on this machine (an
+    /// imported session is written into its own agent too).
+    pub fn excluded_target(&self) -> Option<&str> {
+        match &self.source {
+            Some(source) if source.package.is_some() => None,
+            _ => Some(self.source_agent()),
+        }
     }
 }
 
