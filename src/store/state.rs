@@ -82,6 +82,10 @@ pub struct Mirror {
     /// When `index` was last brought up to date.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub indexed_at: Option<String>,
+    /// How the index's files looked after our last look into it (`store::index::stamp`):
+    /// while unchanged, no other session can have been listed as more recent than ours.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub index_stamp: Option<String>,
     /// For database mirrors: the id of the last row we wrote that the agent orders by, to
     /// notice rows the agent added after it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
