@@ -185,6 +185,65 @@ fn a_mirror_continued_in_codex_is_forked_not_appended_to() {
     assert_eq!(parent["id"], old["id"]);
 }
 
+/// M1 continued in Codex is replaced by fork M2; M2 continued too is replaced by M3: both
+/// continued mirrors name M3 as the live one (each still records the fork that replaced it).
+#[test]
+fn after_two_forks_every_continued_mirror_names_the_live_one() {
+    let env = Env::new();
+    env.init();
+    let recording = Recording::load("multi_turn_resume");
+    let id = recording.session_id();
+    let len = recording.transcript.len();
+    let live_mirror = || {
+        let status = env.status_json();
+        let mirror = &status["sessions"][0]["mirrors"][0];
+        let path = PathBuf::from(mirror["path"].as_str().unwrap());
+        (mirror["id"].as_str().unwrap().to_owned(), path)
+    };
+    let mut mirrors = Vec::new();
+    for (step, lines) in [len / 3, 2 * len / 3, usize::MAX].into_iter().enumerate() {
+        if step > 0 {
+            // The user continues the live mirror in Codex before Claude Code goes on.
+            let (_, path) = live_mirror();
+            let codex_line = r#"{"timestamp":"2026-11-21T11:00:00.000Z","type":"event_msg","payload":{"type":"user_message","message":"continue in codex"}}"#;
+            let mut file = std::fs::OpenOptions::new().append(true).open(path).unwrap();
+            std::io::Write::write_all(&mut file, format!("{codex_line}\n").as_bytes()).unwrap();
+        }
+        recording.write_transcript(&env, lines);
+        ok(env.run(&["mirror", &id]));
+        mirrors.push(live_mirror().0);
+    }
+    let [m1, m2, m3] = &mirrors[..] else {
+        panic!("{mirrors:?}")
+    };
+    assert!(m1 != m2 && m2 != m3, "{mirrors:?}");
+
+    let status = env.status_json();
+    let retired = status["sessions"][0]["continued_elsewhere"]
+        .as_array()
+        .unwrap();
+    let ids: Vec<_> = retired.iter().map(|r| r["id"].clone()).collect();
+    assert_eq!(ids, [m1.as_str(), m2.as_str()], "{status}");
+    let successors: Vec<_> = retired.iter().map(|r| r["successor"].clone()).collect();
+    assert_eq!(successors, [m2.as_str(), m3.as_str()], "{status}");
+    for old in retired {
+        assert_eq!(old["live"], m3.as_str(), "{status}");
+    }
+
+    let text = ok(env.run(&["status"]));
+    let continued: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("continued in the agent"))
+        .collect();
+    assert_eq!(continued.len(), 2, "{text}");
+    for line in continued {
+        assert!(
+            line.ends_with(&format!("the live mirror is {m3}")),
+            "{text}"
+        );
+    }
+}
+
 /// A foreign line after ours in each file target: a line the agent writes when the user
 /// continues forks the mirror; Gemini's own listing annotations do not.
 #[test]

@@ -47,6 +47,12 @@ impl SessionState {
             format!("Claude Code session {id}")
         })
     }
+
+    /// The id of the mirror that carries a retired mirror's session on now: after several
+    /// forks the latest, not the one that replaced it. `None` when its target has none.
+    pub fn live_successor(&self, retired: &Retired) -> Option<&str> {
+        self.mirrors.get(&retired.target).map(|m| m.id.as_str())
+    }
 }
 
 fn is_zero(n: &u32) -> bool {
@@ -101,7 +107,8 @@ pub struct Retired {
     /// Why it was left: the user continued it in the agent, it was rewritten or deleted.
     pub reason: String,
     pub retired_at: String,
-    /// The id of the mirror that continues the session live.
+    /// The id of the fork that replaced it (itself retired if the user continued that one
+    /// too: `SessionState::live_successor` gives the live mirror).
     pub successor: String,
 }
 
