@@ -141,6 +141,16 @@ fn mirror_writes_every_file_target_with_each_call_once() {
     assert_eq!(workspace.len(), 1);
 }
 
+/// Appends a line as Codex does when the user continues the rollout at `path`; the new text.
+fn continue_in_codex(path: &Path) -> String {
+    let codex_line = r#"{"timestamp":"2026-11-21T11:00:00.000Z","type":"event_msg","payload":{"type":"user_message","message":"continue in codex"}}"#;
+    let mut text = std::fs::read_to_string(path).unwrap();
+    text.push_str(codex_line);
+    text.push('\n');
+    std::fs::write(path, &text).unwrap();
+    text
+}
+
 #[test]
 fn a_mirror_continued_in_codex_is_forked_not_appended_to() {
     let env = Env::new();
@@ -153,11 +163,7 @@ fn a_mirror_continued_in_codex_is_forked_not_appended_to() {
     let original = env.rollouts()[0].clone();
 
     // The user resumes the mirror in Codex, which appends its own lines.
-    let codex_line = r#"{"timestamp":"2026-11-21T11:00:00.000Z","type":"event_msg","payload":{"type":"user_message","message":"continue in codex"}}"#;
-    let mut text = std::fs::read_to_string(&original).unwrap();
-    text.push_str(codex_line);
-    text.push('\n');
-    std::fs::write(&original, &text).unwrap();
+    let text = continue_in_codex(&original);
 
     // Claude Code goes on; the next sync must not interleave into Codex's session.
     recording.write_transcript(&env, usize::MAX);
@@ -204,10 +210,7 @@ fn after_two_forks_every_continued_mirror_names_the_live_one() {
     for (step, lines) in [len / 3, 2 * len / 3, usize::MAX].into_iter().enumerate() {
         if step > 0 {
             // The user continues the live mirror in Codex before Claude Code goes on.
-            let (_, path) = live_mirror();
-            let codex_line = r#"{"timestamp":"2026-11-21T11:00:00.000Z","type":"event_msg","payload":{"type":"user_message","message":"continue in codex"}}"#;
-            let mut file = std::fs::OpenOptions::new().append(true).open(path).unwrap();
-            std::io::Write::write_all(&mut file, format!("{codex_line}\n").as_bytes()).unwrap();
+            continue_in_codex(&live_mirror().1);
         }
         recording.write_transcript(&env, lines);
         ok(env.run(&["mirror", &id]));

@@ -27,6 +27,25 @@ fn resumed(env: &TestEnv, mock: &ResponsesMock, id: &str, prompt: &str) -> Vec<f
     flatten::flatten_codex_request(body, prompt)
 }
 
+/// `codex exec resume --last "<prompt>"` (`--last` stands where the id goes) must resume the
+/// whole mirror of `session`.
+fn assert_last_resumes(
+    env: &TestEnv,
+    mock: &ResponsesMock,
+    session: &fixture::Installed,
+    prompt: &str,
+) {
+    let listed = codex::threads(env);
+    let seen = resumed(env, mock, "--last", prompt);
+    if let Err(report) = compare_mirror(
+        &session.conversation(usize::MAX),
+        &seen,
+        claude_call_to_codex,
+    ) {
+        panic!("`--last` did not resume the mirror:\n{report}\nindex, newest first:\n{listed}");
+    }
+}
+
 /// A Codex home with the mock, and the first half of recorded session `fixture` mirrored:
 /// the environment, the mock, the session, its half length and the mirror's id.
 fn half_mirrored(
@@ -104,16 +123,7 @@ fn codex_resume_last_picks_the_mirror_among_codex_own_sessions() {
     let session = fixture::install(&env, "parallel_tools", usize::MAX);
     env.session_sync_ok(&["mirror", &session.session_id]);
 
-    let prompt = "Which session is this?";
-    // `codex exec resume --last "<prompt>"`: `--last` stands where the id goes.
-    let seen = resumed(&env, &mock, "--last", prompt);
-    if let Err(report) = compare_mirror(
-        &session.conversation(usize::MAX),
-        &seen,
-        claude_call_to_codex,
-    ) {
-        panic!("`--last` did not resume the mirror:\n{report}");
-    }
+    assert_last_resumes(&env, &mock, &session, "Which session is this?");
 }
 
 #[test]
@@ -147,16 +157,7 @@ fn codex_resume_last_picks_the_mirror_claude_went_on_with_after_native_codex_use
     }));
 
     assert_eq!(env.hook_log(), "");
-    let listed = codex::threads(&env);
-    let prompt = "Which session is the latest?";
-    let seen = resumed(&env, &mock, "--last", prompt);
-    if let Err(report) = compare_mirror(
-        &session.conversation(usize::MAX),
-        &seen,
-        claude_call_to_codex,
-    ) {
-        panic!("`--last` did not resume the mirror:\n{report}\nindex:\n{listed}");
-    }
+    assert_last_resumes(&env, &mock, &session, "Which session is the latest?");
 }
 
 #[test]

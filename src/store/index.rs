@@ -65,13 +65,9 @@ pub fn outranked(index: &Index, entry: &Entry) -> io::Result<bool> {
 }
 
 fn codex_outranked(db: &Path, entry: &Entry) -> rusqlite::Result<bool> {
-    if !db.exists() {
+    let Some(connection) = open_verified(db)? else {
         return Ok(false);
-    }
-    let connection = open_existing(db)?;
-    if mismatch(&thread_columns(&connection)?).is_some() {
-        return Ok(false);
-    }
+    };
     // `--last` takes the highest `updated_at_ms` (verified with Codex 0.169.0: seconds and
     // `recency_at_ms` play no part); at equal values ours may lose on id.
     let (ours, newest_other): (Option<i64>, Option<i64>) = connection.query_row(
@@ -166,14 +162,22 @@ fn mismatch(columns: &BTreeMap<String, (bool, bool)>) -> Option<String> {
     None
 }
 
-fn codex_thread(db: &Path, entry: &Entry) -> rusqlite::Result<bool> {
+/// Codex's index, when it exists and its `threads` table is one our row was verified against.
+fn open_verified(db: &Path) -> rusqlite::Result<Option<Connection>> {
     if !db.exists() {
-        return Ok(false);
+        return Ok(None);
     }
     let connection = open_existing(db)?;
     if mismatch(&thread_columns(&connection)?).is_some() {
-        return Ok(false);
+        return Ok(None);
     }
+    Ok(Some(connection))
+}
+
+fn codex_thread(db: &Path, entry: &Entry) -> rusqlite::Result<bool> {
+    let Some(connection) = open_verified(db)? else {
+        return Ok(false);
+    };
     let provider = codex_model_provider(db.parent().unwrap_or(Path::new(".")));
     let now_ms = entry.now.timestamp_millis();
     let now_s = entry.now.timestamp();
@@ -267,8 +271,8 @@ mod tests {
     use super::*;
 
     /// A Codex index in write-ahead-log mode holding our row and another session's, updated
-    /// at `ours` and `other` milliseconds.
-    fn codex_index(dir: &Path, ours: i64, other: i64) -> Index {
+    /// at `ours` and `other` milliseconds; and its database file.
+    fn codex_index(dir: &Path, ours: i64, other: i64) -> (Index, std::path::PathBuf) {
         let db = dir.join("state_5.sqlite");
         let connection = Connection::open(&db).unwrap();
         let columns: Vec<String> = THREAD_COLUMNS
@@ -289,7 +293,7 @@ mod tests {
                 )
                 .unwrap();
         }
-        Index::CodexThreads { db }
+        (Index::CodexThreads { db: db.clone() }, db)
     }
 
     fn entry(now: i64) -> Entry<'static> {
@@ -307,14 +311,11 @@ mod tests {
     #[test]
     fn outranked_by_a_session_of_the_same_cwd_updated_no_earlier() {
         let dir = tempfile::tempdir().unwrap();
-        let index = codex_index(dir.path(), 1_000, 2_000);
+        let (index, db) = codex_index(dir.path(), 1_000, 2_000);
         assert!(outranked(&index, &entry(0)).unwrap());
         refresh(&index, &entry(3_000)).unwrap();
         assert!(!outranked(&index, &entry(0)).unwrap());
 
-        let Index::CodexThreads { db } = &index else {
-            unreachable!()
-        };
         let connection = Connection::open(db).unwrap();
         connection
             .execute(
@@ -336,16 +337,13 @@ mod tests {
     #[test]
     fn stamp_moves_with_other_writers_not_with_our_looks() {
         let dir = tempfile::tempdir().unwrap();
-        let index = codex_index(dir.path(), 1_000, 2_000);
+        let (index, db) = codex_index(dir.path(), 1_000, 2_000);
         outranked(&index, &entry(0)).unwrap();
         let seen = stamp(&index);
         outranked(&index, &entry(0)).unwrap();
         assert_eq!(stamp(&index), seen);
 
-        let Index::CodexThreads { db } = &index else {
-            unreachable!()
-        };
-        let writer = Connection::open(db).unwrap();
+        let writer = Connection::open(&db).unwrap();
         writer
             .execute(
                 "UPDATE threads SET updated_at_ms = 5000 WHERE id = 'other'",
@@ -353,7 +351,7 @@ mod tests {
             )
             .unwrap();
         assert_ne!(stamp(&index), seen);
-        assert_eq!(stamp(&Index::CopilotWorkspace { path: db.clone() }), None);
+        assert_eq!(stamp(&Index::CopilotWorkspace { path: db }), None);
     }
 
     #[test]
