@@ -229,7 +229,7 @@ fn refresh_indexes(
         });
         // Between refreshes the user may have worked in the agent itself: its session then
         // lists as the most recent although the mirror is newer. Unless the index's files
-        // changed since we last looked (a `stat`), no other session can have moved.
+        // changed since we last looked (two `stat`s), no other session can have moved.
         let due = periodic || {
             let moved = store::index::stamp(index)
                 .is_some_and(|stamp| mirror.index_stamp.as_ref() != Some(&stamp));
