@@ -191,6 +191,7 @@ fn open(
             index: opening.index,
             benign: opening.benign,
             indexed_at: None,
+            index_stamp: None,
             tail: None,
             losses,
         },
@@ -217,8 +218,9 @@ fn count_losses(
     }
 }
 
-/// Lists new mirrors in their agent's index at once, and bumps growing ones now and then.
-/// Returns whether the state changed.
+/// Lists new mirrors in their agent's index at once, and bumps growing ones now and then, or
+/// as soon as another session of the project is listed as more recent. Returns whether the
+/// state changed.
 fn refresh_indexes(
     state: &mut SessionState,
     now: chrono::DateTime<chrono::Utc>,
@@ -230,15 +232,11 @@ fn refresh_indexes(
         let Some(index) = &mirror.index else {
             continue;
         };
-        let due = match mirror.indexed_at.as_deref() {
-            None => true,
-            Some(at) => {
-                mirror.last_sync.as_str() > at
-                    && parse_time(at)
-                        .is_none_or(|at| (now - at).to_std().unwrap_or_default() >= INDEX_REFRESH)
-            }
-        };
-        if !due || mirror.pending.is_some() {
+        let grown = mirror
+            .indexed_at
+            .as_deref()
+            .is_none_or(|at| mirror.last_sync.as_str() > at);
+        if !grown || mirror.pending.is_some() {
             continue;
         }
         let entry = store::index::Entry {
@@ -249,9 +247,33 @@ fn refresh_indexes(
             created_at: parse_time(&mirror.created_at).unwrap_or(now),
             now,
         };
+        let periodic = mirror.indexed_at.as_deref().is_none_or(|at| {
+            parse_time(at).is_none_or(|at| (now - at).to_std().unwrap_or_default() >= INDEX_REFRESH)
+        });
+        // Between refreshes the user may have worked in the agent itself: its session then
+        // lists as the most recent although the mirror is newer. Unless the index's files
+        // changed since we last looked (two `stat`s), no other session can have moved.
+        let due = periodic || {
+            let moved = store::index::stamp(index)
+                .is_some_and(|stamp| mirror.index_stamp.as_ref() != Some(&stamp));
+            moved && {
+                changed = true;
+                let outranked = store::index::outranked(index, &entry).unwrap_or_else(|err| {
+                    problems.push(format!("{target} index: {err}"));
+                    false
+                });
+                // Taken after our own connection closed, which may have checkpointed the log.
+                mirror.index_stamp = store::index::stamp(index);
+                outranked
+            }
+        };
+        if !due {
+            continue;
+        }
         match store::index::refresh(index, &entry) {
             Ok(_) => {
                 mirror.indexed_at = Some(encode::rfc3339(now));
+                mirror.index_stamp = store::index::stamp(index);
                 changed = true;
             }
             Err(err) => problems.push(format!("{target} index: {err}")),

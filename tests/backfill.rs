@@ -141,6 +141,16 @@ fn mirror_writes_every_file_target_with_each_call_once() {
     assert_eq!(workspace.len(), 1);
 }
 
+/// Appends a line as Codex does when the user continues the rollout at `path`; the new text.
+fn continue_in_codex(path: &Path) -> String {
+    let codex_line = r#"{"timestamp":"2026-11-21T11:00:00.000Z","type":"event_msg","payload":{"type":"user_message","message":"continue in codex"}}"#;
+    let mut text = std::fs::read_to_string(path).unwrap();
+    text.push_str(codex_line);
+    text.push('\n');
+    std::fs::write(path, &text).unwrap();
+    text
+}
+
 #[test]
 fn a_mirror_continued_in_codex_is_forked_not_appended_to() {
     let env = Env::new();
@@ -153,11 +163,7 @@ fn a_mirror_continued_in_codex_is_forked_not_appended_to() {
     let original = env.rollouts()[0].clone();
 
     // The user resumes the mirror in Codex, which appends its own lines.
-    let codex_line = r#"{"timestamp":"2026-11-21T11:00:00.000Z","type":"event_msg","payload":{"type":"user_message","message":"continue in codex"}}"#;
-    let mut text = std::fs::read_to_string(&original).unwrap();
-    text.push_str(codex_line);
-    text.push('\n');
-    std::fs::write(&original, &text).unwrap();
+    let text = continue_in_codex(&original);
 
     // Claude Code goes on; the next sync must not interleave into Codex's session.
     recording.write_transcript(&env, usize::MAX);
@@ -183,6 +189,62 @@ fn a_mirror_continued_in_codex_is_forked_not_appended_to() {
     let last: Value = serde_json::from_str(state.lines().last().unwrap()).unwrap();
     let parent = &last["mirrors"]["codex"]["lineage"]["parent"];
     assert_eq!(parent["id"], old["id"]);
+}
+
+/// M1 continued in Codex is replaced by fork M2; M2 continued too is replaced by M3: both
+/// continued mirrors name M3 as the live one (each still records the fork that replaced it).
+#[test]
+fn after_two_forks_every_continued_mirror_names_the_live_one() {
+    let env = Env::new();
+    env.init();
+    let recording = Recording::load("multi_turn_resume");
+    let id = recording.session_id();
+    let len = recording.transcript.len();
+    let live_mirror = || {
+        let status = env.status_json();
+        let mirror = &status["sessions"][0]["mirrors"][0];
+        let path = PathBuf::from(mirror["path"].as_str().unwrap());
+        (mirror["id"].as_str().unwrap().to_owned(), path)
+    };
+    let mut mirrors = Vec::new();
+    for (step, lines) in [len / 3, 2 * len / 3, usize::MAX].into_iter().enumerate() {
+        if step > 0 {
+            // The user continues the live mirror in Codex before Claude Code goes on.
+            continue_in_codex(&live_mirror().1);
+        }
+        recording.write_transcript(&env, lines);
+        ok(env.run(&["mirror", &id]));
+        mirrors.push(live_mirror().0);
+    }
+    let [m1, m2, m3] = &mirrors[..] else {
+        panic!("{mirrors:?}")
+    };
+    assert!(m1 != m2 && m2 != m3, "{mirrors:?}");
+
+    let status = env.status_json();
+    let retired = status["sessions"][0]["continued_elsewhere"]
+        .as_array()
+        .unwrap();
+    let ids: Vec<_> = retired.iter().map(|r| r["id"].clone()).collect();
+    assert_eq!(ids, [m1.as_str(), m2.as_str()], "{status}");
+    let successors: Vec<_> = retired.iter().map(|r| r["successor"].clone()).collect();
+    assert_eq!(successors, [m2.as_str(), m3.as_str()], "{status}");
+    for old in retired {
+        assert_eq!(old["live"], m3.as_str(), "{status}");
+    }
+
+    let text = ok(env.run(&["status"]));
+    let continued: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("continued in the agent"))
+        .collect();
+    assert_eq!(continued.len(), 2, "{text}");
+    for line in continued {
+        assert!(
+            line.ends_with(&format!("the live mirror is {m3}")),
+            "{text}"
+        );
+    }
 }
 
 /// A foreign line after ours in each file target: a line the agent writes when the user

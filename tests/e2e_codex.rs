@@ -1,6 +1,7 @@
 //! The Codex edge cases against the real Codex CLI (pinned) and the mock Responses API:
 //! a mirror the user continued in Codex is forked and both resume; `codex exec resume --last`
-//! picks the mirror in a home where Codex already has sessions of its own.
+//! picks the mirror in a home where Codex already has sessions of its own, and still does
+//! when Claude Code goes on seconds after the user worked in a native Codex session.
 //!
 //! Run: `cargo test --test e2e_codex -- --ignored`.
 
@@ -24,6 +25,25 @@ fn resumed(env: &TestEnv, mock: &ResponsesMock, id: &str, prompt: &str) -> Vec<f
         .find(|r| r.to_string().contains(prompt))
         .unwrap_or_else(|| panic!("no request for {prompt:?}: {}", out.describe()));
     flatten::flatten_codex_request(body, prompt)
+}
+
+/// `codex exec resume --last "<prompt>"` (`--last` stands where the id goes) must resume the
+/// whole mirror of `session`.
+fn assert_last_resumes(
+    env: &TestEnv,
+    mock: &ResponsesMock,
+    session: &fixture::Installed,
+    prompt: &str,
+) {
+    let listed = codex::threads(env);
+    let seen = resumed(env, mock, "--last", prompt);
+    if let Err(report) = compare_mirror(
+        &session.conversation(usize::MAX),
+        &seen,
+        claude_call_to_codex,
+    ) {
+        panic!("`--last` did not resume the mirror:\n{report}\nindex, newest first:\n{listed}");
+    }
 }
 
 /// A Codex home with the mock, and the first half of recorded session `fixture` mirrored:
@@ -103,16 +123,41 @@ fn codex_resume_last_picks_the_mirror_among_codex_own_sessions() {
     let session = fixture::install(&env, "parallel_tools", usize::MAX);
     env.session_sync_ok(&["mirror", &session.session_id]);
 
-    let prompt = "Which session is this?";
-    // `codex exec resume --last "<prompt>"`: `--last` stands where the id goes.
-    let seen = resumed(&env, &mock, "--last", prompt);
-    if let Err(report) = compare_mirror(
-        &session.conversation(usize::MAX),
-        &seen,
-        claude_call_to_codex,
-    ) {
-        panic!("`--last` did not resume the mirror:\n{report}");
-    }
+    assert_last_resumes(&env, &mock, &session, "Which session is this?");
+}
+
+#[test]
+#[ignore = "end-to-end: runs the real codex CLI (cargo test --test e2e_codex -- --ignored)"]
+fn codex_resume_last_picks_the_mirror_claude_went_on_with_after_native_codex_use() {
+    let mut env = TestEnv::new();
+    let mock = ResponsesMock::start(REPLY);
+    env.use_codex(&mock);
+    let native = |prompt: &str| {
+        let out = env.run(env.codex().args(["exec", prompt, "--skip-git-repo-check"]));
+        out.assert_success();
+    };
+    // Codex creates its index with its first session.
+    native("An earlier Codex task.");
+    env.session_sync_ok(&["init"]);
+    let session = fixture::install(&env, "multi_turn_resume", 0);
+    let half = session.len() / 2;
+    session.write(half);
+    env.session_sync_ok(&["mirror", &session.session_id, "--to", "codex"]);
+
+    // The user works in a native Codex session after the mirror was listed; Claude Code goes
+    // on a few seconds later, well within the mirror's periodic index refresh.
+    native("A native Codex task after the mirror.");
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    session.write(usize::MAX);
+    env.hook(&serde_json::json!({
+        "session_id": session.session_id,
+        "transcript_path": session.transcript,
+        "cwd": env.project,
+        "hook_event_name": "Stop",
+    }));
+
+    assert_eq!(env.hook_log(), "");
+    assert_last_resumes(&env, &mock, &session, "Which session is the latest?");
 }
 
 #[test]

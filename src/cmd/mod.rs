@@ -272,6 +272,7 @@ fn session_json(state: &SessionState) -> Value {
                 "reason": old.reason,
                 "retired_at": old.retired_at,
                 "successor": old.successor,
+                "live": state.live_successor(old),
                 "resume": resume_command(&old.target, &old.id, &old.path),
             })
         })

@@ -102,12 +102,15 @@ pub fn print_session(state: &SessionState) {
         }
     }
     for old in &state.retired {
+        let next = match state.live_successor(old) {
+            Some(live) => format!("the live mirror is {live}"),
+            None => format!("replaced by {}", old.successor),
+        };
         println!(
-            "  {:<11} {:<52} {}; the live mirror is {}",
+            "  {:<11} {:<52} {}; {next}",
             old.target,
             resume_command(&old.target, &old.id, &old.path),
             old.reason,
-            old.successor
         );
     }
     let (agent, id) = source_of(state);

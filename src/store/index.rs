@@ -31,6 +31,58 @@ pub fn refresh(index: &Index, entry: &Entry) -> io::Result<bool> {
     }
 }
 
+/// A fingerprint of the files other sessions write `index` through: Codex's database and its
+/// write-ahead log (inode, size and modification time of each, a `stat` apiece). `None` for
+/// an index only we write (Copilot's file per session).
+pub fn stamp(index: &Index) -> Option<String> {
+    let Index::CodexThreads { db } = index else {
+        return None;
+    };
+    let mut wal = db.clone().into_os_string();
+    wal.push("-wal");
+    Some(format!(
+        "{}/{}",
+        file_stamp(db),
+        file_stamp(Path::new(&wal))
+    ))
+}
+
+fn file_stamp(path: &Path) -> String {
+    use std::os::unix::fs::MetadataExt;
+    match std::fs::metadata(path) {
+        Ok(m) => format!("{}:{}:{}.{}", m.ino(), m.size(), m.mtime(), m.mtime_nsec()),
+        Err(_) => "-".into(),
+    }
+}
+
+/// Whether `index` lists another session of the entry's cwd as updated no earlier than our
+/// row, or lacks our row: the agent's "most recent session" would not be the mirror.
+pub fn outranked(index: &Index, entry: &Entry) -> io::Result<bool> {
+    match index {
+        Index::CodexThreads { db } => codex_outranked(db, entry).map_err(sql_error),
+        Index::CopilotWorkspace { .. } => Ok(false),
+    }
+}
+
+fn codex_outranked(db: &Path, entry: &Entry) -> rusqlite::Result<bool> {
+    let Some(connection) = open_verified(db)? else {
+        return Ok(false);
+    };
+    // `--last` takes the highest `updated_at_ms` (verified with Codex 0.169.0: seconds and
+    // `recency_at_ms` play no part); at equal values ours may lose on id.
+    let (ours, newest_other): (Option<i64>, Option<i64>) = connection.query_row(
+        "SELECT (SELECT updated_at_ms FROM threads WHERE id = ?1),
+                (SELECT MAX(updated_at_ms) FROM threads WHERE cwd = ?2 AND id <> ?1)",
+        params![entry.id, entry.cwd.to_string_lossy()],
+        |row| Ok((row.get(0)?, row.get(1)?)),
+    )?;
+    Ok(match (ours, newest_other) {
+        (None, _) => true,
+        (Some(ours), Some(other)) => other >= ours,
+        (Some(_), None) => false,
+    })
+}
+
 /// Columns the `threads` table must have for our row to be complete.
 const THREAD_COLUMNS: &[&str] = &[
     "id",
@@ -110,14 +162,22 @@ fn mismatch(columns: &BTreeMap<String, (bool, bool)>) -> Option<String> {
     None
 }
 
-fn codex_thread(db: &Path, entry: &Entry) -> rusqlite::Result<bool> {
+/// Codex's index, when it exists and its `threads` table is one our row was verified against.
+fn open_verified(db: &Path) -> rusqlite::Result<Option<Connection>> {
     if !db.exists() {
-        return Ok(false);
+        return Ok(None);
     }
     let connection = open_existing(db)?;
     if mismatch(&thread_columns(&connection)?).is_some() {
-        return Ok(false);
+        return Ok(None);
     }
+    Ok(Some(connection))
+}
+
+fn codex_thread(db: &Path, entry: &Entry) -> rusqlite::Result<bool> {
+    let Some(connection) = open_verified(db)? else {
+        return Ok(false);
+    };
     let provider = codex_model_provider(db.parent().unwrap_or(Path::new(".")));
     let now_ms = entry.now.timestamp_millis();
     let now_s = entry.now.timestamp();
@@ -209,6 +269,90 @@ fn copilot_workspace(entry: &Entry) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A Codex index in write-ahead-log mode holding our row and another session's, updated
+    /// at `ours` and `other` milliseconds; and its database file.
+    fn codex_index(dir: &Path, ours: i64, other: i64) -> (Index, std::path::PathBuf) {
+        let db = dir.join("state_5.sqlite");
+        let connection = Connection::open(&db).unwrap();
+        let columns: Vec<String> = THREAD_COLUMNS
+            .iter()
+            .map(|c| format!("{c} {}", if *c == "id" { "TEXT PRIMARY KEY" } else { "" }))
+            .collect();
+        connection
+            .execute_batch(&format!(
+                "PRAGMA journal_mode = WAL; CREATE TABLE threads ({});",
+                columns.join(", ")
+            ))
+            .unwrap();
+        for (id, at) in [("ours", ours), ("other", other)] {
+            connection
+                .execute(
+                    "INSERT INTO threads (id, cwd, updated_at_ms) VALUES (?1, '/p', ?2)",
+                    params![id, at],
+                )
+                .unwrap();
+        }
+        (Index::CodexThreads { db: db.clone() }, db)
+    }
+
+    fn entry(now: i64) -> Entry<'static> {
+        let now = chrono::DateTime::from_timestamp_millis(now).unwrap();
+        Entry {
+            id: "ours",
+            path: Path::new("/r.jsonl"),
+            cwd: Path::new("/p"),
+            title: "t",
+            created_at: now,
+            now,
+        }
+    }
+
+    #[test]
+    fn outranked_by_a_session_of_the_same_cwd_updated_no_earlier() {
+        let dir = tempfile::tempdir().unwrap();
+        let (index, db) = codex_index(dir.path(), 1_000, 2_000);
+        assert!(outranked(&index, &entry(0)).unwrap());
+        refresh(&index, &entry(3_000)).unwrap();
+        assert!(!outranked(&index, &entry(0)).unwrap());
+
+        let connection = Connection::open(db).unwrap();
+        connection
+            .execute(
+                "UPDATE threads SET updated_at_ms = 3000, cwd = '/q' WHERE id = 'other'",
+                [],
+            )
+            .unwrap();
+        assert!(!outranked(&index, &entry(0)).unwrap(), "another project");
+        connection
+            .execute("UPDATE threads SET cwd = '/p' WHERE id = 'other'", [])
+            .unwrap();
+        assert!(outranked(&index, &entry(0)).unwrap(), "a tie");
+        connection
+            .execute("DELETE FROM threads WHERE id = 'ours'", [])
+            .unwrap();
+        assert!(outranked(&index, &entry(0)).unwrap(), "our row gone");
+    }
+
+    #[test]
+    fn stamp_moves_with_other_writers_not_with_our_looks() {
+        let dir = tempfile::tempdir().unwrap();
+        let (index, db) = codex_index(dir.path(), 1_000, 2_000);
+        outranked(&index, &entry(0)).unwrap();
+        let seen = stamp(&index);
+        outranked(&index, &entry(0)).unwrap();
+        assert_eq!(stamp(&index), seen);
+
+        let writer = Connection::open(&db).unwrap();
+        writer
+            .execute(
+                "UPDATE threads SET updated_at_ms = 5000 WHERE id = 'other'",
+                [],
+            )
+            .unwrap();
+        assert_ne!(stamp(&index), seen);
+        assert_eq!(stamp(&Index::CopilotWorkspace { path: db }), None);
+    }
 
     #[test]
     fn provider_is_read_from_the_top_level_only() {

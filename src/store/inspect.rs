@@ -181,6 +181,7 @@ mod tests {
             index: None,
             benign: None,
             indexed_at: None,
+            index_stamp: None,
             tail: None,
             losses: Default::default(),
         }

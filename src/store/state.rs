@@ -88,6 +88,12 @@ impl SessionState {
             _ => Some(self.source_agent()),
         }
     }
+
+    /// The id of the mirror that carries a retired mirror's session on now: after several
+    /// forks the latest, not the one that replaced it. `None` when its target has none.
+    pub fn live_successor(&self, retired: &Retired) -> Option<&str> {
+        self.mirrors.get(&retired.target).map(|m| m.id.as_str())
+    }
 }
 
 fn is_zero(n: &u32) -> bool {
@@ -123,6 +129,10 @@ pub struct Mirror {
     /// When `index` was last brought up to date.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub indexed_at: Option<String>,
+    /// How the index's files looked after our last look into it (`store::index::stamp`):
+    /// while unchanged, no other session can have been listed as more recent than ours.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub index_stamp: Option<String>,
     /// For database mirrors: the id of the last row we wrote that the agent orders by, to
     /// notice rows the agent added after it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -141,7 +151,8 @@ pub struct Retired {
     /// Why it was left: the user continued it in the agent, it was rewritten or deleted.
     pub reason: String,
     pub retired_at: String,
-    /// The id of the mirror that continues the session live.
+    /// The id of the fork that replaced it (itself retired if the user continued that one
+    /// too: `SessionState::live_successor` gives the live mirror).
     pub successor: String,
 }
 

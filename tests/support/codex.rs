@@ -60,3 +60,29 @@ pub fn exec_resume(env: &TestEnv, id: &str, prompt: &str) -> Output {
     cmd.args(["exec", "resume", id, prompt, "--skip-git-repo-check"]);
     env.run(&mut cmd)
 }
+
+/// The rows of Codex's `threads` index, one line each, newest first as `--last` sees them
+/// (for failure messages).
+pub fn threads(env: &TestEnv) -> String {
+    let db = rusqlite::Connection::open(env.codex_home.join("state_5.sqlite")).unwrap();
+    let mut rows = db
+        .prepare(
+            "SELECT id, source, cwd, updated_at, updated_at_ms, recency_at_ms FROM threads
+             ORDER BY updated_at_ms DESC",
+        )
+        .unwrap();
+    rows.query_map([], |r| {
+        Ok(format!(
+            "{} source={} cwd={} updated_at={} updated_at_ms={} recency_at_ms={}",
+            r.get::<_, String>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, String>(2)?,
+            r.get::<_, i64>(3)?,
+            r.get::<_, Option<i64>>(4)?.unwrap_or_default(),
+            r.get::<_, Option<i64>>(5)?.unwrap_or_default(),
+        ))
+    })
+    .unwrap()
+    .map(|row| row.unwrap() + "\n")
+    .collect()
+}

@@ -241,6 +241,31 @@ enabled = false
         out.stdout.clone()
     }
 
+    /// Runs `session-sync hook` as Claude Code does: `payload` on stdin. It must exit 0 and
+    /// print nothing.
+    pub fn hook(&self, payload: &serde_json::Value) {
+        use std::io::Write;
+        let mut child = self
+            .session_sync()
+            .arg("hook")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(payload.to_string().as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success() && out.stdout.is_empty() && out.stderr.is_empty(),
+            "hook: {out:?}"
+        );
+    }
+
     /// The id of the first session's `target` mirror, as `status --json` gives it.
     pub fn mirror_id(&self, target: &str) -> String {
         let status: serde_json::Value =
