@@ -143,7 +143,13 @@ fn open(
 ) -> Result<Option<Batch>, String> {
     let history = store::records::read(&files.records, state.records_bytes)
         .map_err(|e| format!("cannot read {}: {e}", files.records.display()))?;
+    let keep_id = state
+        .source
+        .as_ref()
+        .filter(|s| s.keep_id && s.agent == target && parent.is_none())
+        .map(|s| s.id.as_str());
     let facts = SessionFacts {
+        preferred_id: keep_id,
         claude_session_id: &state.claude_session_id,
         cwd: &state.cwd,
         title: &state.listed_title(),

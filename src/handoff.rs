@@ -31,20 +31,32 @@ pub fn state_key(agent: &str, id: &str) -> String {
     format!("{agent}-{id}")
 }
 
-/// Mirrors `conversation` into the targets `config` enables. `package` names the package it
-/// comes from when it was imported (then under the state `key`), `None` for a session of
-/// this machine.
 /// The key of an imported session's state: one per lineage, whatever the targets.
 pub fn package_state_key(agent: &str, id: &str) -> String {
     format!("pkg-{agent}-{id}")
 }
 
+/// Mirrors a session of this machine into the targets `config` enables.
 pub fn mirror(
     conversation: &Conversation,
     data_dir: &Path,
     config: &Config,
     project: PathBuf,
-    package: Option<&str>,
+) -> Result<Outcome, String> {
+    let key = state_key(conversation.session.agent, &conversation.session.id);
+    apply(&key, conversation, data_dir, config, project, &mut |_| {})
+}
+
+/// Mirrors `conversation` under the state `key`; `prepare` adjusts the state (an import
+/// names its package, adopts a native session and the records it holds already) before
+/// anything is compared or written.
+pub fn apply(
+    key: &str,
+    conversation: &Conversation,
+    data_dir: &Path,
+    config: &Config,
+    project: PathBuf,
+    prepare: &mut dyn FnMut(&mut SessionState),
 ) -> Result<Outcome, String> {
     let session = &conversation.session;
     if !crate::hook::is_safe_id(&session.id) {
@@ -53,11 +65,7 @@ pub fn mirror(
             session.id
         ));
     }
-    let key = match package {
-        Some(_) => package_state_key(session.agent, &session.id),
-        None => state_key(session.agent, &session.id),
-    };
-    let files = SessionFiles::new(data_dir, &key);
+    let files = SessionFiles::new(data_dir, key);
     let _lock = LockGuard::acquire(&files.lock, LOCK_WAIT).map_err(|e| {
         format!(
             "cannot lock {}: {e} (is another `session-sync mirror` running?)",
@@ -77,7 +85,7 @@ pub fn mirror(
 
     let mut state = before.clone().unwrap_or_else(|| SessionState {
         version: store::state::STATE_VERSION,
-        claude_session_id: key.clone(),
+        claude_session_id: key.to_owned(),
         transcript_path: session.path.clone(),
         cwd: session.cwd.clone().unwrap_or_else(|| project.clone()),
         project,
@@ -91,6 +99,8 @@ pub fn mirror(
         retired: Vec::new(),
         source: None,
     });
+    let journaled = state.source.as_ref().map_or(0, |s| s.records as usize);
+    prepare(&mut state);
     let handed = state.source.as_ref().map_or(0, |s| s.records as usize);
     let prefix_holds = state.source.as_ref().is_none_or(|source| {
         handed <= rids.len()
@@ -107,8 +117,22 @@ pub fn mirror(
         state.records_bytes = 0;
         0
     };
+    if prefix_holds && start > journaled {
+        // The targets hold more than the journal (an import adopting a native session, or
+        // a copy continued here): the journal still needs it, for mirrors opened later.
+        state.records_bytes = store::records::append(
+            &files.records,
+            state.records_bytes,
+            &conversation.records[journaled..start],
+        )
+        .map_err(|e| format!("cannot append to {}: {e}", files.records.display()))?;
+    }
     state.title = session.title.clone().or(state.title);
     state.transcript_path = session.path.clone();
+    let (package, keep_id) = state
+        .source
+        .as_ref()
+        .map_or((None, false), |s| (s.package.clone(), s.keep_id));
     state.source = Some(Source {
         agent: session.agent.to_owned(),
         id: session.id.clone(),
@@ -116,7 +140,8 @@ pub fn mirror(
         records: rids.len() as u64,
         chain: native::chain(&lineage, rids.iter().copied()),
         dropped: conversation.dropped.clone(),
-        package: package.map(str::to_owned),
+        package,
+        keep_id,
     });
     state.last_sync = now_text.clone();
     let new = &conversation.records[start..];

@@ -12,6 +12,7 @@ pub mod encode;
 pub mod fanout;
 pub mod handoff;
 pub mod hook;
+pub mod import;
 pub mod model;
 pub mod package;
 pub mod paths;

@@ -44,13 +44,23 @@ pub fn run(args: Args) -> Result {
     let data_dir = data_dir()?;
     let here = current_dir()?;
     let since = args.since.as_deref().map(parse_since).transpose()?;
-    let mirrors = super::sessions::mirror_keys(&store::all_sessions(&data_dir));
+    let states = store::all_sessions(&data_dir);
+    let mirrors = super::sessions::mirror_keys(&states);
+    // An import's copy in the session's own agent is that session on this machine.
+    let imported: std::collections::HashSet<String> = states
+        .iter()
+        .filter_map(|s| {
+            let source = s.source.as_ref().filter(|s| s.package.is_some())?;
+            let copy = s.mirrors.get(&source.agent)?;
+            Some(format!("{}:{}", source.agent, copy.id))
+        })
+        .collect();
     let mut conversations = Vec::new();
     for (reader, session) in selected(&args, &here)? {
         let named = !args.sessions.is_empty();
         let key = format!("{}:{}", session.agent, session.id);
         // A mirror is the copy of a session that is exported itself.
-        if !named && (session.ours || mirrors.contains(&key)) {
+        if !named && !imported.contains(&key) && (session.ours || mirrors.contains(&key)) {
             continue;
         }
         if since.as_ref().is_some_and(|since| {
@@ -62,7 +72,8 @@ pub fn run(args: Args) -> Result {
             continue;
         }
         let conversation: Conversation = (reader.read)(&session).map_err(Error::new)?;
-        conversations.push(conversation);
+        conversations
+            .push(crate::import::as_exported(conversation, &data_dir).map_err(Error::new)?);
     }
     if conversations.is_empty() {
         return Err(Error::new(format!(
@@ -196,6 +207,7 @@ fn openai_chat(args: &Args) -> Result {
         max_output_bytes,
     };
     let facts = SessionFacts {
+        preferred_id: None,
         claude_session_id: &found.id,
         cwd: &found.cwd,
         title: "",

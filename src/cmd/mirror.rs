@@ -163,7 +163,7 @@ fn hand_off(args: Args) -> Result {
     }
     only_targets(&mut located.config, &to);
     let project = located.project.clone().unwrap_or_else(|| cwd.clone());
-    let outcome = crate::handoff::mirror(&conversation, &data_dir, &located.config, project, None)
+    let outcome = crate::handoff::mirror(&conversation, &data_dir, &located.config, project)
         .map_err(Error::new)?;
 
     println!(

@@ -4,11 +4,14 @@
 mod clean;
 mod doctor;
 mod export;
+mod import;
 mod init;
+mod journal;
 mod list;
 mod mirror;
 mod pause;
 mod resume;
+mod rollback;
 mod sessions;
 mod status;
 mod uninstall;
@@ -49,8 +52,16 @@ enum Command {
     Mirror(mirror::Args),
     /// List every installed agent's own sessions for this directory
     Sessions(sessions::Args),
-    /// Print one session as an OpenAI-chat JSONL log (system, user, assistant, tool messages)
+    /// Pack sessions of any agents into a package for another machine
     Export(export::Args),
+    /// Show what importing a package would do; writes nothing
+    Inspect(import::InspectArgs),
+    /// Bring a package's sessions into this machine's agents
+    Import(import::Args),
+    /// Undo an import exactly
+    Rollback(rollback::Args),
+    /// List the imports of this machine
+    Journal(journal::Args),
     /// Remove mirrors not synced for a while, and their state
     Clean(clean::Args),
     /// Check the installation: hook, configuration, target stores, agent versions, hook log
@@ -108,6 +119,10 @@ pub fn main() -> i32 {
         Command::Mirror(args) => mirror::run(args),
         Command::Sessions(args) => sessions::run(args),
         Command::Export(args) => export::run(args),
+        Command::Inspect(args) => import::inspect(args),
+        Command::Import(args) => import::run(args),
+        Command::Rollback(args) => rollback::run(args),
+        Command::Journal(args) => journal::run(args),
         Command::Clean(args) => clean::run(args),
         Command::Doctor(args) => doctor::run(args),
         Command::Uninstall(args) => uninstall::run(args),

@@ -23,7 +23,7 @@ const MODEL: &str = "claude-opus-4-8";
 
 impl Encoder for Claude {
     fn open(&self, facts: &SessionFacts) -> std::io::Result<Opening> {
-        let id = uuid::Uuid::new_v4().to_string();
+        let id = facts.uuid_or(uuid::Uuid::new_v4);
         let cwd = facts.cwd.to_string_lossy();
         let path = self
             .config_dir
@@ -47,6 +47,30 @@ impl Encoder for Claude {
             index: None,
             benign: None,
         })
+    }
+
+    fn adopt(&self, text: &str) -> Option<Value> {
+        // The chain goes on from the last line that has a place in it.
+        let mut last = None;
+        let mut session = None;
+        let mut cwd = None;
+        for line in text.lines() {
+            let Ok(value) = serde_json::from_str::<Value>(line) else {
+                continue;
+            };
+            if let Some(uuid) = value["uuid"].as_str() {
+                last = Some(uuid.to_owned());
+                session = value["sessionId"].as_str().map(str::to_owned).or(session);
+                cwd = value["cwd"].as_str().map(str::to_owned).or(cwd);
+            }
+        }
+        Some(json!({
+            "session": session?,
+            "cwd": cwd?,
+            "last": last?,
+            "message": null,
+            "title": null,
+        }))
     }
 
     fn encode(&self, records: &[Record], cursor: &mut Value, lines: &mut Vec<String>) -> u64 {
@@ -277,6 +301,7 @@ mod tests {
             max_output_bytes: 1 << 20,
         };
         let facts = SessionFacts {
+            preferred_id: None,
             claude_session_id: "codex-1",
             cwd: std::path::Path::new("/home/user/project"),
             title: "List files",

@@ -25,7 +25,7 @@ fn native_call(name: &str, input: &Value) -> Option<(&'static str, Value)> {
 
 impl Encoder for Codex {
     fn open(&self, facts: &SessionFacts) -> std::io::Result<Opening> {
-        let id = uuid::Uuid::now_v7().to_string();
+        let id = facts.uuid_or(uuid::Uuid::now_v7);
         let local = facts.now.with_timezone(&chrono::Local);
         let path = self
             .home
@@ -67,6 +67,11 @@ impl Encoder for Codex {
             cursor: Value::Null,
             benign: None,
         })
+    }
+
+    fn adopt(&self, _text: &str) -> Option<Value> {
+        // Each line stands alone: nothing to remember.
+        Some(Value::Null)
     }
 
     fn encode(&self, records: &[Record], _cursor: &mut Value, lines: &mut Vec<String>) -> u64 {

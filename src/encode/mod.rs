@@ -134,6 +134,12 @@ pub trait Encoder {
     /// this encoder's own memory of the mirror so far (chains, open turns), saved between
     /// hooks; it starts as the opening's.
     fn encode(&self, records: &[Record], cursor: &mut Value, lines: &mut Vec<String>) -> u64;
+    /// The cursor to append after `text`, a session of this agent that session-sync did not
+    /// write (an import fast-forwarding a native session); `None` where the agent's format
+    /// needs more memory than its file gives back, and such a session is branched instead.
+    fn adopt(&self, _text: &str) -> Option<Value> {
+        None
+    }
 }
 
 /// The encoder for `target` under `config`, when it is enabled and its store can be found.
@@ -199,6 +205,18 @@ pub struct SessionFacts<'a> {
     /// What agents should list the session as.
     pub title: &'a str,
     pub now: chrono::DateTime<chrono::Utc>,
+    /// The id to give the session where the agent takes any UUID (an imported session keeps
+    /// its own id when it is free here); `None` to mint one.
+    pub preferred_id: Option<&'a str>,
+}
+
+impl SessionFacts<'_> {
+    /// The preferred id when it is a UUID, else a new one.
+    pub fn uuid_or(&self, mint: fn() -> uuid::Uuid) -> String {
+        self.preferred_id
+            .filter(|id| uuid::Uuid::parse_str(id).is_ok())
+            .map_or_else(|| mint().to_string(), str::to_owned)
+    }
 }
 
 /// The tool name and arguments to write for a Claude Code call: Bash as the target's own

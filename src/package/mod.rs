@@ -95,14 +95,15 @@ pub struct BuildOptions {
     pub machine_id: String,
 }
 
-/// A package of `conversations`, paths tokenized and secrets redacted.
-pub fn build(conversations: &[Conversation], options: &BuildOptions) -> Package {
+/// A package of `conversations`, each with its lineage id, paths tokenized and secrets
+/// redacted.
+pub fn build(conversations: &[(String, Conversation)], options: &BuildOptions) -> Package {
     let mut roots = paths::Roots::new(options.home.as_deref());
     let mut counts = redact::Counts::new();
     let mut sessions = Vec::new();
-    for (n, conversation) in conversations.iter().enumerate() {
+    for (n, (lineage_id, conversation)) in conversations.iter().enumerate() {
         let session = &conversation.session;
-        let lineage_id = format!("{}:{}", session.agent, session.id);
+        let lineage_id = lineage_id.clone();
         // The session's directory first: it decides the roots its records are tokenized by.
         let cwd = session.cwd.as_deref().map(|c| roots.tokenize(c));
         let records: Vec<Record> = conversation

@@ -100,6 +100,15 @@ pub fn size(path: &Path) -> io::Result<u64> {
     }
 }
 
+/// Cuts `path` back to `len` bytes (undoing an append); never follows a symlink.
+pub fn truncate(path: &Path, len: u64) -> io::Result<()> {
+    let file = OpenOptions::new()
+        .write(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path)?;
+    file.set_len(len)
+}
+
 /// Reads `len` bytes of `path` from `offset` (fewer at the end of the file).
 pub fn read_range(path: &Path, offset: u64, len: u64) -> io::Result<Vec<u8>> {
     let mut file = open_read(path)?;

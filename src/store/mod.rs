@@ -3,6 +3,7 @@
 pub mod fs;
 pub mod index;
 pub mod inspect;
+pub mod journal;
 pub mod lock;
 pub mod opencode;
 pub mod package;

@@ -59,6 +59,9 @@ pub struct Source {
     /// agent is a target too (the session is written there as well).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub package: Option<String>,
+    /// Its own agent's copy takes the session's id (free on this machine when imported).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub keep_id: bool,
 }
 
 impl SessionState {

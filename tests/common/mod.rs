@@ -352,6 +352,7 @@ pub fn fixture_records(fixture: &str, localize: &dyn Fn(&str) -> String) -> Vec<
 /// A new mirror's whole content for `records`, as an encoder writes it, one value per line.
 pub fn encode_all(encoder: &dyn Encoder, records: &[Record]) -> Vec<Value> {
     let facts = SessionFacts {
+        preferred_id: None,
         claude_session_id: "11111111-2222-4333-8444-555555555555",
         cwd: Path::new("/home/user/project"),
         title: "the first prompt",

@@ -1,0 +1,116 @@
+//! `session-sync import` (and `inspect`, its dry run): a package's sessions into this
+//! machine's agents, each classified against what is here, as one journaled transaction.
+
+use super::{Error, Result, data_dir};
+use crate::config::Config;
+use crate::{agents, encode, import, package};
+use std::path::PathBuf;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// The package (`.sspkg`, or a folder with a package's layout)
+    #[arg(value_name = "FILE")]
+    file: PathBuf,
+    /// Also write the sessions into these agents (their own agent always)
+    #[arg(long, value_delimiter = ',', value_parser = clap::builder::PossibleValuesParser::new(encode::HANDOFF_TARGETS))]
+    to: Vec<String>,
+    /// Put a path root of the source machine somewhere else here: `--map /srv/x=/data/x`
+    #[arg(long = "map", value_name = "SRC=DST")]
+    maps: Vec<String>,
+    /// Keep the source machine's paths as they are
+    #[arg(long)]
+    keep_paths: bool,
+    /// Show what would be written, write nothing (same as `inspect`)
+    #[arg(long)]
+    dry_run: bool,
+}
+
+#[derive(clap::Args)]
+pub struct InspectArgs {
+    /// The package (`.sspkg`, or a folder with a package's layout)
+    #[arg(value_name = "FILE")]
+    file: PathBuf,
+    /// As `import --to`: the agents the sessions would also go to
+    #[arg(long, value_delimiter = ',', value_parser = clap::builder::PossibleValuesParser::new(encode::HANDOFF_TARGETS))]
+    to: Vec<String>,
+    #[arg(long = "map", value_name = "SRC=DST")]
+    maps: Vec<String>,
+    #[arg(long)]
+    keep_paths: bool,
+}
+
+pub fn inspect(args: InspectArgs) -> Result {
+    run(Args {
+        file: args.file,
+        to: args.to,
+        maps: args.maps,
+        keep_paths: args.keep_paths,
+        dry_run: true,
+    })
+}
+
+pub fn run(args: Args) -> Result {
+    let data_dir = data_dir()?;
+    let maps = args
+        .maps
+        .iter()
+        .map(|m| {
+            m.split_once('=')
+                .filter(|(src, dst)| !src.is_empty() && dst.starts_with('/'))
+                .map(|(src, dst)| (src.to_owned(), dst.to_owned()))
+                .ok_or_else(|| {
+                    Error::usage(format!("--map {m}: give SRC=DST with an absolute DST"))
+                })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let package = package::read(&args.file).map_err(Error::new)?;
+    let options = import::Options {
+        to: args.to,
+        maps,
+        keep_paths: args.keep_paths,
+    };
+    let plan = import::plan(package, &data_dir, &options).map_err(Error::new)?;
+    let manifest = &plan.package.manifest;
+    println!(
+        "{}: package {} from {}, {} sessions",
+        args.file.display(),
+        manifest.package_id,
+        manifest.created_at,
+        plan.sessions.len()
+    );
+    for line in import::describe(&plan) {
+        println!("  {line}");
+    }
+    for remap in &plan.remaps {
+        println!("  path {remap}");
+    }
+    if manifest.redaction.applied && !manifest.redaction.counts.is_empty() {
+        println!(
+            "  redacted at export: {}",
+            super::status::counted(&manifest.redaction.counts)
+        );
+    }
+    if args.dry_run {
+        println!("Nothing written (dry run).");
+        return Ok(());
+    }
+    let found: Vec<&str> = agents::AGENTS
+        .iter()
+        .filter(|a| agents::find(a).is_some())
+        .map(|a| a.target)
+        .collect();
+    let config = Config::new(encode::HANDOFF_TARGETS, &found);
+    let applied = import::apply(&plan, &args.file, &data_dir, &config).map_err(Error::new)?;
+    for line in &applied.lines {
+        println!("{line}");
+    }
+    match &applied.txid {
+        Some(txid) => println!("Import {txid} done; `session-sync rollback {txid}` undoes it."),
+        None => println!("Nothing to write: every session is here already."),
+    }
+    if applied.problems.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::new(applied.problems.join("; ")))
+    }
+}
