@@ -3,6 +3,7 @@
 
 pub mod claude;
 pub mod codex;
+pub mod gemini;
 pub mod native;
 
 pub use native::{Conversation, NativeSession, Reader};
@@ -92,7 +93,7 @@ pub const AMP: Agent = Agent {
 };
 
 /// One reader per agent whose sessions can be read, in the order listings show them.
-pub const READERS: &[&Reader] = &[&claude::READER, &codex::READER];
+pub const READERS: &[&Reader] = &[&claude::READER, &codex::READER, &gemini::READER];
 
 /// The reader of `agent`.
 pub fn reader(agent: &str) -> Option<&'static Reader> {

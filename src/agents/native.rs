@@ -3,9 +3,10 @@
 
 use crate::model::{Item, Record};
 use serde::Serialize;
+use serde_json::Value;
 use sha2::{Digest, Sha256};
-use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::collections::{BTreeMap, HashSet};
+use std::path::{Path, PathBuf};
 
 /// A session in an agent's own store.
 #[derive(Debug, Clone, Serialize)]
@@ -124,9 +125,132 @@ pub fn chain<'a>(lineage: &str, rids: impl IntoIterator<Item = &'a str>) -> Stri
 }
 
 /// File modification time as RFC 3339.
-pub fn modified(path: &std::path::Path) -> Option<String> {
+pub fn modified(path: &Path) -> Option<String> {
     let modified = std::fs::metadata(path).ok()?.modified().ok()?;
     Some(crate::encode::rfc3339(
         chrono::DateTime::<chrono::Utc>::from(modified),
     ))
+}
+
+/// Unix milliseconds as RFC 3339.
+pub fn from_millis(ms: i64) -> Option<String> {
+    chrono::DateTime::from_timestamp_millis(ms).map(crate::encode::rfc3339)
+}
+
+/// The ids of the sessions session-sync wrote into `target`'s store, for agents whose files
+/// carry no mark of ours: the mirrors (current and retired) our state names.
+pub fn mirrored(target: &str) -> HashSet<String> {
+    crate::paths::data_dir()
+        .map(|data_dir| mirrored_in(&data_dir, target))
+        .unwrap_or_default()
+}
+
+fn mirrored_in(data_dir: &Path, target: &str) -> HashSet<String> {
+    let mut ids = HashSet::new();
+    for state in crate::store::all_sessions(data_dir) {
+        ids.extend(state.mirrors.get(target).map(|m| m.id.clone()));
+        ids.extend(
+            state
+                .retired
+                .into_iter()
+                .filter(|r| r.target == target)
+                .map(|r| r.id),
+        );
+    }
+    ids
+}
+
+/// A session file's text, or the one-line error `read` gives.
+pub fn read_file(path: &Path, max: u64) -> Result<String, String> {
+    crate::store::fs::read_text(path, max)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))
+}
+
+/// The JSON objects of a JSONL session. A last line the agent is still writing (no newline
+/// yet) is left for a later read; any other line that is not a JSON object is counted.
+pub fn json_lines(text: &str, out: &mut Conversation) -> Vec<Value> {
+    let complete = match text.rfind('\n') {
+        Some(end) if !text.ends_with('\n') => {
+            let tail = &text[end + 1..];
+            let whole = serde_json::from_str::<Value>(tail).is_ok_and(|v| v.is_object());
+            if whole { text } else { &text[..=end] }
+        }
+        _ => text,
+    };
+    let mut lines = Vec::new();
+    for line in complete.lines().filter(|l| !l.trim().is_empty()) {
+        match serde_json::from_str::<Value>(line) {
+            Ok(value) if value.is_object() => lines.push(value),
+            _ => out.drop_one("unreadable lines"),
+        }
+    }
+    lines
+}
+
+/// A call in the normalized vocabulary: the agent's shell tool `shell` becomes Claude Code's
+/// `Bash` (which every encoder maps back to its target's own), any other tool keeps its name.
+/// Arguments are a JSON object; arguments given as JSON text are parsed, anything else is
+/// kept under `input`.
+pub fn tool_call(name: &str, shell: &str, arguments: &Value) -> (String, Value) {
+    let arguments = match arguments {
+        Value::Object(_) => arguments.clone(),
+        Value::String(text) => match serde_json::from_str::<Value>(text) {
+            Ok(parsed @ Value::Object(_)) => parsed,
+            _ => serde_json::json!({ "input": text }),
+        },
+        Value::Null => serde_json::json!({}),
+        other => serde_json::json!({ "input": other }),
+    };
+    let is_shell = name == shell && arguments.get("command").is_some_and(Value::is_string);
+    let name = if is_shell { "Bash" } else { name };
+    (name.to_owned(), arguments)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn conversation() -> Conversation {
+        Conversation::new(NativeSession {
+            agent: "test",
+            id: "s".into(),
+            path: PathBuf::from("/nowhere"),
+            cwd: None,
+            title: None,
+            started_at: None,
+            updated_at: None,
+            ours: false,
+        })
+    }
+
+    #[test]
+    fn a_half_written_last_line_waits_and_other_bad_lines_are_counted() {
+        let mut out = conversation();
+        let lines = json_lines("{\"a\":1}\nnot json\n{\"b\":2}\n{\"c\":", &mut out);
+        assert_eq!(
+            lines,
+            vec![serde_json::json!({"a": 1}), serde_json::json!({"b": 2})]
+        );
+        assert_eq!(out.dropped.get("unreadable lines"), Some(&1));
+        let mut out = conversation();
+        assert_eq!(json_lines("{\"a\":1}", &mut out).len(), 1);
+    }
+
+    #[test]
+    fn the_shell_tool_becomes_bash_and_arguments_an_object() {
+        let args = serde_json::json!({"command": "ls", "description": "list"});
+        assert_eq!(
+            tool_call("bash", "bash", &args),
+            ("Bash".into(), args.clone())
+        );
+        assert_eq!(tool_call("read", "bash", &args).0, "read");
+        assert_eq!(
+            tool_call("x", "bash", &Value::String("{\"k\":1}".into())).1,
+            serde_json::json!({"k": 1})
+        );
+        assert_eq!(
+            tool_call("x", "bash", &Value::String("raw".into())).1,
+            serde_json::json!({"input": "raw"})
+        );
+    }
 }

@@ -1,0 +1,704 @@
+//! Gemini CLI sessions into records (`../shared/specs/gemini-cli.md`):
+//! `<root>/tmp/<slug>/chats/session-*.jsonl`, a metadata line then messages keyed by id (a
+//! later line with the same id replaces the earlier one in place), `$set` metadata and full
+//! `messages` checkpoints, `$rewindTo` truncations; legacy `session-*.json` files hold the
+//! whole conversation as one object. Thoughts are dropped.
+//!
+//! The Gemini API content parts Gemini CLI and Qwen Code share are read here for both.
+
+use super::native::{self, Conversation, NativeSession, Reader};
+use crate::model::{Image, Item, Part, Record};
+use serde_json::Value;
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+
+pub const READER: Reader = Reader {
+    agent: "gemini",
+    list,
+    read,
+    at_path: Some(at_path),
+    // Gemini keeps no lock: it appends whole lines, and a half-written last one is skipped.
+    busy: None,
+};
+
+/// A session bigger than this is refused rather than read into memory.
+const MAX_SESSION: u64 = 1 << 30;
+/// `list` reads this much of each file's head and tail: the metadata line is first, and the
+/// title (`$set summary`) is written after the first prompt (by us) or appended later (by
+/// Gemini), so messages in between need not be read.
+const EDGE: u64 = 64 * 1024;
+const SHELL: &str = "run_shell_command";
+
+fn list() -> Result<Vec<NativeSession>, String> {
+    let Some(root) = crate::paths::gemini_root() else {
+        return Ok(Vec::new());
+    };
+    Ok(list_in(&root, &native::mirrored("gemini")))
+}
+
+fn list_in(root: &Path, mirrored: &HashSet<String>) -> Vec<NativeSession> {
+    // Gemini lists one file per session id: the one updated last.
+    let mut newest: HashMap<String, NativeSession> = HashMap::new();
+    for project in std::fs::read_dir(root.join("tmp"))
+        .into_iter()
+        .flatten()
+        .flatten()
+    {
+        let chats = project.path().join("chats");
+        for entry in std::fs::read_dir(chats).into_iter().flatten().flatten() {
+            let path = entry.path();
+            let is_file = entry.file_type().is_ok_and(|t| t.is_file());
+            if !is_file || !is_session_name(&path) {
+                continue;
+            }
+            let Ok(mut session) = at_path(&path) else {
+                continue;
+            };
+            session.ours = mirrored.contains(&session.id);
+            match newest.get(&session.id) {
+                Some(seen) if seen.updated_at >= session.updated_at => {}
+                _ => {
+                    newest.insert(session.id.clone(), session);
+                }
+            }
+        }
+    }
+    newest.into_values().collect()
+}
+
+fn is_session_name(path: &Path) -> bool {
+    path.file_name().and_then(|n| n.to_str()).is_some_and(|n| {
+        n.starts_with("session-") && (n.ends_with(".jsonl") || n.ends_with(".json"))
+    })
+}
+
+fn at_path(path: &Path) -> Result<NativeSession, String> {
+    let size =
+        crate::store::fs::size(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let (meta, summary) = if is_legacy(path) {
+        let whole: Value = serde_json::from_str(&native::read_file(path, MAX_SESSION)?)
+            .map_err(|_| not_a_session(path))?;
+        let summary = whole["summary"].as_str().map(str::to_owned);
+        (whole, summary)
+    } else {
+        let read = |offset: u64, len: u64| {
+            crate::store::fs::read_range(path, offset, len)
+                .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
+                .map_err(|e| format!("cannot read {}: {e}", path.display()))
+        };
+        let head = read(0, EDGE)?;
+        let tail = if size > EDGE {
+            read(size - EDGE, EDGE)?
+        } else {
+            String::new()
+        };
+        let meta = head
+            .lines()
+            .next()
+            .and_then(|line| serde_json::from_str::<Value>(line).ok())
+            .unwrap_or(Value::Null);
+        let summary = [&tail, &head].into_iter().find_map(|text| {
+            text.lines()
+                .filter(|l| l.starts_with("{\"$set\"") && l.contains("\"summary\""))
+                .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+                .filter_map(|l| l["$set"]["summary"].as_str().map(str::to_owned))
+                .next_back()
+        });
+        (meta, summary)
+    };
+    let id = meta["sessionId"]
+        .as_str()
+        .filter(|id| !id.is_empty())
+        .ok_or_else(|| not_a_session(path))?;
+    if meta["kind"] == "subagent" {
+        return Err(format!("{} is a subagent's session", path.display()));
+    }
+    Ok(NativeSession {
+        agent: "gemini",
+        id: id.to_owned(),
+        path: path.to_owned(),
+        cwd: project_dir(path),
+        title: summary,
+        started_at: meta["startTime"].as_str().map(str::to_owned),
+        updated_at: native::modified(path),
+        ours: false,
+    })
+}
+
+fn is_legacy(path: &Path) -> bool {
+    path.extension().is_some_and(|e| e == "json")
+}
+
+fn not_a_session(path: &Path) -> String {
+    format!(
+        "{} is not a Gemini CLI session (no sessionId in its metadata); is it truncated?",
+        path.display()
+    )
+}
+
+/// The project a chats folder belongs to: its `.project_root` marker, else the registry
+/// entry naming its slug.
+fn project_dir(path: &Path) -> Option<PathBuf> {
+    let project = path.parent()?.parent()?;
+    let marker = crate::store::fs::read_text(&project.join(".project_root"), 64 << 10);
+    if let Ok(marker) = marker.as_deref().map(str::trim_end).map(str::to_owned) {
+        if !marker.is_empty() {
+            return Some(PathBuf::from(marker));
+        }
+    }
+    let slug = project.file_name()?.to_str()?;
+    let registry = crate::store::fs::read_regular(
+        &project.parent()?.parent()?.join("projects.json"),
+        16 << 20,
+    )
+    .ok()?;
+    let registry: Value = serde_json::from_slice(&registry).ok()?;
+    registry["projects"]
+        .as_object()?
+        .iter()
+        .find(|(_, v)| v.as_str() == Some(slug))
+        .map(|(k, _)| PathBuf::from(k))
+}
+
+fn read(session: &NativeSession) -> Result<Conversation, String> {
+    let text = native::read_file(&session.path, MAX_SESSION)?;
+    let mut conversation = Conversation::new(session.clone());
+    let (meta, messages, summary) = if is_legacy(&session.path) {
+        let whole: Value = serde_json::from_str(&text).map_err(|_| not_a_session(&session.path))?;
+        let messages = whole["messages"].as_array().cloned().unwrap_or_default();
+        let summary = whole["summary"].as_str().map(str::to_owned);
+        (whole, messages, summary)
+    } else {
+        let lines = native::json_lines(&text, &mut conversation);
+        let meta = lines.first().cloned().unwrap_or(Value::Null);
+        let (messages, summary) = replay(&lines);
+        (meta, messages, summary)
+    };
+    if meta["sessionId"].as_str().is_none_or(str::is_empty) {
+        return Err(not_a_session(&session.path));
+    }
+    for message in &messages {
+        self::message(message, &mut conversation);
+    }
+    conversation.session.title = summary
+        .or(conversation.session.title.take())
+        .or_else(|| conversation.first_prompt());
+    Ok(conversation)
+}
+
+/// The conversation Gemini loads from a JSONL log, and its last title.
+fn replay(lines: &[Value]) -> (Vec<Value>, Option<String>) {
+    let mut messages: Vec<Value> = Vec::new();
+    let mut index: HashMap<String, usize> = HashMap::new();
+    let mut summary = None;
+    for line in lines {
+        if let Some(to) = line["$rewindTo"].as_str() {
+            // From that message on; everything when Gemini does not know it.
+            let keep = index.get(to).copied().unwrap_or(0);
+            messages.truncate(keep);
+            index.retain(|_, at| *at < keep);
+        } else if let Some(id) = line["id"].as_str() {
+            match index.get(id) {
+                Some(&at) => messages[at] = line.clone(),
+                None => {
+                    index.insert(id.to_owned(), messages.len());
+                    messages.push(line.clone());
+                }
+            }
+        } else if let Some(set) = line["$set"].as_object() {
+            if let Some(text) = set.get("summary").and_then(Value::as_str) {
+                summary = Some(text.to_owned());
+            }
+            // A checkpoint replaces the conversation; later lines go on from it.
+            if let Some(list) = set
+                .get("messages")
+                .and_then(Value::as_array)
+                .filter(|l| !l.is_empty())
+            {
+                messages = list.clone();
+                index = messages
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(at, m)| Some((m["id"].as_str()?.to_owned(), at)))
+                    .collect();
+            }
+        }
+    }
+    (messages, summary)
+}
+
+fn message(message: &Value, out: &mut Conversation) {
+    let id = message["id"].as_str().unwrap_or_default();
+    let timestamp = message["timestamp"].as_str().map(str::to_owned);
+    let push = |out: &mut Conversation, rid: String, item: Item| {
+        out.records.push(Record {
+            timestamp: timestamp.clone(),
+            agent: None,
+            rid: Some(rid),
+            item,
+        });
+    };
+    let body = content(&message["content"]);
+    for _ in 0..body.thoughts + message["thoughts"].as_array().map_or(0, Vec::len) as u64 {
+        out.drop_one("thoughts");
+    }
+    for _ in 0..body.other {
+        out.drop_one("other content parts (file references, code)");
+    }
+    match message["type"].as_str() {
+        Some("user") => {
+            let text = crate::model::joined_text(&body.parts);
+            let trimmed = text.trim_start();
+            if trimmed.starts_with("<session_context>") || trimmed.starts_with("<hook_context>") {
+                out.drop_one("context messages Gemini injected");
+            } else if trimmed.starts_with('/') || trimmed.starts_with('?') {
+                // Gemini never sends these to the model.
+                out.drop_one("slash commands");
+            } else if !body.parts.is_empty() {
+                push(out, id.to_owned(), Item::Prompt { parts: body.parts });
+            }
+        }
+        Some("gemini") => {
+            let text = crate::model::joined_text(&body.parts);
+            if !text.is_empty() {
+                push(out, id.to_owned(), Item::Text { text });
+            }
+            let recorded = message["toolCalls"].as_array().cloned().unwrap_or_default();
+            let mut results = Vec::new();
+            for call in &recorded {
+                let call_id = call["id"].as_str().unwrap_or(id).to_owned();
+                let (name, input) = native::tool_call(
+                    call["name"].as_str().unwrap_or("unknown"),
+                    SHELL,
+                    &call["args"],
+                );
+                push(
+                    out,
+                    format!("{call_id}:call"),
+                    Item::ToolCall {
+                        id: call_id.clone(),
+                        name,
+                        input,
+                    },
+                );
+                if let Some(result) = call_result(call) {
+                    results.push((call_id, result));
+                }
+            }
+            // Calls in the content itself, not (yet) recorded with a status and result.
+            let known: HashSet<&str> = recorded.iter().filter_map(|c| c["id"].as_str()).collect();
+            for call in body.calls.iter().filter(|c| !known.contains(c.id.as_str())) {
+                let (name, input) = native::tool_call(&call.name, SHELL, &call.args);
+                push(
+                    out,
+                    format!("{}:call", call.id),
+                    Item::ToolCall {
+                        id: call.id.clone(),
+                        name,
+                        input,
+                    },
+                );
+            }
+            for (call_id, (parts, is_error)) in results {
+                push(
+                    out,
+                    format!("{call_id}:result"),
+                    Item::ToolResult {
+                        id: call_id,
+                        parts,
+                        is_error,
+                    },
+                );
+            }
+        }
+        Some("info" | "error" | "warning") => {
+            out.drop_one("info, error and warning messages (shown, never sent)")
+        }
+        _ => out.drop_one("messages of other types"),
+    }
+}
+
+/// What a recorded call gave back: its result parts, or (cancelled or failed without a
+/// result) what Gemini showed; `None` while it has not finished.
+fn call_result(call: &Value) -> Option<(Vec<Part>, bool)> {
+    let status = call["status"].as_str().unwrap_or_default();
+    let failed = status != "success";
+    if call["result"].is_null() {
+        if !matches!(status, "error" | "cancelled") {
+            return None;
+        }
+        let shown = call["resultDisplay"].as_str().unwrap_or(status);
+        return Some((vec![Part::Text(shown.to_owned())], true));
+    }
+    let result = content(&call["result"]);
+    let mut parts = Vec::new();
+    let mut is_error = failed;
+    for response in result.responses {
+        parts.extend(response.parts);
+        is_error |= response.is_error;
+    }
+    parts.extend(result.parts);
+    Some((parts, is_error))
+}
+
+/// Gemini API content (`Part[]`, one part, or a string) sorted by what it carries.
+#[derive(Debug, Default, PartialEq)]
+pub struct Content {
+    /// Text and inline images, in order.
+    pub parts: Vec<Part>,
+    /// Parts marked `thought`, for the reader to count.
+    pub thoughts: u64,
+    pub calls: Vec<Call>,
+    pub responses: Vec<Response>,
+    /// Parts of other kinds (file references, executable code), for the reader to count.
+    pub other: u64,
+}
+
+#[derive(Debug, PartialEq)]
+pub struct Call {
+    pub id: String,
+    pub name: String,
+    pub args: Value,
+}
+
+#[derive(Debug, PartialEq)]
+pub struct Response {
+    pub id: String,
+    pub name: String,
+    /// Its output, then any text or images that follow it in the same content.
+    pub parts: Vec<Part>,
+    pub is_error: bool,
+}
+
+pub fn content(value: &Value) -> Content {
+    let mut content = Content::default();
+    let parts: Vec<&Value> = match value {
+        Value::Array(parts) => parts.iter().collect(),
+        Value::Null => Vec::new(),
+        other => vec![other],
+    };
+    for part in parts {
+        let own = if let Some(text) = part.as_str().or(part["text"].as_str()) {
+            if part["thought"] == true {
+                content.thoughts += 1;
+                continue;
+            }
+            Part::Text(text.to_owned())
+        } else if let Some(data) = part.get("inlineData") {
+            Part::Image(Image {
+                media_type: data["mimeType"]
+                    .as_str()
+                    .unwrap_or("application/octet-stream")
+                    .to_owned(),
+                data: data["data"].as_str().unwrap_or_default().to_owned(),
+            })
+        } else if let Some(call) = part.get("functionCall") {
+            content.calls.push(Call {
+                id: call["id"].as_str().unwrap_or_default().to_owned(),
+                name: call["name"].as_str().unwrap_or("unknown").to_owned(),
+                args: call["args"].clone(),
+            });
+            continue;
+        } else if let Some(response) = part.get("functionResponse") {
+            let (text, is_error) = response_text(&response["response"]);
+            content.responses.push(Response {
+                id: response["id"].as_str().unwrap_or_default().to_owned(),
+                name: response["name"].as_str().unwrap_or("unknown").to_owned(),
+                parts: vec![Part::Text(text)],
+                is_error,
+            });
+            continue;
+        } else {
+            content.other += 1;
+            continue;
+        };
+        match content.responses.last_mut() {
+            Some(response) => response.parts.push(own),
+            None => content.parts.push(own),
+        }
+    }
+    content
+}
+
+/// A function response's `{"output"}` or `{"error"}`; any other shape as its JSON.
+fn response_text(response: &Value) -> (String, bool) {
+    if let Some(error) = response.get("error").filter(|e| !e.is_null()) {
+        let text = error
+            .as_str()
+            .map_or_else(|| error.to_string(), str::to_owned);
+        return (text, true);
+    }
+    match response.get("output") {
+        Some(Value::String(text)) => (text.clone(), false),
+        Some(other) => (other.to_string(), false),
+        None => (response.to_string(), false),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::encode::{Encoder, SessionFacts, ToolStyle};
+    use serde_json::json;
+
+    fn records() -> Vec<Record> {
+        let image = Part::Image(Image {
+            media_type: "image/png".into(),
+            data: "iVBORw0K".into(),
+        });
+        [
+            Item::Prompt {
+                parts: vec![Part::Text("List the files".into()), image],
+            },
+            Item::Text {
+                text: "Listing.".into(),
+            },
+            Item::ToolCall {
+                id: "c1".into(),
+                name: "Bash".into(),
+                input: json!({"command": "ls", "description": "List"}),
+            },
+            Item::ToolCall {
+                id: "c2".into(),
+                name: "read_file".into(),
+                input: json!({"file_path": "a.txt"}),
+            },
+            Item::ToolResult {
+                id: "c1".into(),
+                parts: vec![Part::Text("a.txt".into())],
+                is_error: false,
+            },
+            Item::ToolResult {
+                id: "c2".into(),
+                parts: vec![Part::Text("denied".into())],
+                is_error: true,
+            },
+            Item::Text {
+                text: "One file.".into(),
+            },
+        ]
+        .into_iter()
+        .map(Record::new)
+        .collect()
+    }
+
+    fn items(conversation: &Conversation) -> Vec<Item> {
+        conversation
+            .records
+            .iter()
+            .map(|r| r.item.clone())
+            .collect()
+    }
+
+    /// Writes `records` into a new session with our encoder, as the store would.
+    fn encode(
+        root: &Path,
+        cwd: &Path,
+        records: &[Record],
+    ) -> (PathBuf, serde_json::Value, Box<dyn Encoder>) {
+        let encoder: Box<dyn Encoder> = Box::new(crate::encode::gemini::Gemini {
+            root: root.to_owned(),
+            style: ToolStyle::Structured,
+            max_output_bytes: 1 << 20,
+        });
+        let facts = SessionFacts {
+            claude_session_id: "c",
+            cwd,
+            title: "t",
+            now: chrono::Utc::now(),
+        };
+        let opening = encoder.open(&facts).unwrap();
+        crate::store::side::write(&opening.side_files).unwrap();
+        let mut cursor = opening.cursor.clone();
+        let mut lines = opening.header.clone();
+        encoder.encode(records, &mut cursor, &mut lines);
+        std::fs::create_dir_all(opening.path.parent().unwrap()).unwrap();
+        std::fs::write(&opening.path, lines.join("\n") + "\n").unwrap();
+        (opening.path, cursor, encoder)
+    }
+
+    #[test]
+    fn what_our_encoder_writes_reads_back_the_same() {
+        let root = tempfile::tempdir().unwrap();
+        let cwd = Path::new("/home/u/My Project");
+        let (path, mut cursor, encoder) = encode(root.path(), cwd, &records());
+        let session = at_path(&path).unwrap();
+        assert_eq!(session.cwd.as_deref(), Some(cwd));
+        assert_eq!(session.title.as_deref(), Some("List the files"));
+        let first = read(&session).unwrap();
+        assert_eq!(
+            items(&first),
+            items(&Conversation {
+                records: records(),
+                ..first.clone()
+            })
+        );
+        assert!(first.dropped.is_empty(), "{:?}", first.dropped);
+
+        // The same rids on every read, and after an append the earlier ones stay.
+        assert_eq!(read(&session).unwrap().records, first.records);
+        let mut lines = Vec::new();
+        encoder.encode(
+            &[Record::new(Item::Prompt {
+                parts: vec![Part::Text("more".into())],
+            })],
+            &mut cursor,
+            &mut lines,
+        );
+        let mut file = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .unwrap();
+        std::io::Write::write_all(&mut file, (lines.join("\n") + "\n").as_bytes()).unwrap();
+        let longer = read(&session).unwrap();
+        assert_eq!(longer.records[..first.records.len()], first.records[..]);
+        assert_eq!(longer.records.len(), first.records.len() + 1);
+
+        let listed = list_in(root.path(), &HashSet::from([session.id.clone()]));
+        assert_eq!(listed.len(), 1);
+        assert!(listed[0].ours);
+    }
+
+    #[test]
+    fn replaced_messages_rewinds_checkpoints_and_thoughts() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("session-2026-01-01T00-00-abcdef12.jsonl");
+        let lines = [
+            json!({"sessionId": "abcdef12-0000", "projectHash": "h", "kind": "main"}),
+            json!({"id": "u1", "type": "user", "content": [{"text": "hi"}]}),
+            json!({"id": "g1", "type": "gemini", "content": "draft", "thoughts": [{"subject": "s"}]}),
+            json!({"id": "g1", "type": "gemini", "content": [{"text": "thinking", "thought": true}, {"text": "final"}]}),
+            json!({"id": "u2", "type": "user", "content": "<session_context>cwd</session_context>"}),
+            json!({"id": "u3", "type": "user", "content": "/stats"}),
+            json!({"id": "i1", "type": "info", "content": "Imported"}),
+            json!({"id": "u4", "type": "user", "content": "dropped by the rewind"}),
+            json!({"$rewindTo": "u4"}),
+            json!({"id": "g2", "type": "gemini", "content": [], "toolCalls": [
+                {"id": "t1", "name": "run_shell_command", "args": {"command": "false"}, "status": "error",
+                 "result": [{"functionResponse": {"id": "t1", "name": "run_shell_command", "response": {"error": "exit 1"}}}]},
+                {"id": "t2", "name": "glob", "args": {"pattern": "*"}, "status": "executing"}]}),
+        ];
+        let text: Vec<String> = lines.iter().map(Value::to_string).collect();
+        std::fs::write(&path, text.join("\n") + "\n{\"id\":\"half").unwrap();
+        let conversation = read(&at_path(&path).unwrap()).unwrap();
+        assert_eq!(
+            items(&conversation),
+            vec![
+                Item::Prompt {
+                    parts: vec![Part::Text("hi".into())]
+                },
+                Item::Text {
+                    text: "final".into()
+                },
+                Item::ToolCall {
+                    id: "t1".into(),
+                    name: "Bash".into(),
+                    input: json!({"command": "false"})
+                },
+                Item::ToolCall {
+                    id: "t2".into(),
+                    name: "glob".into(),
+                    input: json!({"pattern": "*"})
+                },
+                Item::ToolResult {
+                    id: "t1".into(),
+                    parts: vec![Part::Text("exit 1".into())],
+                    is_error: true
+                },
+            ]
+        );
+        let rids: Vec<&str> = conversation
+            .records
+            .iter()
+            .filter_map(|r| r.rid.as_deref())
+            .collect();
+        assert_eq!(rids, ["u1", "g1", "t1:call", "t2:call", "t1:result"]);
+        let dropped: Vec<(&str, u64)> = conversation
+            .dropped
+            .iter()
+            .map(|(k, v)| (k.as_str(), *v))
+            .collect();
+        assert_eq!(
+            dropped,
+            [
+                ("context messages Gemini injected", 1),
+                ("info, error and warning messages (shown, never sent)", 1),
+                ("slash commands", 1),
+                ("thoughts", 1),
+            ]
+        );
+        assert_eq!(conversation.session.title.as_deref(), Some("hi"));
+
+        // A checkpoint replaces everything before it.
+        let mut text = text;
+        text.push(json!({"$set": {"messages": [{"id": "u9", "type": "user", "content": "only"}], "summary": "Named"}}).to_string());
+        std::fs::write(&path, text.join("\n") + "\n").unwrap();
+        let conversation = read(&at_path(&path).unwrap()).unwrap();
+        assert_eq!(
+            items(&conversation),
+            vec![Item::Prompt {
+                parts: vec![Part::Text("only".into())]
+            }]
+        );
+        assert_eq!(conversation.session.title.as_deref(), Some("Named"));
+    }
+
+    #[test]
+    fn a_file_without_metadata_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("session-x.jsonl");
+        std::fs::write(
+            &path,
+            "{\"id\":\"u1\",\"type\":\"user\",\"content\":\"hi\"}\n",
+        )
+        .unwrap();
+        let err = at_path(&path).unwrap_err();
+        assert!(err.contains("not a Gemini CLI session"), "{err}");
+        let session = NativeSession {
+            agent: "gemini",
+            id: "x".into(),
+            path: path.clone(),
+            cwd: None,
+            title: None,
+            started_at: None,
+            updated_at: None,
+            ours: false,
+        };
+        assert!(read(&session).unwrap_err().contains("is it truncated?"));
+    }
+
+    #[test]
+    fn legacy_json_sessions_are_read_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("session-2025-01-01T00-00-abcdef12.json");
+        let whole = json!({"sessionId": "s1", "projectHash": "h", "summary": "Old", "messages": [
+            {"id": "u1", "type": "user", "content": [{"text": "hello"}]},
+            {"id": "g1", "type": "gemini", "content": "world"}]});
+        std::fs::write(&path, serde_json::to_string_pretty(&whole).unwrap()).unwrap();
+        let session = at_path(&path).unwrap();
+        assert_eq!(session.title.as_deref(), Some("Old"));
+        assert_eq!(read(&session).unwrap().records.len(), 2);
+    }
+
+    #[test]
+    fn content_parts_sort_into_text_calls_and_responses() {
+        let parsed = content(&json!([
+            {"text": "a"},
+            {"functionCall": {"id": "f", "name": "n", "args": {"x": 1}}},
+            {"functionResponse": {"id": "f", "name": "n", "response": {"output": "out"}}},
+            {"inlineData": {"mimeType": "image/png", "data": "AA"}},
+            {"fileData": {"fileUri": "gs://x"}},
+        ]));
+        assert_eq!(parsed.parts, vec![Part::Text("a".into())]);
+        assert_eq!(
+            parsed.calls,
+            vec![Call {
+                id: "f".into(),
+                name: "n".into(),
+                args: json!({"x": 1})
+            }]
+        );
+        assert_eq!(parsed.responses[0].parts.len(), 2);
+        assert_eq!(parsed.other, 1);
+    }
+}
