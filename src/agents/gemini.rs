@@ -177,8 +177,9 @@ fn read(session: &NativeSession) -> Result<Conversation, String> {
     if meta["sessionId"].as_str().is_none_or(str::is_empty) {
         return Err(not_a_session(&session.path));
     }
+    let mut seen = HashSet::new();
     for message in &messages {
-        self::message(message, &mut conversation);
+        self::message(message, &mut seen, &mut conversation);
     }
     conversation.session.title = summary
         .or(conversation.session.title.take())
@@ -227,16 +228,21 @@ fn replay(lines: &[Value]) -> (Vec<Value>, Option<String>) {
     (messages, summary)
 }
 
-fn message(message: &Value, out: &mut Conversation) {
+/// One message's records. A call and its result can be in the file twice (the call's record
+/// with its result, and the `functionResponse` Gemini sends back as a user message; after a
+/// resume, the checkpoint's API form): `seen` keeps each call and result once.
+fn message(message: &Value, seen: &mut HashSet<String>, out: &mut Conversation) {
     let id = message["id"].as_str().unwrap_or_default();
     let timestamp = message["timestamp"].as_str().map(str::to_owned);
-    let push = |out: &mut Conversation, rid: String, item: Item| {
-        out.records.push(Record {
-            timestamp: timestamp.clone(),
-            agent: None,
-            rid: Some(rid),
-            item,
-        });
+    let mut push = |out: &mut Conversation, rid: String, item: Item| {
+        if seen.insert(rid.clone()) {
+            out.records.push(Record {
+                timestamp: timestamp.clone(),
+                agent: None,
+                rid: Some(rid),
+                item,
+            });
+        }
     };
     let body = content(&message["content"]);
     for _ in 0..body.thoughts + message["thoughts"].as_array().map_or(0, Vec::len) as u64 {
@@ -247,6 +253,18 @@ fn message(message: &Value, out: &mut Conversation) {
     }
     match message["type"].as_str() {
         Some("user") => {
+            for response in body.responses {
+                let is_error = response.is_error || failed_shell(&response.name, &response.parts);
+                push(
+                    out,
+                    format!("{}:result", response.id),
+                    Item::ToolResult {
+                        id: response.id,
+                        parts: response.parts,
+                        is_error,
+                    },
+                );
+            }
             let text = crate::model::joined_text(&body.parts);
             let trimmed = text.trim_start();
             if trimmed.starts_with("<session_context>") || trimmed.starts_with("<hook_context>") {
@@ -264,51 +282,40 @@ fn message(message: &Value, out: &mut Conversation) {
                 push(out, id.to_owned(), Item::Text { text });
             }
             let recorded = message["toolCalls"].as_array().cloned().unwrap_or_default();
-            let mut results = Vec::new();
-            for call in &recorded {
-                let call_id = call["id"].as_str().unwrap_or(id).to_owned();
-                let (name, input) = native::tool_call(
-                    call["name"].as_str().unwrap_or("unknown"),
-                    SHELL,
-                    &call["args"],
-                );
-                push(
-                    out,
-                    format!("{call_id}:call"),
-                    Item::ToolCall {
-                        id: call_id.clone(),
-                        name,
-                        input,
-                    },
-                );
-                if let Some(result) = call_result(call) {
-                    results.push((call_id, result));
-                }
-            }
-            // Calls in the content itself, not (yet) recorded with a status and result.
-            let known: HashSet<&str> = recorded.iter().filter_map(|c| c["id"].as_str()).collect();
-            for call in body.calls.iter().filter(|c| !known.contains(c.id.as_str())) {
+            let mut calls: Vec<Call> = recorded
+                .iter()
+                .map(|call| Call {
+                    id: call["id"].as_str().unwrap_or(id).to_owned(),
+                    name: call["name"].as_str().unwrap_or("unknown").to_owned(),
+                    args: call["args"].clone(),
+                })
+                .collect();
+            // Calls in the content itself (the API form), not recorded with a result.
+            calls.extend(
+                body.calls
+                    .into_iter()
+                    .filter(|c| !recorded.iter().any(|r| r["id"] == c.id.as_str())),
+            );
+            for call in calls {
                 let (name, input) = native::tool_call(&call.name, SHELL, &call.args);
-                push(
-                    out,
-                    format!("{}:call", call.id),
-                    Item::ToolCall {
-                        id: call.id.clone(),
-                        name,
-                        input,
-                    },
-                );
+                let item = Item::ToolCall {
+                    id: call.id.clone(),
+                    name,
+                    input,
+                };
+                push(out, format!("{}:call", call.id), item);
             }
-            for (call_id, (parts, is_error)) in results {
-                push(
-                    out,
-                    format!("{call_id}:result"),
-                    Item::ToolResult {
-                        id: call_id,
-                        parts,
-                        is_error,
-                    },
-                );
+            for call in &recorded {
+                let Some((parts, is_error)) = call_result(call) else {
+                    continue;
+                };
+                let call_id = call["id"].as_str().unwrap_or(id).to_owned();
+                let item = Item::ToolResult {
+                    id: call_id.clone(),
+                    parts,
+                    is_error,
+                };
+                push(out, format!("{call_id}:result"), item);
             }
         }
         Some("info" | "error" | "warning") => {
@@ -322,7 +329,6 @@ fn message(message: &Value, out: &mut Conversation) {
 /// result) what Gemini showed; `None` while it has not finished.
 fn call_result(call: &Value) -> Option<(Vec<Part>, bool)> {
     let status = call["status"].as_str().unwrap_or_default();
-    let failed = status != "success";
     if call["result"].is_null() {
         if !matches!(status, "error" | "cancelled") {
             return None;
@@ -332,13 +338,28 @@ fn call_result(call: &Value) -> Option<(Vec<Part>, bool)> {
     }
     let result = content(&call["result"]);
     let mut parts = Vec::new();
-    let mut is_error = failed;
+    let mut is_error = status != "success";
     for response in result.responses {
         parts.extend(response.parts);
         is_error |= response.is_error;
     }
     parts.extend(result.parts);
+    let is_error = is_error || failed_shell(call["name"].as_str().unwrap_or_default(), &parts);
     Some((parts, is_error))
+}
+
+/// Gemini records a shell command that exited non-zero as a success; its output says
+/// `Exit Code: N`.
+fn failed_shell(name: &str, parts: &[Part]) -> bool {
+    name == SHELL
+        && parts.iter().filter_map(Part::text).any(|text| {
+            text.lines().any(|line| {
+                line.trim()
+                    .strip_prefix("Exit Code: ")
+                    .and_then(|code| code.trim().parse::<i64>().ok())
+                    .is_some_and(|code| code != 0)
+            })
+        })
 }
 
 /// Gemini API content (`Part[]`, one part, or a string) sorted by what it carries.
@@ -641,6 +662,83 @@ mod tests {
             }]
         );
         assert_eq!(conversation.session.title.as_deref(), Some("Named"));
+    }
+
+    fn fixture() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/native/gemini")
+    }
+
+    /// A session the real Gemini CLI 0.61.0 wrote: two prompts, the second after a resume
+    /// that appended a checkpoint of the history in API form.
+    #[test]
+    fn a_native_session_reads_as_the_conversation_the_model_saw() {
+        let listed = list_in(&fixture(), &HashSet::new());
+        assert_eq!(listed.len(), 1);
+        let session = &listed[0];
+        assert_eq!(session.id, "2133388c-aa13-4eec-b385-3e8a79d26b0e");
+        assert_eq!(
+            session.cwd.as_deref(),
+            Some(Path::new("/home/user/project"))
+        );
+        assert!(!session.ours);
+        let conversation = read(session).unwrap();
+        let shape: Vec<String> = conversation
+            .records
+            .iter()
+            .map(|r| match &r.item {
+                Item::Prompt { parts } => format!("prompt {}", crate::model::joined_text(parts)),
+                Item::Text { text } => format!("text {text}"),
+                Item::ToolCall { name, input, .. } => format!("call {name} {input}"),
+                Item::ToolResult { is_error, .. } => format!("result error={is_error}"),
+                Item::Thinking { .. } => "thinking".into(),
+            })
+            .collect();
+        assert_eq!(
+            shape,
+            [
+                "prompt List the files, then look for a docs folder.",
+                "text Listing the files.",
+                r#"call Bash {"command":"ls -1"}"#,
+                "result error=false",
+                r#"call Bash {"command":"ls docs"}"#,
+                "result error=true",
+                "text The project has README.md, notes.txt and src; there is no docs folder.",
+                "prompt How many lines does notes.txt have?",
+                "text Counting.",
+                r#"call Bash {"command":"wc -l notes.txt"}"#,
+                "result error=false",
+                "text notes.txt has 3 lines.",
+            ]
+        );
+        let Item::ToolResult { parts, .. } = &conversation.records[3].item else {
+            panic!()
+        };
+        assert!(crate::model::joined_text(parts).contains("README.md\nnotes.txt\nsrc"));
+        assert_eq!(
+            conversation.dropped.get("context messages Gemini injected"),
+            Some(&1)
+        );
+        assert_eq!(
+            conversation.session.title.as_deref(),
+            Some("List the files, then look for a docs folder.")
+        );
+
+        // Before the resume appended to it, the file read as the same first records.
+        let text = std::fs::read_to_string(&session.path).unwrap();
+        let second_meta = text.match_indices("\n{\"sessionId\"").next().unwrap().0;
+        let dir = tempfile::tempdir().unwrap();
+        let before = dir.path().join("session-before.jsonl");
+        std::fs::write(&before, &text[..=second_meta]).unwrap();
+        let earlier = read(&at_path(&before).unwrap()).unwrap();
+        assert_eq!(earlier.records.len(), 7);
+        let key = |r: &Record| (r.rid.clone(), r.item.clone());
+        assert_eq!(
+            earlier.records.iter().map(key).collect::<Vec<_>>(),
+            conversation.records[..7]
+                .iter()
+                .map(key)
+                .collect::<Vec<_>>()
+        );
     }
 
     #[test]
