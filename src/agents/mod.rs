@@ -5,6 +5,7 @@ pub mod claude;
 pub mod codex;
 pub mod gemini;
 pub mod native;
+pub mod opencode;
 
 pub use native::{Conversation, NativeSession, Reader};
 
@@ -93,7 +94,12 @@ pub const AMP: Agent = Agent {
 };
 
 /// One reader per agent whose sessions can be read, in the order listings show them.
-pub const READERS: &[&Reader] = &[&claude::READER, &codex::READER, &gemini::READER];
+pub const READERS: &[&Reader] = &[
+    &claude::READER,
+    &codex::READER,
+    &gemini::READER,
+    &opencode::READER,
+];
 
 /// The reader of `agent`.
 pub fn reader(agent: &str) -> Option<&'static Reader> {
