@@ -588,6 +588,103 @@ mod tests {
         );
     }
 
+    /// A session the real OpenCode 1.18.33 wrote (its rows, recorded as JSON), in a database
+    /// with exactly its columns.
+    #[test]
+    fn a_native_session_reads_as_the_conversation_the_model_saw() {
+        let rows: Value = serde_json::from_str(include_str!(
+            "../../tests/fixtures/native/opencode/ses_dc8ab1092ffeB7g71iPQ1Z0Mor.json"
+        ))
+        .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("opencode.db");
+        let connection = Connection::open(&db).unwrap();
+        for (table, rows) in rows.as_object().unwrap() {
+            let rows = rows.as_array().unwrap();
+            let columns: Vec<&String> = rows[0].as_object().unwrap().keys().collect();
+            let names: Vec<&str> = columns.iter().map(|c| c.as_str()).collect();
+            connection
+                .execute_batch(&format!("CREATE TABLE {table} ({});", names.join(", ")))
+                .unwrap();
+            let marks: Vec<String> = (1..=columns.len()).map(|i| format!("?{i}")).collect();
+            let sql = format!("INSERT INTO {table} VALUES ({})", marks.join(", "));
+            for row in rows {
+                let values: Vec<rusqlite::types::Value> = columns
+                    .iter()
+                    .map(|c| match &row[c.as_str()] {
+                        Value::Null => rusqlite::types::Value::Null,
+                        Value::String(s) => rusqlite::types::Value::Text(s.clone()),
+                        Value::Number(n) if n.is_i64() => {
+                            rusqlite::types::Value::Integer(n.as_i64().unwrap())
+                        }
+                        Value::Number(n) => rusqlite::types::Value::Real(n.as_f64().unwrap()),
+                        other => rusqlite::types::Value::Text(other.to_string()),
+                    })
+                    .collect();
+                connection
+                    .execute(&sql, rusqlite::params_from_iter(values))
+                    .unwrap();
+            }
+        }
+        let listed = list_in(&db, BUSY, &HashSet::new()).unwrap();
+        assert_eq!(listed.len(), 1);
+        let session = &listed[0];
+        assert_eq!(session.title.as_deref(), Some("Mock title"));
+        assert_eq!(
+            session.cwd.as_deref(),
+            Some(Path::new("/home/user/project"))
+        );
+        assert!(!session.ours);
+        let conversation = read(session).unwrap();
+        let shape: Vec<String> = conversation
+            .records
+            .iter()
+            .map(|r| match &r.item {
+                Item::Prompt { parts } => format!("prompt {}", crate::model::joined_text(parts)),
+                Item::Text { text } => format!("text {text}"),
+                Item::ToolCall { name, input, .. } => format!("call {name} {}", input["command"]),
+                Item::ToolResult {
+                    parts, is_error, ..
+                } => {
+                    format!(
+                        "result error={is_error} {:?}",
+                        crate::model::joined_text(parts)
+                    )
+                }
+                Item::Thinking { .. } => "thinking".into(),
+            })
+            .collect();
+        assert_eq!(
+            shape,
+            [
+                "prompt List the files, then look for a docs folder.",
+                "text Listing the files.",
+                r#"call Bash "ls -1""#,
+                r#"result error=false "README.md\nnotes.txt\nsrc\n""#,
+                r#"call Bash "ls docs""#,
+                r#"result error=true "ls: cannot access 'docs': No such file or directory\n""#,
+                "text The project has README.md, notes.txt and src; there is no docs folder.",
+                "prompt How many lines does notes.txt have?",
+                "text Counting.",
+                r#"call Bash "wc -l notes.txt""#,
+                r#"result error=false "3 notes.txt\n""#,
+                "text notes.txt has 3 lines.",
+            ]
+        );
+        assert!(
+            conversation.dropped.is_empty(),
+            "{:?}",
+            conversation.dropped
+        );
+        let Item::ToolCall { input, .. } = &conversation.records[2].item else {
+            panic!()
+        };
+        assert_eq!(
+            input,
+            &json!({"command": "ls -1", "description": "List files"})
+        );
+    }
+
     #[test]
     fn a_locked_or_unknown_database_says_what_to_do() {
         let dir = tempfile::tempdir().unwrap();
