@@ -23,11 +23,8 @@ pub const READER: Reader = Reader {
 
 /// A session bigger than this is refused rather than read into memory.
 const MAX_SESSION: u64 = 1 << 30;
-/// `list` reads this much of each file's head and tail: the metadata line is first, and the
-/// title (`$set summary`) is written after the first prompt (by us) or appended later (by
-/// Gemini), so messages in between need not be read.
-const EDGE: u64 = 64 * 1024;
-const SHELL: &str = "run_shell_command";
+/// The shell tool of Gemini CLI and of Qwen Code.
+pub const SHELL: &str = "run_shell_command";
 
 fn list() -> Result<Vec<NativeSession>, String> {
     let Some(root) = crate::paths::gemini_root() else {
@@ -73,38 +70,17 @@ fn is_session_name(path: &Path) -> bool {
 }
 
 fn at_path(path: &Path) -> Result<NativeSession, String> {
-    let size =
-        crate::store::fs::size(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     let (meta, summary) = if is_legacy(path) {
         let whole: Value = serde_json::from_str(&native::read_file(path, MAX_SESSION)?)
             .map_err(|_| not_a_session(path))?;
         let summary = whole["summary"].as_str().map(str::to_owned);
         (whole, summary)
     } else {
-        let read = |offset: u64, len: u64| {
-            crate::store::fs::read_range(path, offset, len)
-                .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
-                .map_err(|e| format!("cannot read {}: {e}", path.display()))
-        };
-        let head = read(0, EDGE)?;
-        let tail = if size > EDGE {
-            read(size - EDGE, EDGE)?
-        } else {
-            String::new()
-        };
-        let meta = head
-            .lines()
-            .next()
-            .and_then(|line| serde_json::from_str::<Value>(line).ok())
-            .unwrap_or(Value::Null);
-        let summary = [&tail, &head].into_iter().find_map(|text| {
-            text.lines()
-                .filter(|l| l.starts_with("{\"$set\"") && l.contains("\"summary\""))
-                .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-                .filter_map(|l| l["$set"]["summary"].as_str().map(str::to_owned))
-                .next_back()
+        let edges = native::Edges::read(path)?;
+        let summary = edges.last("\"$set\"", |l| {
+            l["$set"]["summary"].as_str().map(str::to_owned)
         });
-        (meta, summary)
+        (edges.first(), summary)
     };
     let id = meta["sessionId"]
         .as_str()
@@ -348,9 +324,9 @@ fn call_result(call: &Value) -> Option<(Vec<Part>, bool)> {
     Some((parts, is_error))
 }
 
-/// Gemini records a shell command that exited non-zero as a success; its output says
-/// `Exit Code: N`.
-fn failed_shell(name: &str, parts: &[Part]) -> bool {
+/// Gemini CLI (and Qwen Code, its fork) records a shell command that exited non-zero as a
+/// success; its output says `Exit Code: N`.
+pub fn failed_shell(name: &str, parts: &[Part]) -> bool {
     name == SHELL
         && parts.iter().filter_map(Part::text).any(|text| {
             text.lines().any(|line| {

@@ -6,6 +6,7 @@ pub mod codex;
 pub mod gemini;
 pub mod native;
 pub mod opencode;
+pub mod qwen;
 
 pub use native::{Conversation, NativeSession, Reader};
 

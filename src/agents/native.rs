@@ -166,6 +166,53 @@ pub fn read_file(path: &Path, max: u64) -> Result<String, String> {
         .map_err(|e| format!("cannot read {}: {e}", path.display()))
 }
 
+/// The head and tail of a session file, for listings: its first line, and metadata an agent
+/// writes near the start or appends later, without reading what lies between.
+pub struct Edges {
+    head: String,
+    tail: String,
+}
+
+impl Edges {
+    const SIZE: u64 = 64 * 1024;
+
+    pub fn read(path: &Path) -> Result<Edges, String> {
+        let failed = |e: std::io::Error| format!("cannot read {}: {e}", path.display());
+        let range = |offset: u64| {
+            crate::store::fs::read_range(path, offset, Self::SIZE)
+                .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
+                .map_err(failed)
+        };
+        let size = crate::store::fs::size(path).map_err(failed)?;
+        let head = range(0)?;
+        let tail = match size.checked_sub(Self::SIZE) {
+            Some(start) if start > 0 => range(start)?,
+            _ => String::new(),
+        };
+        Ok(Edges { head, tail })
+    }
+
+    /// The first line as JSON (`Null` when it is not).
+    pub fn first(&self) -> Value {
+        self.head
+            .lines()
+            .next()
+            .and_then(|line| serde_json::from_str(line).ok())
+            .unwrap_or(Value::Null)
+    }
+
+    /// The last value `pick` finds in a whole line containing `needle`, the tail first.
+    pub fn last(&self, needle: &str, pick: impl Fn(&Value) -> Option<String>) -> Option<String> {
+        [&self.tail, &self.head].into_iter().find_map(|text| {
+            text.lines()
+                .filter(|line| line.contains(needle))
+                .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+                .filter_map(|line| pick(&line))
+                .next_back()
+        })
+    }
+}
+
 /// The JSON objects of a JSONL session. A last line the agent is still writing (no newline
 /// yet) is left for a later read; any other line that is not a JSON object is counted.
 pub fn json_lines(text: &str, out: &mut Conversation) -> Vec<Value> {
