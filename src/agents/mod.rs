@@ -3,6 +3,7 @@
 
 pub mod claude;
 pub mod codex;
+pub mod copilot;
 pub mod gemini;
 pub mod native;
 pub mod opencode;
