@@ -259,49 +259,9 @@ fn event(event: &Value, seen: &mut HashSet<String>, out: &mut Conversation) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::encode::{Encoder, Index, SessionFacts, ToolStyle};
+    use crate::agents::testing::{self, items};
+    use crate::encode::ToolStyle;
     use serde_json::json;
-
-    fn records() -> Vec<Record> {
-        [
-            Item::Prompt {
-                parts: vec![Part::Text("List the files".into())],
-            },
-            Item::Text {
-                text: "Listing.".into(),
-            },
-            Item::ToolCall {
-                id: "c1".into(),
-                name: "Bash".into(),
-                input: json!({"command": "ls", "description": "List"}),
-            },
-            Item::ToolCall {
-                id: "c2".into(),
-                name: "view".into(),
-                input: json!({"path": "a.txt"}),
-            },
-            Item::ToolResult {
-                id: "c1".into(),
-                parts: vec![Part::Text("a.txt".into())],
-                is_error: false,
-            },
-            Item::ToolResult {
-                id: "c2".into(),
-                parts: vec![Part::Text("denied".into())],
-                is_error: true,
-            },
-            Item::Text {
-                text: "One file.".into(),
-            },
-        ]
-        .into_iter()
-        .map(Record::new)
-        .collect()
-    }
-
-    fn items(records: &[Record]) -> Vec<Item> {
-        records.iter().map(|r| r.item.clone()).collect()
-    }
 
     #[test]
     fn what_our_encoder_writes_reads_back_the_same() {
@@ -312,58 +272,28 @@ mod tests {
             max_output_bytes: 1 << 20,
         };
         let cwd = Path::new("/home/u/project");
-        let now = chrono::Utc::now();
-        let facts = SessionFacts {
-            claude_session_id: "c",
-            cwd,
-            title: "Files: \"ls\"",
-            now,
-        };
-        let opening = encoder.open(&facts).unwrap();
-        let mut cursor = opening.cursor.clone();
-        let mut lines = opening.header.clone();
-        encoder.encode(&records(), &mut cursor, &mut lines);
-        std::fs::create_dir_all(opening.path.parent().unwrap()).unwrap();
-        std::fs::write(&opening.path, lines.join("\n") + "\n").unwrap();
-        let index: &Index = opening.index.as_ref().unwrap();
+        let records = testing::conversation();
+        let (opening, mut cursor) = testing::write_jsonl(&encoder, cwd, &records);
+        let facts = testing::facts(cwd);
         let entry = crate::store::index::Entry {
             id: &opening.id,
             path: &opening.path,
             cwd,
             title: facts.title,
-            created_at: now,
-            now,
+            created_at: facts.now,
+            now: facts.now,
         };
-        assert!(crate::store::index::refresh(index, &entry).unwrap());
+        assert!(crate::store::index::refresh(opening.index.as_ref().unwrap(), &entry).unwrap());
 
         let listed = list_in(home.path(), &HashSet::from([opening.id.clone()]));
         assert_eq!(listed.len(), 1);
         let session = &listed[0];
         assert!(session.ours);
         assert_eq!(session.cwd.as_deref(), Some(cwd));
-        assert_eq!(session.title.as_deref(), Some("Files: \"ls\""));
-        let first = read(session).unwrap();
-        assert_eq!(items(&first.records), items(&records()));
-        assert!(first.dropped.is_empty(), "{:?}", first.dropped);
-
-        // The same rids on every read, and after an append the earlier ones stay.
-        assert_eq!(read(session).unwrap().records, first.records);
-        let mut lines = Vec::new();
-        encoder.encode(
-            &[Record::new(Item::Prompt {
-                parts: vec![Part::Text("more".into())],
-            })],
-            &mut cursor,
-            &mut lines,
-        );
-        let mut file = std::fs::OpenOptions::new()
-            .append(true)
-            .open(&opening.path)
-            .unwrap();
-        std::io::Write::write_all(&mut file, (lines.join("\n") + "\n").as_bytes()).unwrap();
-        let longer = read(session).unwrap();
-        assert_eq!(longer.records[..first.records.len()], first.records[..]);
-        assert_eq!(longer.records.len(), first.records.len() + 1);
+        assert_eq!(session.title.as_deref(), Some(facts.title));
+        testing::round_trip(read, session, &items(&records), |more| {
+            testing::append_jsonl(&encoder, &opening.path, &mut cursor, more)
+        });
     }
 
     #[test]
@@ -408,19 +338,9 @@ mod tests {
                 },
             ]
         );
-        let rids: Vec<&str> = conversation
-            .records
-            .iter()
-            .filter_map(|r| r.rid.as_deref())
-            .collect();
-        assert_eq!(rids, ["e1", "t1:call", "t1:result"]);
-        let dropped: Vec<(&str, u64)> = conversation
-            .dropped
-            .iter()
-            .map(|(k, v)| (k.as_str(), *v))
-            .collect();
+        assert_eq!(testing::rids(&conversation), ["e1", "t1:call", "t1:result"]);
         assert_eq!(
-            dropped,
+            testing::dropped(&conversation),
             [
                 ("attachments (files and images the prompt referenced)", 1),
                 ("context Copilot injected into prompts", 1),

@@ -435,122 +435,27 @@ fn response_text(response: &Value) -> (String, bool) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::encode::{Encoder, SessionFacts, ToolStyle};
+    use crate::agents::testing::{self, items};
+    use crate::encode::ToolStyle;
     use serde_json::json;
-
-    fn records() -> Vec<Record> {
-        let image = Part::Image(Image {
-            media_type: "image/png".into(),
-            data: "iVBORw0K".into(),
-        });
-        [
-            Item::Prompt {
-                parts: vec![Part::Text("List the files".into()), image],
-            },
-            Item::Text {
-                text: "Listing.".into(),
-            },
-            Item::ToolCall {
-                id: "c1".into(),
-                name: "Bash".into(),
-                input: json!({"command": "ls", "description": "List"}),
-            },
-            Item::ToolCall {
-                id: "c2".into(),
-                name: "read_file".into(),
-                input: json!({"file_path": "a.txt"}),
-            },
-            Item::ToolResult {
-                id: "c1".into(),
-                parts: vec![Part::Text("a.txt".into())],
-                is_error: false,
-            },
-            Item::ToolResult {
-                id: "c2".into(),
-                parts: vec![Part::Text("denied".into())],
-                is_error: true,
-            },
-            Item::Text {
-                text: "One file.".into(),
-            },
-        ]
-        .into_iter()
-        .map(Record::new)
-        .collect()
-    }
-
-    fn items(conversation: &Conversation) -> Vec<Item> {
-        conversation
-            .records
-            .iter()
-            .map(|r| r.item.clone())
-            .collect()
-    }
-
-    /// Writes `records` into a new session with our encoder, as the store would.
-    fn encode(
-        root: &Path,
-        cwd: &Path,
-        records: &[Record],
-    ) -> (PathBuf, serde_json::Value, Box<dyn Encoder>) {
-        let encoder: Box<dyn Encoder> = Box::new(crate::encode::gemini::Gemini {
-            root: root.to_owned(),
-            style: ToolStyle::Structured,
-            max_output_bytes: 1 << 20,
-        });
-        let facts = SessionFacts {
-            claude_session_id: "c",
-            cwd,
-            title: "t",
-            now: chrono::Utc::now(),
-        };
-        let opening = encoder.open(&facts).unwrap();
-        crate::store::side::write(&opening.side_files).unwrap();
-        let mut cursor = opening.cursor.clone();
-        let mut lines = opening.header.clone();
-        encoder.encode(records, &mut cursor, &mut lines);
-        std::fs::create_dir_all(opening.path.parent().unwrap()).unwrap();
-        std::fs::write(&opening.path, lines.join("\n") + "\n").unwrap();
-        (opening.path, cursor, encoder)
-    }
 
     #[test]
     fn what_our_encoder_writes_reads_back_the_same() {
         let root = tempfile::tempdir().unwrap();
+        let encoder = crate::encode::gemini::Gemini {
+            root: root.path().to_owned(),
+            style: ToolStyle::Structured,
+            max_output_bytes: 1 << 20,
+        };
         let cwd = Path::new("/home/u/My Project");
-        let (path, mut cursor, encoder) = encode(root.path(), cwd, &records());
-        let session = at_path(&path).unwrap();
+        let records = testing::with_image(testing::conversation());
+        let (opening, mut cursor) = testing::write_jsonl(&encoder, cwd, &records);
+        let session = at_path(&opening.path).unwrap();
         assert_eq!(session.cwd.as_deref(), Some(cwd));
         assert_eq!(session.title.as_deref(), Some("List the files"));
-        let first = read(&session).unwrap();
-        assert_eq!(
-            items(&first),
-            items(&Conversation {
-                records: records(),
-                ..first.clone()
-            })
-        );
-        assert!(first.dropped.is_empty(), "{:?}", first.dropped);
-
-        // The same rids on every read, and after an append the earlier ones stay.
-        assert_eq!(read(&session).unwrap().records, first.records);
-        let mut lines = Vec::new();
-        encoder.encode(
-            &[Record::new(Item::Prompt {
-                parts: vec![Part::Text("more".into())],
-            })],
-            &mut cursor,
-            &mut lines,
-        );
-        let mut file = std::fs::OpenOptions::new()
-            .append(true)
-            .open(&path)
-            .unwrap();
-        std::io::Write::write_all(&mut file, (lines.join("\n") + "\n").as_bytes()).unwrap();
-        let longer = read(&session).unwrap();
-        assert_eq!(longer.records[..first.records.len()], first.records[..]);
-        assert_eq!(longer.records.len(), first.records.len() + 1);
-
+        testing::round_trip(read, &session, &testing::items(&records), |more| {
+            testing::append_jsonl(&encoder, &opening.path, &mut cursor, more)
+        });
         let listed = list_in(root.path(), &HashSet::from([session.id.clone()]));
         assert_eq!(listed.len(), 1);
         assert!(listed[0].ours);
@@ -579,7 +484,7 @@ mod tests {
         std::fs::write(&path, text.join("\n") + "\n{\"id\":\"half").unwrap();
         let conversation = read(&at_path(&path).unwrap()).unwrap();
         assert_eq!(
-            items(&conversation),
+            items(&conversation.records),
             vec![
                 Item::Prompt {
                     parts: vec![Part::Text("hi".into())]
@@ -604,19 +509,12 @@ mod tests {
                 },
             ]
         );
-        let rids: Vec<&str> = conversation
-            .records
-            .iter()
-            .filter_map(|r| r.rid.as_deref())
-            .collect();
-        assert_eq!(rids, ["u1", "g1", "t1:call", "t2:call", "t1:result"]);
-        let dropped: Vec<(&str, u64)> = conversation
-            .dropped
-            .iter()
-            .map(|(k, v)| (k.as_str(), *v))
-            .collect();
         assert_eq!(
-            dropped,
+            testing::rids(&conversation),
+            ["u1", "g1", "t1:call", "t2:call", "t1:result"]
+        );
+        assert_eq!(
+            testing::dropped(&conversation),
             [
                 ("context messages Gemini injected", 1),
                 ("info, error and warning messages (shown, never sent)", 1),
@@ -632,7 +530,7 @@ mod tests {
         std::fs::write(&path, text.join("\n") + "\n").unwrap();
         let conversation = read(&at_path(&path).unwrap()).unwrap();
         assert_eq!(
-            items(&conversation),
+            items(&conversation.records),
             vec![Item::Prompt {
                 parts: vec![Part::Text("only".into())]
             }]
@@ -658,34 +556,7 @@ mod tests {
         );
         assert!(!session.ours);
         let conversation = read(session).unwrap();
-        let shape: Vec<String> = conversation
-            .records
-            .iter()
-            .map(|r| match &r.item {
-                Item::Prompt { parts } => format!("prompt {}", crate::model::joined_text(parts)),
-                Item::Text { text } => format!("text {text}"),
-                Item::ToolCall { name, input, .. } => format!("call {name} {input}"),
-                Item::ToolResult { is_error, .. } => format!("result error={is_error}"),
-                Item::Thinking { .. } => "thinking".into(),
-            })
-            .collect();
-        assert_eq!(
-            shape,
-            [
-                "prompt List the files, then look for a docs folder.",
-                "text Listing the files.",
-                r#"call Bash {"command":"ls -1"}"#,
-                "result error=false",
-                r#"call Bash {"command":"ls docs"}"#,
-                "result error=true",
-                "text The project has README.md, notes.txt and src; there is no docs folder.",
-                "prompt How many lines does notes.txt have?",
-                "text Counting.",
-                r#"call Bash {"command":"wc -l notes.txt"}"#,
-                "result error=false",
-                "text notes.txt has 3 lines.",
-            ]
-        );
+        assert_eq!(testing::shape(&conversation.records), testing::RECORDED);
         let Item::ToolResult { parts, .. } = &conversation.records[3].item else {
             panic!()
         };

@@ -8,6 +8,8 @@ pub mod gemini;
 pub mod native;
 pub mod opencode;
 pub mod qwen;
+#[cfg(test)]
+mod testing;
 
 pub use native::{Conversation, NativeSession, Reader};
 

@@ -356,7 +356,8 @@ fn image(part: &Value) -> Option<Part> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::encode::{Encoder, SessionFacts, ToolStyle};
+    use crate::agents::testing::{self, items};
+    use crate::encode::{Encoder, ToolStyle};
     use serde_json::json;
 
     fn database(dir: &Path) -> std::path::PathBuf {
@@ -370,47 +371,6 @@ mod tests {
             .execute_batch("ALTER TABLE session ADD COLUMN parent_id TEXT;")
             .unwrap();
         db
-    }
-
-    fn records() -> Vec<Record> {
-        [
-            Item::Prompt {
-                parts: vec![Part::Text("List the files".into())],
-            },
-            Item::Text {
-                text: "Listing.".into(),
-            },
-            Item::ToolCall {
-                id: "c1".into(),
-                name: "Bash".into(),
-                input: json!({"command": "ls", "description": "List"}),
-            },
-            Item::ToolCall {
-                id: "c2".into(),
-                name: "read".into(),
-                input: json!({"filePath": "a.txt"}),
-            },
-            Item::ToolResult {
-                id: "c1".into(),
-                parts: vec![Part::Text("a.txt".into())],
-                is_error: false,
-            },
-            Item::ToolResult {
-                id: "c2".into(),
-                parts: vec![Part::Text("denied".into())],
-                is_error: true,
-            },
-            Item::Text {
-                text: "One file.".into(),
-            },
-        ]
-        .into_iter()
-        .map(Record::new)
-        .collect()
-    }
-
-    fn items(records: &[Record]) -> Vec<Item> {
-        records.iter().map(|r| r.item.clone()).collect()
     }
 
     /// Applies an encoder's row upserts the way the store does.
@@ -437,16 +397,11 @@ mod tests {
             max_output_bytes: 1 << 20,
         };
         let cwd = dir.path();
-        let facts = SessionFacts {
-            claude_session_id: "abcdef123",
-            cwd,
-            title: "Files",
-            now: chrono::Utc::now(),
-        };
-        let opening = encoder.open(&facts).unwrap();
+        let opening = encoder.open(&testing::facts(cwd)).unwrap();
         let mut cursor = opening.cursor.clone();
         let mut lines = opening.header.clone();
-        encoder.encode(&records(), &mut cursor, &mut lines);
+        let records = testing::conversation();
+        encoder.encode(&records, &mut cursor, &mut lines);
         let mut mirror: crate::store::state::Mirror = serde_json::from_value(json!({
             "id": opening.id, "path": db, "kind": "opencode_db", "created_at": "", "last_sync": "",
             "records": 0, "lineage": crate::store::state::Lineage::new("x"),
@@ -458,29 +413,14 @@ mod tests {
         assert_eq!(listed.len(), 1);
         let session = &listed[0];
         assert!(session.ours, "our slug marks it");
-        assert_eq!(
-            (session.id.as_str(), session.title.as_deref()),
-            (opening.id.as_str(), Some("Files"))
-        );
+        assert_eq!(session.id, opening.id);
+        assert_eq!(session.title.as_deref(), Some(testing::facts(cwd).title));
         assert_eq!(session.cwd.as_deref(), Some(cwd));
-        let first = read(session).unwrap();
-        assert_eq!(items(&first.records), items(&records()));
-        assert!(first.dropped.is_empty(), "{:?}", first.dropped);
-
-        // The same rids on every read, and after an append the earlier ones stay.
-        assert_eq!(read(session).unwrap().records, first.records);
-        let mut lines = Vec::new();
-        encoder.encode(
-            &[Record::new(Item::Prompt {
-                parts: vec![Part::Text("more".into())],
-            })],
-            &mut cursor,
-            &mut lines,
-        );
-        flush(&mut mirror, &lines);
-        let longer = read(session).unwrap();
-        assert_eq!(longer.records[..first.records.len()], first.records[..]);
-        assert_eq!(longer.records.len(), first.records.len() + 1);
+        testing::round_trip(read, session, &items(&records), |more| {
+            let mut lines = Vec::new();
+            encoder.encode(more, &mut cursor, &mut lines);
+            flush(&mut mirror, &lines);
+        });
     }
 
     #[test]
@@ -570,13 +510,8 @@ mod tests {
                 },
             ]
         );
-        let rids: Vec<&str> = conversation
-            .records
-            .iter()
-            .filter_map(|r| r.rid.as_deref())
-            .collect();
         assert_eq!(
-            rids,
+            testing::rids(&conversation),
             ["msg_1", "call_a:call", "call_b:call", "call_a:result"]
         );
         assert_eq!(conversation.dropped.get("reasoning"), Some(&1));
@@ -636,45 +571,20 @@ mod tests {
         );
         assert!(!session.ours);
         let conversation = read(session).unwrap();
-        let shape: Vec<String> = conversation
-            .records
-            .iter()
-            .map(|r| match &r.item {
-                Item::Prompt { parts } => format!("prompt {}", crate::model::joined_text(parts)),
-                Item::Text { text } => format!("text {text}"),
-                Item::ToolCall { name, input, .. } => format!("call {name} {}", input["command"]),
-                Item::ToolResult {
-                    parts, is_error, ..
-                } => {
-                    format!(
-                        "result error={is_error} {:?}",
-                        crate::model::joined_text(parts)
-                    )
-                }
-                Item::Thinking { .. } => "thinking".into(),
-            })
-            .collect();
-        assert_eq!(
-            shape,
-            [
-                "prompt List the files, then look for a docs folder.",
-                "text Listing the files.",
-                r#"call Bash "ls -1""#,
-                r#"result error=false "README.md\nnotes.txt\nsrc\n""#,
-                r#"call Bash "ls docs""#,
-                r#"result error=true "ls: cannot access 'docs': No such file or directory\n""#,
-                "text The project has README.md, notes.txt and src; there is no docs folder.",
-                "prompt How many lines does notes.txt have?",
-                "text Counting.",
-                r#"call Bash "wc -l notes.txt""#,
-                r#"result error=false "3 notes.txt\n""#,
-                "text notes.txt has 3 lines.",
-            ]
-        );
+        assert_eq!(testing::shape(&conversation.records), testing::RECORDED);
         assert!(
             conversation.dropped.is_empty(),
             "{:?}",
             conversation.dropped
+        );
+        let Item::ToolResult { parts, .. } = &conversation.records[5].item else {
+            panic!()
+        };
+        assert_eq!(
+            parts,
+            &[Part::Text(
+                "ls: cannot access 'docs': No such file or directory\n".into()
+            )]
         );
         let Item::ToolCall { input, .. } = &conversation.records[2].item else {
             panic!()

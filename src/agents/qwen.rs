@@ -235,54 +235,10 @@ fn record(record: &Value, out: &mut Conversation) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::encode::{Encoder, SessionFacts, ToolStyle};
-    use crate::model::{Image, Part};
+    use crate::agents::testing::{self, items};
+    use crate::encode::ToolStyle;
+    use crate::model::Part;
     use serde_json::json;
-
-    fn records() -> Vec<Record> {
-        let image = Part::Image(Image {
-            media_type: "image/png".into(),
-            data: "iVBORw0K".into(),
-        });
-        [
-            Item::Prompt {
-                parts: vec![Part::Text("List the files".into()), image],
-            },
-            Item::Text {
-                text: "Listing.".into(),
-            },
-            Item::ToolCall {
-                id: "c1".into(),
-                name: "Bash".into(),
-                input: json!({"command": "ls", "description": "List"}),
-            },
-            Item::ToolCall {
-                id: "c2".into(),
-                name: "read_file".into(),
-                input: json!({"absolute_path": "/a.txt"}),
-            },
-            Item::ToolResult {
-                id: "c1".into(),
-                parts: vec![Part::Text("a.txt".into())],
-                is_error: false,
-            },
-            Item::ToolResult {
-                id: "c2".into(),
-                parts: vec![Part::Text("no such file".into())],
-                is_error: true,
-            },
-            Item::Text {
-                text: "One file.".into(),
-            },
-        ]
-        .into_iter()
-        .map(Record::new)
-        .collect()
-    }
-
-    fn items(records: &[Record]) -> Vec<Item> {
-        records.iter().map(|r| r.item.clone()).collect()
-    }
 
     #[test]
     fn what_our_encoder_writes_reads_back_the_same() {
@@ -293,54 +249,27 @@ mod tests {
             max_output_bytes: 1 << 20,
         };
         let cwd = Path::new("/home/u/project");
-        let facts = SessionFacts {
-            claude_session_id: "c",
-            cwd,
-            title: "t",
-            now: chrono::Utc::now(),
-        };
-        let opening = encoder.open(&facts).unwrap();
-        let mut cursor = opening.cursor.clone();
-        let mut lines = opening.header.clone();
-        encoder.encode(&records(), &mut cursor, &mut lines);
-        std::fs::create_dir_all(opening.path.parent().unwrap()).unwrap();
-        std::fs::write(&opening.path, lines.join("\n") + "\n").unwrap();
-
+        let records = testing::with_image(testing::conversation());
+        let (opening, mut cursor) = testing::write_jsonl(&encoder, cwd, &records);
         let listed = list_in(home.path(), &HashSet::from([opening.id.clone()]));
         assert_eq!(listed.len(), 1);
         let session = &listed[0];
         assert!(session.ours);
         assert_eq!(session.cwd.as_deref(), Some(cwd));
-        let first = read(session).unwrap();
+        assert_eq!(
+            read(session).unwrap().session.title.as_deref(),
+            Some("List the files")
+        );
         // Our encoder writes a failed call's output only, with no status: it reads back as
         // a success (the model sees the same text either way).
-        let mut expected = items(&records());
+        let mut expected = items(&records);
         let Item::ToolResult { is_error, .. } = &mut expected[5] else {
             panic!()
         };
         *is_error = false;
-        assert_eq!(items(&first.records), expected);
-        assert!(first.dropped.is_empty(), "{:?}", first.dropped);
-        assert_eq!(first.session.title.as_deref(), Some("List the files"));
-
-        // The same rids on every read, and after an append the earlier ones stay.
-        assert_eq!(read(session).unwrap().records, first.records);
-        let mut lines = Vec::new();
-        encoder.encode(
-            &[Record::new(Item::Prompt {
-                parts: vec![Part::Text("more".into())],
-            })],
-            &mut cursor,
-            &mut lines,
-        );
-        let mut file = std::fs::OpenOptions::new()
-            .append(true)
-            .open(&opening.path)
-            .unwrap();
-        std::io::Write::write_all(&mut file, (lines.join("\n") + "\n").as_bytes()).unwrap();
-        let longer = read(session).unwrap();
-        assert_eq!(longer.records[..first.records.len()], first.records[..]);
-        assert_eq!(longer.records.len(), first.records.len() + 1);
+        testing::round_trip(read, session, &expected, |more| {
+            testing::append_jsonl(&encoder, &opening.path, &mut cursor, more)
+        });
     }
 
     #[test]
@@ -420,19 +349,9 @@ mod tests {
                 },
             ]
         );
-        let rids: Vec<&str> = conversation
-            .records
-            .iter()
-            .filter_map(|r| r.rid.as_deref())
-            .collect();
-        assert_eq!(rids, ["b", "f1:call", "f1:result"]);
-        let dropped: Vec<(&str, u64)> = conversation
-            .dropped
-            .iter()
-            .map(|(k, v)| (k.as_str(), *v))
-            .collect();
+        assert_eq!(testing::rids(&conversation), ["b", "f1:call", "f1:result"]);
         assert_eq!(
-            dropped,
+            testing::dropped(&conversation),
             [
                 ("records off the chain Qwen resumes (rewound branches)", 1),
                 ("system records (ui_telemetry)", 1),
