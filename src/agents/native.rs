@@ -284,6 +284,34 @@ mod tests {
     }
 
     #[test]
+    fn mirrors_and_retired_mirrors_in_our_state_are_ours() {
+        let data_dir = tempfile::tempdir().unwrap();
+        let mirror = |id: &str| {
+            serde_json::json!({
+                "id": id, "path": "/m", "created_at": "", "last_sync": "", "records": 0,
+                "lineage": crate::store::state::Lineage::new("x"),
+            })
+        };
+        let state: crate::store::state::SessionState = serde_json::from_value(serde_json::json!({
+            "version": 1, "claude_session_id": "c1", "transcript_path": "/t", "cwd": "/p",
+            "project": "/p", "created_at": "", "last_sync": "",
+            "progress": { "transcript_offset": 0 },
+            "mirrors": { "qwen": mirror("q-now"), "gemini": mirror("g-now") },
+            "retired": [{ "target": "qwen", "id": "q-old", "path": "/m", "reason": "continued",
+                          "retired_at": "", "successor": "q-now" }],
+        }))
+        .unwrap();
+        let files = crate::store::SessionFiles::new(data_dir.path(), "c1");
+        std::fs::create_dir_all(files.state.parent().unwrap()).unwrap();
+        crate::store::save_state(&files.state, &state).unwrap();
+        let ours = mirrored_in(data_dir.path(), "qwen");
+        assert_eq!(
+            ours,
+            HashSet::from(["q-now".to_owned(), "q-old".to_owned()])
+        );
+    }
+
+    #[test]
     fn the_shell_tool_becomes_bash_and_arguments_an_object() {
         let args = serde_json::json!({"command": "ls", "description": "list"});
         assert_eq!(
