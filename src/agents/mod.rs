@@ -103,6 +103,8 @@ pub const READERS: &[&Reader] = &[
     &codex::READER,
     &gemini::READER,
     &opencode::READER,
+    &qwen::READER,
+    &copilot::READER,
 ];
 
 /// The reader of `agent`.
@@ -202,6 +204,14 @@ pub fn not_ready(agent: &Agent) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_agent_has_a_reader() {
+        for agent in AGENTS {
+            assert!(reader(agent.target).is_some(), "{}", agent.target);
+        }
+        assert!(reader("claude").is_some());
+    }
 
     #[test]
     fn versions_are_found_in_what_the_agents_print() {
