@@ -174,8 +174,11 @@ fn record(record: &Value, out: &mut Conversation) {
     };
     let kind = record["type"].as_str().unwrap_or_default();
     if kind == "system" {
-        let subtype = record["subtype"].as_str().unwrap_or("other");
-        out.drop_one(&format!("system records ({subtype})"));
+        match record["subtype"].as_str().unwrap_or("other") {
+            // Qwen's own bookkeeping (telemetry, file attribution), never conversation.
+            "ui_telemetry" | "attribution_snapshot" => {}
+            subtype => out.drop_one(&format!("system records ({subtype})")),
+        }
         return;
     }
     let body = gemini::content(&record["message"]["parts"]);
@@ -324,7 +327,7 @@ mod tests {
                 "f",
                 Some("e"),
                 "system",
-                json!({"subtype": "ui_telemetry", "systemPayload": {}}),
+                json!({"subtype": "slash_command", "systemPayload": {}}),
             ),
         ];
         std::fs::write(&path, lines.join("\n") + "\n{\"uuid\":\"g\",").unwrap();
@@ -354,11 +357,51 @@ mod tests {
             testing::dropped(&conversation),
             [
                 ("records off the chain Qwen resumes (rewound branches)", 1),
-                ("system records (ui_telemetry)", 1),
+                ("system records (slash_command)", 1),
                 ("thoughts", 1),
             ]
         );
         assert_eq!(conversation.session.title.as_deref(), Some("Build"));
+    }
+
+    /// A session the real Qwen Code 0.15.10 wrote: one prompt, one shell call.
+    #[test]
+    fn a_native_session_reads_as_the_conversation_the_model_saw() {
+        let home = tempfile::tempdir().unwrap();
+        let chats = home.path().join("projects/-home-user-project/chats");
+        std::fs::create_dir_all(&chats).unwrap();
+        let name = "4d14a468-5b5b-474f-887e-6f0c3411307a.jsonl";
+        let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/native/qwen");
+        std::fs::copy(fixture.join(name), chats.join(name)).unwrap();
+        let listed = list_in(home.path(), &HashSet::new());
+        assert_eq!(listed.len(), 1);
+        let session = &listed[0];
+        assert_eq!(session.id, "4d14a468-5b5b-474f-887e-6f0c3411307a");
+        assert_eq!(
+            session.cwd.as_deref(),
+            Some(Path::new("/home/user/project"))
+        );
+        assert!(!session.ours);
+        let conversation = read(session).unwrap();
+        assert_eq!(
+            testing::shape(&conversation.records),
+            [
+                "prompt List the files of the project.",
+                "text Listing the files.",
+                r#"call Bash "ls -1""#,
+                "result error=false",
+                "text The project has README.md, notes.txt and src.",
+            ]
+        );
+        assert!(
+            conversation.dropped.is_empty(),
+            "{:?}",
+            conversation.dropped
+        );
+        assert_eq!(
+            conversation.session.title.as_deref(),
+            Some("List the files of the project.")
+        );
     }
 
     #[test]
