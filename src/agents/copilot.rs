@@ -223,7 +223,10 @@ fn event(event: &Value, seen: &mut HashSet<String>, out: &mut Conversation) {
         }
         "tool.execution_complete" => {
             let call_id = data["toolCallId"].as_str().unwrap_or(id).to_owned();
-            let failed = data["success"] == false;
+            let failed = data["success"] == false
+                || data["shellExecution"]["exitCode"]
+                    .as_i64()
+                    .is_some_and(|code| code != 0);
             // A failed call's text reaches the model from `error`.
             let text = match (failed, data["error"]["message"].as_str()) {
                 (true, Some(message)) => message.to_owned(),
@@ -241,6 +244,7 @@ fn event(event: &Value, seen: &mut HashSet<String>, out: &mut Conversation) {
             push(out, format!("{call_id}:result"), item);
         }
         "assistant.reasoning" => out.drop_one("reasoning"),
+        "system.message" => out.drop_one("system prompts"),
         // Session, turn and usage bookkeeping, progress of a call whose result follows.
         kind if kind.starts_with("session.")
             || kind.starts_with("hook.")
@@ -346,6 +350,43 @@ mod tests {
                 ("context Copilot injected into prompts", 1),
                 ("other events (abort)", 1),
                 ("reasoning", 1),
+            ]
+        );
+    }
+
+    /// A session the real Copilot CLI 1.0.102 wrote: one prompt, one shell call.
+    #[test]
+    fn a_native_session_reads_as_the_conversation_the_model_saw() {
+        let home = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/native/copilot");
+        let listed = list_in(&home, &HashSet::new());
+        assert_eq!(listed.len(), 1);
+        let session = &listed[0];
+        assert_eq!(session.id, "003c2dca-87ce-4d84-aab7-eca5dbecc927");
+        assert_eq!(
+            session.cwd.as_deref(),
+            Some(Path::new("/home/user/project"))
+        );
+        assert_eq!(
+            session.title.as_deref(),
+            Some("List the files of the project.")
+        );
+        assert!(!session.ours);
+        let conversation = read(session).unwrap();
+        assert_eq!(
+            testing::shape(&conversation.records),
+            [
+                "prompt List the files of the project.",
+                "text Listing the files.",
+                r#"call Bash "ls -1""#,
+                "result error=false",
+                "text The project has README.md, notes.txt and src.",
+            ]
+        );
+        assert_eq!(
+            testing::dropped(&conversation),
+            [
+                ("context Copilot injected into prompts", 1),
+                ("system prompts", 1)
             ]
         );
     }
