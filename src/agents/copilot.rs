@@ -140,8 +140,14 @@ fn read(session: &NativeSession) -> Result<Conversation, String> {
         return Err(not_a_session(&session.path));
     }
     let mut seen = HashSet::new();
-    for event in &events {
-        self::event(event, &mut seen, &mut conversation);
+    let lineage = format!("copilot:{}", session.id);
+    for (ordinal, event) in events.iter().enumerate() {
+        // Copilot gives every event an id; one without gets a hash of its place and content.
+        let id = event["id"].as_str().map_or_else(
+            || native::content_rid(&lineage, ordinal as u64, &event.to_string()),
+            str::to_owned,
+        );
+        self::event(event, &id, &mut seen, &mut conversation);
     }
     if conversation.session.title.is_none() {
         conversation.session.title = conversation.first_prompt();
@@ -151,9 +157,8 @@ fn read(session: &NativeSession) -> Result<Conversation, String> {
 
 /// One event's records; `seen` keeps each call once (its tool request, and its execution
 /// start for a call without one).
-fn event(event: &Value, seen: &mut HashSet<String>, out: &mut Conversation) {
+fn event(event: &Value, id: &str, seen: &mut HashSet<String>, out: &mut Conversation) {
     let data = &event["data"];
-    let id = event["id"].as_str().unwrap_or_default();
     let timestamp = event["timestamp"].as_str().map(str::to_owned);
     let mut push = |out: &mut Conversation, rid: String, item: Item| {
         if seen.insert(rid.clone()) {
@@ -312,6 +317,7 @@ mod tests {
             json!({"type": "tool.execution_start", "id": "e4", "data": {"toolCallId": "t1", "toolName": "bash", "arguments": {"command": "make"}}}),
             json!({"type": "tool.execution_complete", "id": "e5", "data": {"toolCallId": "t1", "success": false, "result": {"content": "partial"}, "error": {"message": "exit 2"}}}),
             json!({"type": "abort", "id": "e6", "data": {}}),
+            json!({"type": "assistant.message", "data": {"content": "no id"}}),
         ];
         let text: Vec<String> = lines.iter().map(Value::to_string).collect();
         std::fs::write(&events, text.join("\n") + "\n{\"type\":\"assis").unwrap();
@@ -340,9 +346,17 @@ mod tests {
                     parts: vec![Part::Text("exit 2".into())],
                     is_error: true
                 },
+                Item::Text {
+                    text: "no id".into()
+                },
             ]
         );
-        assert_eq!(testing::rids(&conversation), ["e1", "t1:call", "t1:result"]);
+        let rids = testing::rids(&conversation);
+        assert_eq!(rids[..3], ["e1", "t1:call", "t1:result"]);
+        assert_eq!(
+            rids[3],
+            native::content_rid("copilot:s1", 7, &lines[7].to_string())
+        );
         assert_eq!(
             testing::dropped(&conversation),
             [
