@@ -3,7 +3,13 @@
 
 pub mod claude;
 pub mod codex;
+pub mod copilot;
+pub mod gemini;
 pub mod native;
+pub mod opencode;
+pub mod qwen;
+#[cfg(test)]
+mod testing;
 
 pub use native::{Conversation, NativeSession, Reader};
 
@@ -92,7 +98,14 @@ pub const AMP: Agent = Agent {
 };
 
 /// One reader per agent whose sessions can be read, in the order listings show them.
-pub const READERS: &[&Reader] = &[&claude::READER, &codex::READER];
+pub const READERS: &[&Reader] = &[
+    &claude::READER,
+    &codex::READER,
+    &gemini::READER,
+    &opencode::READER,
+    &qwen::READER,
+    &copilot::READER,
+];
 
 /// The reader of `agent`.
 pub fn reader(agent: &str) -> Option<&'static Reader> {
@@ -191,6 +204,14 @@ pub fn not_ready(agent: &Agent) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_agent_has_a_reader() {
+        for agent in AGENTS {
+            assert!(reader(agent.target).is_some(), "{}", agent.target);
+        }
+        assert!(reader("claude").is_some());
+    }
 
     #[test]
     fn versions_are_found_in_what_the_agents_print() {
