@@ -246,6 +246,7 @@ mod tests {
         Record {
             timestamp: None,
             agent: agent.map(str::to_owned),
+            rid: None,
             item: Item::ToolCall {
                 id: id.into(),
                 name: "Bash".into(),

@@ -64,6 +64,7 @@ mod tests {
             Record {
                 timestamp: Some("2026-01-01T00:00:00.000Z".into()),
                 agent: Some("a1".into()),
+                rid: None,
                 item: Item::ToolCall {
                     id: "t1".into(),
                     name: "Bash".into(),
