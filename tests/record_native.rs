@@ -1,0 +1,70 @@
+//! Records the native sessions under `tests/fixtures/native/<agent>/` with the real CLIs
+//! (pinned) against the scripted mocks, paths neutralised. Each test writes into
+//! `$SESSION_SYNC_RECORD_DIR/<agent>` (default: a kept temp dir) and prints the path; copy the
+//! files over the fixtures after checking the diff.
+//!
+//! Run: `cargo test --test record_native -- --ignored --nocapture --test-threads=1`.
+
+mod support;
+
+use std::fs;
+use std::path::PathBuf;
+
+use support::codex;
+use support::env::TestEnv;
+use support::flatten::Item;
+use support::native::{self, neutralise, save};
+use support::openai::ResponsesMock;
+
+fn out_dir(agent: &str) -> PathBuf {
+    let base = match std::env::var_os("SESSION_SYNC_RECORD_DIR") {
+        Some(d) if !d.is_empty() => PathBuf::from(d),
+        _ => tempfile::Builder::new()
+            .prefix("ss-native-")
+            .tempdir()
+            .unwrap()
+            .keep(),
+    };
+    base.join(agent)
+}
+
+/// The native rollout (0.169 writes paginated files itself), and a legacy rollout continued by
+/// Codex (a seeded legacy turn, then a Codex turn with a shell call) before and after
+/// `codex migrate-rollouts --apply`.
+#[test]
+#[ignore = "records fixtures with the real codex CLI"]
+fn record_codex() {
+    let mut env = TestEnv::new();
+    let mock = ResponsesMock::scripted(native::codex_script());
+    env.use_codex(&mock);
+    let dir = out_dir("codex");
+    let copy = |from: &std::path::Path, to: &str| {
+        let name = from.file_name().unwrap().to_str().unwrap();
+        save(
+            &dir,
+            &format!("{to}{name}"),
+            &neutralise(&env, &fs::read_to_string(from).unwrap()),
+        );
+    };
+    let id = native::codex_session(&env);
+    copy(&native::codex_rollout(&env, &id), "");
+
+    let legacy_id = "5973b6c0-94b8-487b-a530-2aeb6098ae0e";
+    let legacy = codex::write_legacy_rollout(
+        &env,
+        legacy_id,
+        &[
+            Item::User("Say hello.".into()),
+            Item::Assistant("Hello!".into()),
+        ],
+    );
+    native::codex_exec(&env, Some(legacy_id), native::CODEX_PROMPT_2);
+    copy(&legacy, "legacy/");
+    let out = env.run(
+        env.codex()
+            .args(["migrate-rollouts", "--apply", "--thread", legacy_id]),
+    );
+    out.assert_success();
+    copy(&native::codex_rollout(&env, legacy_id), "migrated/");
+    println!("recorded codex {id} and {legacy_id} into {}", dir.display());
+}
