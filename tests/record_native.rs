@@ -8,13 +8,14 @@
 mod support;
 
 use std::fs;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-use support::codex;
 use support::env::TestEnv;
 use support::flatten::Item;
+use support::gemini_api::GeminiMock;
 use support::native::{self, neutralise, save};
 use support::openai::ResponsesMock;
+use support::{codex, gemini};
 
 fn out_dir(agent: &str) -> PathBuf {
     let base = match std::env::var_os("SESSION_SYNC_RECORD_DIR") {
@@ -67,4 +68,60 @@ fn record_codex() {
     out.assert_success();
     copy(&native::codex_rollout(&env, legacy_id), "migrated/");
     println!("recorded codex {id} and {legacy_id} into {}", dir.display());
+}
+
+/// Every file Gemini CLI wrote under `~/.gemini` for a session of two prompts (the second
+/// resumed headless), with shell calls, one failing.
+#[test]
+#[ignore = "records fixtures with the real gemini CLI"]
+fn record_gemini() {
+    let mut env = TestEnv::new();
+    let mock = GeminiMock::scripted(native::gemini_script());
+    gemini::use_gemini(&mut env, &mock);
+    let (id, _) = native::gemini_session(&env);
+    let dir = out_dir("gemini");
+    let root = gemini::gemini_dir(&env);
+    for file in walk(&root) {
+        let rel = file
+            .strip_prefix(&root)
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .to_string();
+        if rel != "settings.json" {
+            save(
+                &dir,
+                &rel,
+                &neutralise(&env, &fs::read_to_string(&file).unwrap()),
+            );
+        }
+    }
+    // What the model saw when prompt 2 resumed the session.
+    let resumed = mock
+        .main_request(native::GEMINI_PROMPT_2)
+        .expect("no request for prompt 2");
+    save(
+        &dir,
+        "request-prompt-2.json",
+        &neutralise(
+            &env,
+            &serde_json::to_string_pretty(&resumed["contents"]).unwrap(),
+        ),
+    );
+    println!("recorded gemini {id} into {}", dir.display());
+}
+
+/// Files under `dir`, recursively, sorted.
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in fs::read_dir(dir).unwrap().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out.sort();
+    out
 }

@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 
 use super::anthropic::Block;
 use super::env::TestEnv;
+use super::gemini;
 use super::proc::Output;
 use super::script::Script;
 
@@ -129,4 +130,74 @@ pub fn codex_session(env: &TestEnv) -> String {
     let id = meta["payload"]["id"].as_str().unwrap().to_string();
     codex_exec(env, Some(&id), CODEX_PROMPT_2);
     id
+}
+
+// ---------------------------------------------------------------------------------------------
+// Gemini CLI
+
+pub const GEMINI_PROMPT_1: &str = "List the files, then look for a docs folder.";
+pub const GEMINI_PROMPT_2: &str = "How many lines does notes.txt have?";
+/// The prompt that continues the session after it was mirrored once.
+pub const GEMINI_PROMPT_3: &str = "Show the first line of notes.txt.";
+pub const GEMINI_FINAL_1: &str =
+    "The project has README.md, notes.txt and src; there is no docs folder.";
+pub const GEMINI_FINAL_2: &str = "notes.txt has 3 lines.";
+pub const GEMINI_FINAL_3: &str = "The first line is alpha.";
+
+fn shell(command: &str) -> Block {
+    Block::tool("run_shell_command", json!({ "command": command }))
+}
+
+/// Prompt 1: a shell call, then a failing one; prompts 2 and 3: one shell call each.
+pub fn gemini_script() -> Script {
+    Script::text("OK.")
+        .on(
+            GEMINI_PROMPT_1,
+            vec![
+                vec![Block::text("Listing the files."), shell("ls -1")],
+                vec![shell("ls docs")],
+                vec![Block::text(GEMINI_FINAL_1)],
+            ],
+        )
+        .on(
+            GEMINI_PROMPT_2,
+            vec![
+                vec![Block::text("Counting."), shell("wc -l notes.txt")],
+                vec![Block::text(GEMINI_FINAL_2)],
+            ],
+        )
+        .on(
+            GEMINI_PROMPT_3,
+            vec![
+                vec![shell("head -n 1 notes.txt")],
+                vec![Block::text(GEMINI_FINAL_3)],
+            ],
+        )
+}
+
+/// `gemini [--resume <id>] -p "<prompt>" --approval-mode yolo` in the project (yolo: shell
+/// calls run without asking).
+pub fn gemini_run(env: &TestEnv, resume: Option<&str>, prompt: &str) -> Output {
+    let mut cmd = gemini::command(env);
+    if let Some(id) = resume {
+        cmd.args(["--resume", id]);
+    }
+    cmd.args(["-p", prompt, "--approval-mode", "yolo"]);
+    let out = env.run(&mut cmd);
+    out.assert_success();
+    out
+}
+
+/// Runs prompts 1 and 2 (the second resuming the first); the session id and its file.
+pub fn gemini_session(env: &TestEnv) -> (String, PathBuf) {
+    let first = gemini_run(env, None, GEMINI_PROMPT_1);
+    let files = gemini::session_files(env);
+    let [file] = files.as_slice() else {
+        panic!("expected one session file: {files:?}\n{}", first.describe())
+    };
+    let meta: Value =
+        serde_json::from_str(fs::read_to_string(file).unwrap().lines().next().unwrap()).unwrap();
+    let id = meta["sessionId"].as_str().unwrap().to_string();
+    gemini_run(env, Some(&id), GEMINI_PROMPT_2);
+    (id, file.clone())
 }
