@@ -10,12 +10,13 @@ mod support;
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use support::chat::ChatMock;
 use support::env::TestEnv;
 use support::flatten::Item;
 use support::gemini_api::GeminiMock;
 use support::native::{self, neutralise, save};
 use support::openai::ResponsesMock;
-use support::{codex, gemini};
+use support::{codex, gemini, opencode};
 
 fn out_dir(agent: &str) -> PathBuf {
     let base = match std::env::var_os("SESSION_SYNC_RECORD_DIR") {
@@ -124,4 +125,19 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
     }
     out.sort();
     out
+}
+
+/// The rows OpenCode wrote to its database for a session of two prompts (`opencode run`, then
+/// `opencode run --session <id>`), with bash calls, one failing.
+#[test]
+#[ignore = "records fixtures with the real opencode CLI"]
+fn record_opencode() {
+    let mut env = TestEnv::new();
+    let mock = ChatMock::scripted(native::opencode_script());
+    opencode::use_mock(&mut env, &mock);
+    let id = native::opencode_session(&env);
+    let dir = out_dir("opencode");
+    let dump = serde_json::to_string_pretty(&native::opencode_dump(&env, &id)).unwrap();
+    save(&dir, &format!("{id}.json"), &neutralise(&env, &dump));
+    println!("recorded opencode {id} into {}", dir.display());
 }

@@ -9,9 +9,9 @@ use serde_json::{Value, json};
 
 use super::anthropic::Block;
 use super::env::TestEnv;
-use super::gemini;
 use super::proc::Output;
 use super::script::Script;
+use super::{gemini, opencode};
 
 /// Replaces the test environment's absolute paths by the neutral ones the fixtures use:
 /// project `/home/user/project`, HOME `/home/user`, temp dir `/tmp`.
@@ -200,4 +200,123 @@ pub fn gemini_session(env: &TestEnv) -> (String, PathBuf) {
     let id = meta["sessionId"].as_str().unwrap().to_string();
     gemini_run(env, Some(&id), GEMINI_PROMPT_2);
     (id, file.clone())
+}
+
+// ---------------------------------------------------------------------------------------------
+// OpenCode
+
+pub const OPENCODE_PROMPT_1: &str = "List the files, then look for a docs folder.";
+pub const OPENCODE_PROMPT_2: &str = "How many lines does notes.txt have?";
+/// The prompt that continues the session after it was mirrored once.
+pub const OPENCODE_PROMPT_3: &str = "Show the first line of notes.txt.";
+pub const OPENCODE_FINAL_1: &str =
+    "The project has README.md, notes.txt and src; there is no docs folder.";
+pub const OPENCODE_FINAL_2: &str = "notes.txt has 3 lines.";
+pub const OPENCODE_FINAL_3: &str = "The first line is alpha.";
+
+fn bash(command: &str, description: &str) -> Block {
+    Block::tool(
+        "bash",
+        json!({ "command": command, "description": description }),
+    )
+}
+
+/// Prompt 1: a bash call, then a failing one; prompts 2 and 3: one bash call each.
+pub fn opencode_script() -> Script {
+    Script::text("Mock title")
+        .on(
+            OPENCODE_PROMPT_1,
+            vec![
+                vec![
+                    Block::text("Listing the files."),
+                    bash("ls -1", "List files"),
+                ],
+                vec![bash("ls docs", "List the docs folder")],
+                vec![Block::text(OPENCODE_FINAL_1)],
+            ],
+        )
+        .on(
+            OPENCODE_PROMPT_2,
+            vec![
+                vec![
+                    Block::text("Counting."),
+                    bash("wc -l notes.txt", "Count lines"),
+                ],
+                vec![Block::text(OPENCODE_FINAL_2)],
+            ],
+        )
+        .on(
+            OPENCODE_PROMPT_3,
+            vec![
+                vec![bash("head -n 1 notes.txt", "Show the first line")],
+                vec![Block::text(OPENCODE_FINAL_3)],
+            ],
+        )
+}
+
+/// `opencode run [--session <id>] <prompt words>` in the project (`opencode run` joins its
+/// message arguments).
+pub fn opencode_run(env: &TestEnv, resume: Option<&str>, prompt: &str) -> Output {
+    let mut cmd = env.command(env.clients.bin(opencode::OPENCODE));
+    cmd.arg("run");
+    if let Some(id) = resume {
+        cmd.args(["--session", id]);
+    }
+    cmd.args(prompt.split_whitespace());
+    let out = env.run(&mut cmd);
+    out.assert_success();
+    out
+}
+
+/// Runs prompts 1 and 2 (the second continuing the first); the session id.
+pub fn opencode_session(env: &TestEnv) -> String {
+    let first = opencode_run(env, None, OPENCODE_PROMPT_1);
+    let ids: Vec<String> = opencode_rows(env, "SELECT * FROM session", [])
+        .iter()
+        .map(|r| r["id"].as_str().unwrap().to_string())
+        .collect();
+    let [id] = ids.as_slice() else {
+        panic!("expected one session: {ids:?}\n{}", first.describe())
+    };
+    opencode_run(env, Some(id), OPENCODE_PROMPT_2);
+    id.clone()
+}
+
+/// Rows of a query on OpenCode's database as JSON objects (column → value; text as is).
+pub fn opencode_rows(env: &TestEnv, sql: &str, params: impl rusqlite::Params) -> Vec<Value> {
+    let conn = rusqlite::Connection::open_with_flags(
+        opencode::db_path(env),
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+    )
+    .expect("open opencode.db");
+    let mut stmt = conn.prepare(sql).unwrap();
+    let names: Vec<String> = stmt.column_names().iter().map(|c| c.to_string()).collect();
+    stmt.query_map(params, |row| {
+        let mut obj = serde_json::Map::new();
+        for (i, name) in names.iter().enumerate() {
+            let v = match row.get_ref(i)? {
+                rusqlite::types::ValueRef::Null => Value::Null,
+                rusqlite::types::ValueRef::Integer(n) => json!(n),
+                rusqlite::types::ValueRef::Real(f) => json!(f),
+                rusqlite::types::ValueRef::Text(t) => json!(String::from_utf8_lossy(t)),
+                rusqlite::types::ValueRef::Blob(b) => json!(format!("<{} bytes>", b.len())),
+            };
+            obj.insert(name.clone(), v);
+        }
+        Ok(Value::Object(obj))
+    })
+    .unwrap()
+    .map(Result::unwrap)
+    .collect()
+}
+
+/// The session's rows, verbatim: `{"project": [...], "session": [...], "message": [...],
+/// "part": [...]}` (messages and parts in `(time_created, id)` order).
+pub fn opencode_dump(env: &TestEnv, id: &str) -> Value {
+    json!({
+        "project": opencode_rows(env, "SELECT * FROM project WHERE id = (SELECT project_id FROM session WHERE id = ?1)", [id]),
+        "session": opencode_rows(env, "SELECT * FROM session WHERE id = ?1", [id]),
+        "message": opencode_rows(env, "SELECT * FROM message WHERE session_id = ?1 ORDER BY time_created, id", [id]),
+        "part": opencode_rows(env, "SELECT * FROM part WHERE session_id = ?1 ORDER BY time_created, id", [id]),
+    })
 }
