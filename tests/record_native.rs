@@ -10,13 +10,14 @@ mod support;
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use serde_json::json;
 use support::chat::ChatMock;
 use support::env::TestEnv;
 use support::flatten::Item;
 use support::gemini_api::GeminiMock;
 use support::native::{self, neutralise, save};
 use support::openai::ResponsesMock;
-use support::{codex, gemini, opencode};
+use support::{codex, copilot, gemini, opencode, qwen};
 
 fn out_dir(agent: &str) -> PathBuf {
     let base = match std::env::var_os("SESSION_SYNC_RECORD_DIR") {
@@ -140,4 +141,58 @@ fn record_opencode() {
     let dump = serde_json::to_string_pretty(&native::opencode_dump(&env, &id)).unwrap();
     save(&dir, &format!("{id}.json"), &neutralise(&env, &dump));
     println!("recorded opencode {id} into {}", dir.display());
+}
+
+/// Copilot CLI's `session-state/<id>/` for one prompt with a `bash` call.
+#[test]
+#[ignore = "records fixtures with the real copilot CLI"]
+fn record_copilot() {
+    let mut env = TestEnv::new();
+    let mock = ChatMock::scripted(native::shell_script(
+        "bash",
+        json!({"command": "ls -1", "description": "List files"}),
+    ));
+    copilot::use_mock(&mut env, &mock);
+    native::copilot_run(&env, native::SHELL_PROMPT);
+    let root = env.home.join(".copilot/session-state");
+    let dir = out_dir("copilot");
+    for file in walk(&root) {
+        let rel = file
+            .strip_prefix(&root)
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .to_string();
+        save(
+            &dir,
+            &rel,
+            &neutralise(&env, &fs::read_to_string(&file).unwrap()),
+        );
+    }
+    println!("recorded copilot into {}", dir.display());
+}
+
+/// Qwen Code's `projects/<project>/chats/<id>.jsonl` for one prompt with a
+/// `run_shell_command` call.
+#[test]
+#[ignore = "records fixtures with the real qwen CLI"]
+fn record_qwen() {
+    let mut env = TestEnv::new();
+    let mock = ChatMock::scripted(native::shell_script(
+        "run_shell_command",
+        json!({"command": "ls -1", "is_background": false}),
+    ));
+    qwen::use_mock(&mut env, &mock);
+    native::qwen_run(&env, native::SHELL_PROMPT);
+    let root = qwen::chats_dir(&env);
+    let dir = out_dir("qwen");
+    for file in walk(&root) {
+        let name = file.file_name().unwrap().to_str().unwrap().to_string();
+        save(
+            &dir,
+            &name,
+            &neutralise(&env, &fs::read_to_string(&file).unwrap()),
+        );
+    }
+    println!("recorded qwen into {}", dir.display());
 }

@@ -11,7 +11,7 @@ use super::anthropic::Block;
 use super::env::TestEnv;
 use super::proc::Output;
 use super::script::Script;
-use super::{gemini, opencode};
+use super::{copilot, gemini, opencode, qwen};
 
 /// Replaces the test environment's absolute paths by the neutral ones the fixtures use:
 /// project `/home/user/project`, HOME `/home/user`, temp dir `/tmp`.
@@ -319,4 +319,46 @@ pub fn opencode_dump(env: &TestEnv, id: &str) -> Value {
         "message": opencode_rows(env, "SELECT * FROM message WHERE session_id = ?1 ORDER BY time_created, id", [id]),
         "part": opencode_rows(env, "SELECT * FROM part WHERE session_id = ?1 ORDER BY time_created, id", [id]),
     })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Copilot CLI and Qwen Code: one prompt with a shell call
+
+pub const SHELL_PROMPT: &str = "List the files of the project.";
+pub const SHELL_FINAL: &str = "The project has README.md, notes.txt and src.";
+
+/// One prompt: a text and one call of the agent's shell tool `tool` with `args`, then a text.
+pub fn shell_script(tool: &str, args: Value) -> Script {
+    Script::text("Mock title").on(
+        SHELL_PROMPT,
+        vec![
+            vec![Block::text("Listing the files."), Block::tool(tool, args)],
+            vec![Block::text(SHELL_FINAL)],
+        ],
+    )
+}
+
+/// `copilot -p "<prompt>" --allow-all` in the project (tools run without asking).
+pub fn copilot_run(env: &TestEnv, prompt: &str) -> Output {
+    let mut cmd = env.command(env.clients.bin(copilot::COPILOT));
+    cmd.args(["-p", prompt, "--allow-all"]);
+    let out = env.run(&mut cmd);
+    out.assert_success();
+    out
+}
+
+/// `qwen --auth-type openai -p "<prompt>" --approval-mode yolo` in the project.
+pub fn qwen_run(env: &TestEnv, prompt: &str) -> Output {
+    let mut cmd = env.command(env.clients.bin(qwen::QWEN));
+    cmd.args([
+        "--auth-type",
+        "openai",
+        "-p",
+        prompt,
+        "--approval-mode",
+        "yolo",
+    ]);
+    let out = env.run(&mut cmd);
+    out.assert_success();
+    out
 }
