@@ -113,6 +113,22 @@ fn record_gemini() {
     println!("recorded gemini {id} into {}", dir.display());
 }
 
+/// The committed recordings name no temp dir of the environment that made them.
+#[test]
+fn recordings_are_neutralised() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/native");
+    let files = walk(&root);
+    assert!(files.len() > 5, "{files:?}");
+    for file in files {
+        let text = fs::read_to_string(&file).unwrap();
+        assert!(
+            !text.contains("ss-e2e-"),
+            "{} names a temp dir",
+            file.display()
+        );
+    }
+}
+
 /// Files under `dir`, recursively, sorted.
 fn walk(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
