@@ -342,7 +342,7 @@ fn gemini_session_hands_off_to_codex_and_keeps_up() {
     use_gemini(&mut env, &source);
     let target = ResponsesMock::start(TARGET_REPLY);
     env.use_codex(&target);
-    let (id, _) = native::gemini_session(&env);
+    let id = native::gemini_session(&env);
 
     let codex_id = mirror_from(&env, "gemini", &id, "codex");
     let rollout = native::codex_rollout(&env, &codex_id);

@@ -80,7 +80,7 @@ fn record_gemini() {
     let mut env = TestEnv::new();
     let mock = GeminiMock::scripted(native::gemini_script());
     gemini::use_gemini(&mut env, &mock);
-    let (id, _) = native::gemini_session(&env);
+    let id = native::gemini_session(&env);
     let dir = out_dir("gemini");
     let root = gemini::gemini_dir(&env);
     for file in walk(&root) {

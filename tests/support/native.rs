@@ -188,8 +188,8 @@ pub fn gemini_run(env: &TestEnv, resume: Option<&str>, prompt: &str) -> Output {
     out
 }
 
-/// Runs prompts 1 and 2 (the second resuming the first); the session id and its file.
-pub fn gemini_session(env: &TestEnv) -> (String, PathBuf) {
+/// Runs prompts 1 and 2 (the second resuming the first); the session id.
+pub fn gemini_session(env: &TestEnv) -> String {
     let first = gemini_run(env, None, GEMINI_PROMPT_1);
     let files = gemini::session_files(env);
     let [file] = files.as_slice() else {
@@ -199,7 +199,7 @@ pub fn gemini_session(env: &TestEnv) -> (String, PathBuf) {
         serde_json::from_str(fs::read_to_string(file).unwrap().lines().next().unwrap()).unwrap();
     let id = meta["sessionId"].as_str().unwrap().to_string();
     gemini_run(env, Some(&id), GEMINI_PROMPT_2);
-    (id, file.clone())
+    id
 }
 
 // ---------------------------------------------------------------------------------------------
