@@ -64,6 +64,7 @@ pub fn items(records: &[Record]) -> Vec<Item> {
 
 pub fn facts(cwd: &Path) -> SessionFacts<'_> {
     SessionFacts {
+        preferred_id: None,
         claude_session_id: "abcdef123",
         cwd,
         title: "Files: \"ls\"",

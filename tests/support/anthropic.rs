@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use super::http::{Request, Response, Server};
 
 /// One content block of a scripted assistant turn.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Block {
     Text(String),
     /// Thinking text; the mock adds a signature.

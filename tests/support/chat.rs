@@ -1,51 +1,43 @@
 //! Mock OpenAI Chat Completions API (Qwen Code, OpenCode, Copilot CLI), and flattening its
 //! `messages` into agent-neutral items.
 //!
-//! Every `POST …/chat/completions` is answered with one assistant text: streamed
-//! (`chat.completion.chunk` events, then `data: [DONE]`) when the request says `"stream": true`,
-//! else one `chat.completion`. Side calls (Qwen's memory extraction, OpenCode's title agent, …)
-//! get the same text, which ends them without tool calls; a JSON-mode request gets `{}` so the
-//! caller's JSON parse succeeds.
+//! Every `POST …/chat/completions` is answered with the turn a `Script` picks (texts and
+//! `tool_calls`): streamed (`chat.completion.chunk` events, then `data: [DONE]`) when the request
+//! says `"stream": true`, else one `chat.completion`. Side calls (Qwen's memory extraction,
+//! OpenCode's title agent, …) get the script's fallback text, which ends them without tool
+//! calls; a JSON-mode request gets `{}` so the caller's JSON parse succeeds.
 
-use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde_json::{Value, json};
 
-use super::anthropic::mock_id;
+use super::anthropic::{Block, mock_id};
 use super::flatten::{Item, text_parts};
 use super::http::{Body, Recorded, RecordingServer, Request, Response};
+use super::script::Script;
 
 pub const MODEL: &str = "mock-model";
 
 pub struct ChatMock {
     server: RecordingServer,
-    reply: Arc<Mutex<String>>,
 }
 
 impl ChatMock {
-    /// Answers every chat completion with `reply` (change it with `set_reply`).
+    /// Answers every chat completion with `reply`.
     pub fn start(reply: &str) -> ChatMock {
-        let reply = Arc::new(Mutex::new(reply.to_string()));
-        let current = reply.clone();
-        let server = RecordingServer::start(move |req| {
-            let text = current.lock().unwrap().clone();
-            handle(req, &text)
-        });
-        ChatMock { server, reply }
+        Self::scripted(Script::text(reply))
+    }
+
+    /// Answers each chat completion with the turn `script` picks from its `messages`.
+    pub fn scripted(script: Script) -> ChatMock {
+        ChatMock {
+            server: RecordingServer::start(move |req| handle(req, &script)),
+        }
     }
 
     /// `http://127.0.0.1:<port>/v1` — the OpenAI-compatible base URL.
     pub fn base_url(&self) -> String {
         format!("{}/v1", self.server.base_url())
-    }
-
-    pub fn reply(&self) -> String {
-        self.reply.lock().unwrap().clone()
-    }
-
-    pub fn set_reply(&self, text: &str) {
-        *self.reply.lock().unwrap() = text.to_string();
     }
 
     pub fn requests(&self) -> Vec<Recorded> {
@@ -96,7 +88,7 @@ impl ChatMock {
     }
 }
 
-fn handle(req: &Request, reply: &str) -> Response {
+fn handle(req: &Request, script: &Script) -> Response {
     if req.method == "GET" && req.path.ends_with("/models") {
         return Response::json(
             200,
@@ -109,11 +101,17 @@ fn handle(req: &Request, reply: &str) -> Response {
             body["response_format"]["type"].as_str(),
             Some("json_object" | "json_schema")
         );
-        let text = if json_mode { "{}" } else { reply };
-        return if body["stream"] == true {
-            stream_response(text, &body)
+        let blocks = if json_mode {
+            vec![Block::text("{}")]
         } else {
-            Response::json(200, &completion(text, &body))
+            let msgs = body["messages"].as_array().cloned().unwrap_or_default();
+            let offers_tools = body["tools"].as_array().is_some_and(|t| !t.is_empty());
+            script.reply(&flatten_chat_messages(&msgs), offers_tools)
+        };
+        return if body["stream"] == true {
+            stream_response(&blocks, &body)
+        } else {
+            Response::json(200, &completion(&blocks, &body))
         };
     }
     Response::json(
@@ -133,30 +131,75 @@ fn usage() -> Value {
     json!({"prompt_tokens": 100, "completion_tokens": 10, "total_tokens": 110})
 }
 
+/// A scripted turn as Chat Completions pieces: the texts joined (thinking dropped), the
+/// `tool_calls` (fresh `call_mock_…` ids, `arguments` the JSON string), the finish reason.
+fn message_parts(blocks: &[Block]) -> (String, Vec<Value>, &'static str) {
+    let text: String = blocks
+        .iter()
+        .filter_map(|b| match b {
+            Block::Text(t) => Some(t.as_str()),
+            _ => None,
+        })
+        .collect();
+    let calls: Vec<Value> = blocks
+        .iter()
+        .filter_map(|b| match b {
+            Block::ToolUse { name, input } => Some(json!({
+                "id": mock_id("call"), "type": "function",
+                "function": {"name": name, "arguments": input.to_string()},
+            })),
+            _ => None,
+        })
+        .collect();
+    let finish = if calls.is_empty() {
+        "stop"
+    } else {
+        "tool_calls"
+    };
+    (text, calls, finish)
+}
+
 /// A non-streamed `chat.completion` holding one assistant message.
-pub fn completion(text: &str, request: &Value) -> Value {
+pub fn completion(blocks: &[Block], request: &Value) -> Value {
+    let (text, calls, finish) = message_parts(blocks);
+    let mut message = json!({"role": "assistant", "content": text});
+    if !calls.is_empty() {
+        message["tool_calls"] = json!(calls);
+    }
     json!({
         "id": mock_id("chatcmpl"), "object": "chat.completion", "created": now_secs(),
         "model": request.get("model").cloned().unwrap_or(json!(MODEL)),
-        "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
+        "choices": [{"index": 0, "message": message, "finish_reason": finish}],
         "usage": usage(),
     })
 }
 
-/// The `chat.completion.chunk` events of one assistant text (role, content, finish, and a usage
-/// chunk when `stream_options.include_usage` asks for it).
-pub fn chunks(text: &str, request: &Value) -> Vec<Value> {
+/// The `chat.completion.chunk` events of one assistant turn (role, content, one chunk per tool
+/// call, finish, and a usage chunk when `stream_options.include_usage` asks for it).
+pub fn chunks(blocks: &[Block], request: &Value) -> Vec<Value> {
+    let (text, calls, finish) = message_parts(blocks);
     let id = mock_id("chatcmpl");
     let model = request.get("model").cloned().unwrap_or(json!(MODEL));
     let created = now_secs();
     let chunk = |choices: Value| json!({"id": id, "object": "chat.completion.chunk", "created": created, "model": model, "choices": choices});
-    let mut out = vec![
-        chunk(
-            json!([{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": null}]),
-        ),
-        chunk(json!([{"index": 0, "delta": {"content": text}, "finish_reason": null}])),
-        chunk(json!([{"index": 0, "delta": {}, "finish_reason": "stop"}])),
-    ];
+    let mut out = vec![chunk(
+        json!([{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": null}]),
+    )];
+    if !text.is_empty() {
+        out.push(chunk(
+            json!([{"index": 0, "delta": {"content": text}, "finish_reason": null}]),
+        ));
+    }
+    for (i, call) in calls.into_iter().enumerate() {
+        let mut call = call;
+        call["index"] = json!(i);
+        out.push(chunk(
+            json!([{"index": 0, "delta": {"tool_calls": [call]}, "finish_reason": null}]),
+        ));
+    }
+    out.push(chunk(
+        json!([{"index": 0, "delta": {}, "finish_reason": finish}]),
+    ));
     if request["stream_options"]["include_usage"] == true {
         let mut last = chunk(json!([]));
         last["usage"] = usage();
@@ -165,8 +208,8 @@ pub fn chunks(text: &str, request: &Value) -> Vec<Value> {
     out
 }
 
-fn stream_response(text: &str, request: &Value) -> Response {
-    let mut events: Vec<Vec<u8>> = chunks(text, request)
+fn stream_response(blocks: &[Block], request: &Value) -> Response {
+    let mut events: Vec<Vec<u8>> = chunks(blocks, request)
         .into_iter()
         .map(|c| format!("data: {c}\n\n").into_bytes())
         .collect();
@@ -340,14 +383,37 @@ mod tests {
     #[test]
     fn streams_chunks_then_done() {
         let req = json!({"model": "m", "stream": true, "stream_options": {"include_usage": true}});
-        let c = chunks("hi", &req);
+        let c = chunks(&[Block::text("hi")], &req);
         assert_eq!(c.len(), 4);
         assert_eq!(c[1]["choices"][0]["delta"]["content"], "hi");
         assert_eq!(c[2]["choices"][0]["finish_reason"], "stop");
         assert!(c[3]["usage"].is_object());
-        let Body::Chunks { chunks, .. } = stream_response("hi", &req).body else {
+        let Body::Chunks { chunks, .. } = stream_response(&[Block::text("hi")], &req).body else {
             panic!("not streamed")
         };
         assert_eq!(chunks.last().unwrap(), b"data: [DONE]\n\n");
+    }
+
+    #[test]
+    fn tool_calls_stream_one_chunk_each() {
+        let req = json!({"model": "m", "stream": true});
+        let turn = [
+            Block::text("Listing."),
+            Block::tool("bash", json!({"command": "ls"})),
+        ];
+        let c = chunks(&turn, &req);
+        let call = &c[2]["choices"][0]["delta"]["tool_calls"][0];
+        assert_eq!(
+            (
+                &call["index"],
+                &call["function"]["name"],
+                &call["function"]["arguments"]
+            ),
+            (&json!(0), &json!("bash"), &json!("{\"command\":\"ls\"}"))
+        );
+        assert_eq!(c[3]["choices"][0]["finish_reason"], "tool_calls");
+        let whole = completion(&turn, &req);
+        assert_eq!(whole["choices"][0]["message"]["content"], "Listing.");
+        assert_eq!(whole["choices"][0]["finish_reason"], "tool_calls");
     }
 }

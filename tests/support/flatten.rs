@@ -187,7 +187,7 @@ pub fn is_codex_injected_user_text(t: &str) -> bool {
 }
 
 /// Flattens a Responses API `input` array: developer/system messages and Codex-injected user
-/// messages are skipped, as is reasoning.
+/// messages are skipped, as is reasoning; function and custom tool calls become `Call`s.
 pub fn flatten_responses_input(input: &[Value]) -> Vec<Item> {
     let mut out = Vec::new();
     for it in input {
@@ -223,6 +223,12 @@ pub fn flatten_responses_input(input: &[Value]) -> Vec<Item> {
                     args,
                 });
             }
+            // Free-form input (Codex's `apply_patch`) stays a string.
+            "custom_tool_call" => out.push(Item::Call {
+                id: it["call_id"].as_str().unwrap_or("").to_string(),
+                name: it["name"].as_str().unwrap_or("").to_string(),
+                args: it["input"].clone(),
+            }),
             "function_call_output" | "custom_tool_call_output" => out.push(Item::Output {
                 id: it["call_id"].as_str().unwrap_or("").to_string(),
                 parts: text_parts(&it["output"]),

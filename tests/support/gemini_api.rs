@@ -5,8 +5,10 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
+use super::anthropic::Block;
 use super::flatten::Item;
 use super::http::{Body, Recorded, RecordingServer, Request, Response};
+use super::script::Script;
 
 impl Recorded {
     /// The part after `:` in `/v1beta/models/<model>:<method>` (empty if none).
@@ -26,26 +28,24 @@ impl Recorded {
 
 pub struct GeminiMock {
     server: RecordingServer,
-    reply: String,
 }
 
 impl GeminiMock {
     /// Answers every main turn (`streamGenerateContent`) with one model text saying `reply`.
     pub fn start(reply: &str) -> GeminiMock {
-        let reply_text = reply.to_string();
+        Self::scripted(Script::text(reply))
+    }
+
+    /// Answers each main turn with the turn `script` picks from its `contents`.
+    pub fn scripted(script: Script) -> GeminiMock {
         GeminiMock {
-            server: RecordingServer::start(move |req| handle(req, &reply_text)),
-            reply: reply.to_string(),
+            server: RecordingServer::start(move |req| handle(req, &script)),
         }
     }
 
     /// `http://127.0.0.1:<port>` — `GOOGLE_GEMINI_BASE_URL` (the SDK adds `/v1beta/…`).
     pub fn base_url(&self) -> String {
         self.server.base_url()
-    }
-
-    pub fn reply(&self) -> &str {
-        &self.reply
     }
 
     pub fn requests(&self) -> Vec<Recorded> {
@@ -79,10 +79,16 @@ impl GeminiMock {
     }
 }
 
-fn handle(req: &Request, reply: &str) -> Response {
+fn handle(req: &Request, script: &Script) -> Response {
     let rpc = req.path.rsplit_once(':').map_or("", |(_, m)| m);
     match (req.method.as_str(), rpc) {
-        ("POST", "streamGenerateContent") => sse_data(&[candidate_chunk(reply, true)]),
+        ("POST", "streamGenerateContent") => {
+            let body = req.json();
+            let contents = body["contents"].as_array().cloned().unwrap_or_default();
+            let offers_tools = body["tools"].as_array().is_some_and(|t| !t.is_empty());
+            let blocks = script.reply(&flatten_gemini_contents(&contents), offers_tools);
+            sse_data(&[model_chunk(&blocks)])
+        }
         ("POST", "generateContent") => {
             Response::json(200, &candidate_chunk(&side_reply(&req.json()), true))
         }
@@ -149,6 +155,29 @@ pub fn candidate_chunk(text: &str, last: bool) -> Value {
     if last {
         cand["finishReason"] = json!("STOP");
     }
+    response_of(cand)
+}
+
+/// A final `GenerateContentResponse` holding a scripted turn: texts, thoughts
+/// (`"thought": true`), `functionCall {name, args}` parts (no id: the API sends none, Gemini
+/// CLI makes its own).
+pub fn model_chunk(blocks: &[Block]) -> Value {
+    let parts: Vec<Value> = blocks
+        .iter()
+        .map(|b| match b {
+            Block::Text(t) => json!({"text": t}),
+            Block::Thinking(t) => json!({"text": t, "thought": true}),
+            Block::ToolUse { name, input } => {
+                json!({"functionCall": {"name": name, "args": input}})
+            }
+        })
+        .collect();
+    response_of(
+        json!({"content": {"role": "model", "parts": parts}, "index": 0, "finishReason": "STOP"}),
+    )
+}
+
+fn response_of(cand: Value) -> Value {
     json!({
         "candidates": [cand],
         "usageMetadata": {"promptTokenCount": 100, "candidatesTokenCount": 10, "totalTokenCount": 110},

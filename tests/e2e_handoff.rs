@@ -1,0 +1,460 @@
+//! Hand-off from any agent to another, end to end with the real CLIs (pinned) and the mock
+//! model servers: the real source CLI makes a native session against a scripted mock,
+//! `session-sync mirror --from <agent> <id> --to <target>` hands it over, and the real target
+//! CLI resumes it: the request reaching the target's mock must carry every prompt, assistant
+//! text, tool call with its arguments and output, paired and in order. Then the source session
+//! goes on in its agent, `mirror --from` runs again, and the target session (same id, its file
+//! only appended to) holds the new turn once.
+//!
+//! The target is resumed without changing its session (`claude --fork-session`; a Codex
+//! rollout is restored after `codex exec resume`), so the second `mirror --from` may append:
+//! a target the user continued is forked instead, which is another test's business.
+//!
+//! Run: `cargo test --test e2e_handoff -- --ignored --test-threads=1`.
+
+mod support;
+
+use std::fs;
+use std::path::PathBuf;
+
+use serde_json::{Value, json};
+
+use support::anthropic::{AnthropicMock, Block, Reply, has_tools, last_user_text};
+use support::chat::{ChatMock, flatten_chat_messages};
+use support::env::TestEnv;
+use support::flatten::{
+    Item, compare_mirror, flatten_anthropic_request, flatten_codex_request, flatten_responses_input,
+};
+use support::gemini::use_gemini;
+use support::gemini_api::{GeminiMock, flatten_gemini_contents};
+use support::native::{self, CODEX_PATCH};
+use support::openai::ResponsesMock;
+use support::opencode;
+use support::proc::Output;
+
+/// The prompts the target's resumes send (never scripted for the source).
+const NEXT_1: &str = "Next: what have we done so far?";
+const NEXT_2: &str = "Next: and since then?";
+const TARGET_REPLY: &str = "Target here: I can see the whole session.";
+
+// ---------------------------------------------------------------------------------------------
+// The command
+
+/// `session-sync mirror --from <from> <id> --to <to>`, which must succeed; the target session
+/// id it printed: the UUID on its line for `to`, e.g.
+/// `  claude      claude --resume <uuid>   12 records added`.
+fn mirror_from(env: &TestEnv, from: &str, id: &str, to: &str) -> String {
+    let out = env.run(
+        env.session_sync()
+            .args(["mirror", "--from", from, id, "--to", to]),
+    );
+    out.assert_success();
+    target_id(&out.stdout, to)
+        .unwrap_or_else(|| panic!("no {to} session id printed: {}", out.describe()))
+}
+
+fn target_id(stdout: &str, to: &str) -> Option<String> {
+    stdout
+        .lines()
+        .filter(|l| l.split_whitespace().next() == Some(to))
+        .flat_map(str::split_whitespace)
+        .find(|w| uuid::Uuid::parse_str(w).is_ok())
+        .map(str::to_string)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Comparing
+
+/// The source conversation as its model saw it last: the last request (flattened, offering
+/// tools) whose last prompt is `prompt`, then the final answer `last`. A repeated output of one
+/// call is dropped: Gemini CLI sends each tool result twice after a resume.
+fn seen_by_source(requests: Vec<Vec<Item>>, prompt: &str, last: &str) -> Vec<Item> {
+    let mut items = requests
+        .into_iter()
+        .rfind(|items| {
+            items.iter().rev().find_map(|i| match i {
+                Item::User(t) => Some(t == prompt),
+                _ => None,
+            }) == Some(true)
+        })
+        .unwrap_or_else(|| panic!("the source's model never saw {prompt:?}"));
+    items.push(Item::Assistant(last.to_string()));
+    let mut seen = std::collections::BTreeSet::new();
+    items.retain(|i| match i {
+        Item::Output { id, .. } => seen.insert(id.clone()),
+        _ => true,
+    });
+    items
+}
+
+/// Call ids renamed `call-1`, `call-2`, … in order (a writer may mint its own ids; pairing is
+/// what counts), and Bash descriptions dropped (a writer's choice when the source has none).
+fn normalise(items: &[Item]) -> Vec<Item> {
+    let mut ids = std::collections::BTreeMap::new();
+    let mut rename = |id: &str| {
+        let n = ids.len() + 1;
+        ids.entry(id.to_string())
+            .or_insert_with(|| format!("call-{n}"))
+            .clone()
+    };
+    items
+        .iter()
+        .map(|i| match i {
+            Item::Call { id, name, args } => {
+                let mut args = args.clone();
+                if name == "Bash" {
+                    if let Some(o) = args.as_object_mut() {
+                        o.remove("description");
+                    }
+                }
+                Item::Call {
+                    id: rename(id),
+                    name: name.clone(),
+                    args,
+                }
+            }
+            Item::Output { id, parts } => Item::Output {
+                id: rename(id),
+                parts: parts.clone(),
+            },
+            other => other.clone(),
+        })
+        .collect()
+}
+
+/// `actual` (the target's view) carries `expected` (the source's, its calls mapped by `map`),
+/// paired and in order, nothing missing or repeated.
+fn check(what: &str, expected: &[Item], actual: &[Item], map: impl Fn(&Item) -> Item) {
+    let expected: Vec<Item> = expected.iter().map(map).collect();
+    if let Err(report) = compare_mirror(&normalise(&expected), &normalise(actual), Clone::clone) {
+        panic!("{what}: {report}");
+    }
+}
+
+fn renamed(item: &Item, name: &str, args: Value) -> Item {
+    let Item::Call { id, .. } = item else {
+        unreachable!()
+    };
+    Item::Call {
+        id: id.clone(),
+        name: name.to_string(),
+        args,
+    }
+}
+
+/// Codex → Claude (handoff.md): `exec_command {cmd}` → `Bash {command}`; free-form
+/// `apply_patch` input → `{input}`.
+fn codex_to_claude(item: &Item) -> Item {
+    match item {
+        Item::Call { name, args, .. } if name == "exec_command" => {
+            renamed(item, "Bash", json!({"command": args["cmd"]}))
+        }
+        Item::Call { name, args, .. } if name == "apply_patch" && args.is_string() => {
+            renamed(item, "apply_patch", json!({ "input": args }))
+        }
+        other => other.clone(),
+    }
+}
+
+/// Gemini → Codex: `run_shell_command {command}` → `exec_command {cmd}`.
+fn gemini_to_codex(item: &Item) -> Item {
+    match item {
+        Item::Call { name, args, .. } if name == "run_shell_command" => {
+            renamed(item, "exec_command", json!({"cmd": args["command"]}))
+        }
+        other => other.clone(),
+    }
+}
+
+/// OpenCode → Claude: `bash {command, description}` → `Bash {command, description}`.
+fn opencode_to_claude(item: &Item) -> Item {
+    match item {
+        Item::Call { name, args, .. } if name == "bash" => renamed(item, "Bash", args.clone()),
+        other => other.clone(),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Targets
+
+/// The Anthropic mock for the resumed Claude session: the `NEXT_*` prompts get one text.
+fn claude_mock() -> AnthropicMock {
+    AnthropicMock::start(|req: &Value| {
+        if has_tools(req) && last_user_text(req).starts_with("Next:") {
+            vec![Block::text(TARGET_REPLY)].into()
+        } else {
+            Reply::Generic
+        }
+    })
+}
+
+/// Points `claude` at `mock`, with `CLAUDE_CONFIG_DIR` away from `~/.claude`: the writer must
+/// follow it.
+fn use_claude(env: &mut TestEnv, mock: &AnthropicMock) -> PathBuf {
+    let config = env.root.join("claude-config");
+    env.use_anthropic(mock)
+        .set_var("CLAUDE_CONFIG_DIR", config.to_str().unwrap());
+    config
+}
+
+/// `$CLAUDE_CONFIG_DIR/projects/<project folder>/<id>.jsonl`.
+fn claude_file(env: &TestEnv, config: &std::path::Path, id: &str) -> PathBuf {
+    config
+        .join("projects")
+        .join(env.project_dashed())
+        .join(format!("{id}.jsonl"))
+}
+
+/// `claude -p --resume <id> --fork-session "<prompt>"` from the project dir (the fork leaves
+/// session `id` as it was); the history its request carried before `prompt`.
+fn resume_claude(env: &TestEnv, mock: &AnthropicMock, id: &str, prompt: &str) -> Vec<Item> {
+    let mut cmd = env.claude();
+    cmd.args(["-p", "--resume", id, "--fork-session", prompt])
+        .args(["--output-format", "json", "--dangerously-skip-permissions"]);
+    let out = env.run(&mut cmd);
+    let exchange = mock
+        .scripted_exchanges()
+        .into_iter()
+        .rfind(|e| last_user_text(&e.body) == prompt)
+        .unwrap_or_else(|| panic!("claude sent no request for {prompt:?}: {}", out.describe()));
+    assert_resumed(&out, TARGET_REPLY, "claude");
+    let mut items = flatten_anthropic_request(&exchange.body, None);
+    assert_eq!(items.pop(), Some(Item::User(prompt.to_string())));
+    items
+}
+
+/// `codex exec resume <id> "<prompt>"`, the rollout restored afterwards (Codex appends to it);
+/// the history its request carried before `prompt`.
+fn resume_codex(env: &TestEnv, mock: &ResponsesMock, id: &str, prompt: &str) -> Vec<Item> {
+    let rollout = native::codex_rollout(env, id);
+    let before = fs::read(&rollout).unwrap();
+    let mut cmd = env.codex();
+    cmd.args(["exec", "resume", id, prompt, "--skip-git-repo-check"]);
+    let out = env.run(&mut cmd);
+    fs::write(&rollout, before).unwrap();
+    let body = mock
+        .response_requests()
+        .into_iter()
+        .rfind(|r| r.to_string().contains(prompt))
+        .unwrap_or_else(|| panic!("codex sent no request for {prompt:?}: {}", out.describe()));
+    assert_resumed(&out, TARGET_REPLY, "codex");
+    flatten_codex_request(&body, prompt)
+}
+
+fn assert_resumed(out: &Output, reply: &str, target: &str) {
+    assert!(
+        out.success() && out.stdout.contains(reply),
+        "{target} did not resume and print the mock's reply: {}",
+        out.describe()
+    );
+}
+
+/// The file of a target session after the second `mirror --from`: what the first wrote,
+/// followed by more.
+fn assert_appended(before: &[u8], after: &[u8], what: &str) {
+    assert!(
+        after.len() > before.len() && after.starts_with(before),
+        "{what}: the second mirror did not only append ({} → {} bytes)",
+        before.len(),
+        after.len()
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sources: flattened requests their models saw
+
+fn codex_requests(mock: &ResponsesMock) -> Vec<Vec<Item>> {
+    mock.response_requests()
+        .iter()
+        .filter(|b| b["tools"].as_array().is_some_and(|t| !t.is_empty()))
+        .map(|b| flatten_responses_input(b["input"].as_array().unwrap()))
+        .collect()
+}
+
+fn gemini_requests(mock: &GeminiMock) -> Vec<Vec<Item>> {
+    mock.stream_requests()
+        .iter()
+        .filter(|b| b["tools"].as_array().is_some_and(|t| !t.is_empty()))
+        .map(|b| flatten_gemini_contents(b["contents"].as_array().unwrap()))
+        .collect()
+}
+
+fn opencode_requests(mock: &ChatMock) -> Vec<Vec<Item>> {
+    mock.chat_requests()
+        .iter()
+        .filter(|b| b["tools"].as_array().is_some_and(|t| !t.is_empty()))
+        .map(|b| flatten_chat_messages(b["messages"].as_array().unwrap()))
+        .collect()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Cases
+
+/// Codex (shell calls, an apply_patch, a failing command, two prompts) → Claude Code.
+#[test]
+#[ignore = "end-to-end: runs the real codex and claude CLIs (cargo test --test e2e_handoff -- --ignored)"]
+fn codex_session_hands_off_to_claude_and_keeps_up() {
+    let mut env = TestEnv::new();
+    let source = ResponsesMock::scripted(native::codex_script());
+    env.use_codex(&source);
+    let target = claude_mock();
+    let config = use_claude(&mut env, &target);
+    let id = native::codex_session(&env);
+    let saw_patch = codex_requests(&source).concat().iter().any(|i| {
+        matches!(i, Item::Call { name, args, .. } if name == "apply_patch" && args == CODEX_PATCH)
+    });
+    assert!(saw_patch, "codex did not run apply_patch as a custom tool");
+
+    let claude_id = mirror_from(&env, "codex", &id, "claude");
+    let file = claude_file(&env, &config, &claude_id);
+    let first = fs::read(&file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+    let seen = resume_claude(&env, &target, &claude_id, NEXT_1);
+    let expected = seen_by_source(
+        codex_requests(&source),
+        native::CODEX_PROMPT_2,
+        native::CODEX_FINAL_2,
+    );
+    check("codex → claude", &expected, &seen, codex_to_claude);
+
+    native::codex_exec(&env, Some(&id), native::CODEX_PROMPT_3);
+    assert_eq!(mirror_from(&env, "codex", &id, "claude"), claude_id);
+    assert_appended(&first, &fs::read(&file).unwrap(), "codex → claude");
+    let seen = resume_claude(&env, &target, &claude_id, NEXT_2);
+    let expected = seen_by_source(
+        codex_requests(&source),
+        native::CODEX_PROMPT_3,
+        native::CODEX_FINAL_3,
+    );
+    check(
+        "codex → claude, continued",
+        &expected,
+        &seen,
+        codex_to_claude,
+    );
+}
+
+/// Gemini CLI (shell calls, a failing one, two prompts) → Codex.
+#[test]
+#[ignore = "end-to-end: runs the real gemini and codex CLIs (cargo test --test e2e_handoff -- --ignored)"]
+fn gemini_session_hands_off_to_codex_and_keeps_up() {
+    let mut env = TestEnv::new();
+    let source = GeminiMock::scripted(native::gemini_script());
+    use_gemini(&mut env, &source);
+    let target = ResponsesMock::start(TARGET_REPLY);
+    env.use_codex(&target);
+    let id = native::gemini_session(&env);
+
+    let codex_id = mirror_from(&env, "gemini", &id, "codex");
+    let rollout = native::codex_rollout(&env, &codex_id);
+    let first = fs::read(&rollout).unwrap();
+    let seen = resume_codex(&env, &target, &codex_id, NEXT_1);
+    let expected = seen_by_source(
+        gemini_requests(&source),
+        native::GEMINI_PROMPT_2,
+        native::GEMINI_FINAL_2,
+    );
+    check("gemini → codex", &expected, &seen, gemini_to_codex);
+
+    native::gemini_run(&env, Some(&id), native::GEMINI_PROMPT_3);
+    assert_eq!(mirror_from(&env, "gemini", &id, "codex"), codex_id);
+    assert_appended(&first, &fs::read(&rollout).unwrap(), "gemini → codex");
+    let seen = resume_codex(&env, &target, &codex_id, NEXT_2);
+    let expected = seen_by_source(
+        gemini_requests(&source),
+        native::GEMINI_PROMPT_3,
+        native::GEMINI_FINAL_3,
+    );
+    check(
+        "gemini → codex, continued",
+        &expected,
+        &seen,
+        gemini_to_codex,
+    );
+}
+
+/// OpenCode (bash calls, a failing one, two prompts) → Claude Code.
+#[test]
+#[ignore = "end-to-end: runs the real opencode and claude CLIs (cargo test --test e2e_handoff -- --ignored)"]
+fn opencode_session_hands_off_to_claude_and_keeps_up() {
+    let mut env = TestEnv::new();
+    let source = ChatMock::scripted(native::opencode_script());
+    opencode::use_mock(&mut env, &source);
+    let target = claude_mock();
+    let config = use_claude(&mut env, &target);
+    let id = native::opencode_session(&env);
+
+    let claude_id = mirror_from(&env, "opencode", &id, "claude");
+    let file = claude_file(&env, &config, &claude_id);
+    let first = fs::read(&file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+    let seen = resume_claude(&env, &target, &claude_id, NEXT_1);
+    let expected = seen_by_source(
+        opencode_requests(&source),
+        native::OPENCODE_PROMPT_2,
+        native::OPENCODE_FINAL_2,
+    );
+    check("opencode → claude", &expected, &seen, opencode_to_claude);
+
+    native::opencode_run(&env, Some(&id), native::OPENCODE_PROMPT_3);
+    assert_eq!(mirror_from(&env, "opencode", &id, "claude"), claude_id);
+    assert_appended(&first, &fs::read(&file).unwrap(), "opencode → claude");
+    let seen = resume_claude(&env, &target, &claude_id, NEXT_2);
+    let expected = seen_by_source(
+        opencode_requests(&source),
+        native::OPENCODE_PROMPT_3,
+        native::OPENCODE_FINAL_3,
+    );
+    check(
+        "opencode → claude, continued",
+        &expected,
+        &seen,
+        opencode_to_claude,
+    );
+}
+
+#[test]
+fn reads_the_target_id_from_the_mirror_output() {
+    let out = "Mirrored codex 01a23751-91c6-7000-beb7-e641cf780759:\n  \
+               claude      claude --resume 3c1e2f4a-5b6c-4d7e-8f90-a1b2c3d4e5f6   12 records added\n";
+    assert_eq!(
+        target_id(out, "claude").as_deref(),
+        Some("3c1e2f4a-5b6c-4d7e-8f90-a1b2c3d4e5f6")
+    );
+    assert_eq!(target_id(out, "codex"), None);
+}
+
+#[test]
+fn compares_modulo_call_ids_and_bash_descriptions() {
+    let source = vec![
+        Item::User("p".into()),
+        Item::Call {
+            id: "call_1".into(),
+            name: "exec_command".into(),
+            args: json!({"cmd": "ls"}),
+        },
+        Item::Output {
+            id: "call_1".into(),
+            parts: vec!["a".into()],
+        },
+        Item::Output {
+            id: "call_1".into(),
+            parts: vec!["a".into()],
+        },
+    ];
+    let expected = seen_by_source(vec![source], "p", "done");
+    let target = vec![
+        Item::User("p".into()),
+        Item::Call {
+            id: "toolu_9".into(),
+            name: "Bash".into(),
+            args: json!({"command": "ls", "description": "List"}),
+        },
+        Item::Output {
+            id: "toolu_9".into(),
+            parts: vec!["a".into()],
+        },
+        Item::Assistant("done".into()),
+    ];
+    check("unit", &expected, &target, codex_to_claude);
+    assert!(matches!(&normalise(&target)[1], Item::Call { id, args, .. }
+        if id == "call-1" && *args == json!({"command": "ls"})));
+}
