@@ -119,7 +119,8 @@ fn subagent_with_transcript_stuck() {
 /// read gives (checked on the OpenAI-chat log, whose lines carry no generated ids) and log no
 /// error for any target.
 fn every_target(name: &str, lag: Lag) {
-    use session_sync::encode::{ToolStyle, openai_chat::OpenaiChat};
+    use session_sync::agents::openai_chat::write::OpenaiChat;
+    use session_sync::encode::ToolStyle;
     let env = Env::new();
     env.init();
     let config_path = env.project.join(".session-sync/config.json");

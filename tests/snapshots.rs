@@ -65,10 +65,11 @@ fn parallel_tools_as_text() {
 mod targets {
     use super::common;
     use serde_json::Value;
-    use session_sync::encode::{
-        Encoder, ToolStyle, copilot::Copilot, gemini::Gemini, openai_chat::OpenaiChat,
-        opencode::Opencode, qwen::Qwen,
+    use session_sync::agents::{
+        copilot::write::Copilot, gemini::write::Gemini, openai_chat::write::OpenaiChat,
+        opencode::write::Opencode, qwen::write::Qwen,
     };
+    use session_sync::encode::{Encoder, ToolStyle};
     use std::collections::HashMap;
     use std::path::PathBuf;
 

@@ -1,33 +1,91 @@
-//! The agents: which are installed, which versions (for `init`, `status` and `doctor`), and
-//! one reader per agent that turns its own sessions into normalized records.
+//! The agents, one module each (its facts, its reader, its writer), listed in one registry
+//! that the commands, `doctor`, `status` and the hook read. Adding an agent is one module here
+//! and one line in `ALL`.
 
+pub mod check;
 pub mod claude;
 pub mod codex;
 pub mod copilot;
 pub mod gemini;
 pub mod native;
+pub mod openai_chat;
 pub mod opencode;
 pub mod qwen;
 #[cfg(test)]
 mod testing;
 
+pub use check::{Finding, Level};
 pub use native::{Conversation, NativeSession, Reader};
 
+use crate::config::{Config, TargetConfig};
+use crate::encode::Encoder;
+use crate::store::Mirror;
 use std::io::Read;
 use std::os::unix::process::CommandExt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// The versions our formats were verified with (`tests/e2e.rs` installs exactly these).
-pub const VERIFIED: &[(&str, &str)] = &[
-    ("claude", "2.1.197"),
-    ("codex", "0.169.0"),
-    ("gemini", "0.61.0"),
-    ("opencode", "1.18.33"),
-    ("copilot", "1.0.102"),
-    ("qwen", "0.15.10"),
+/// Makes the agent's encoder under a configuration; `None` when its store cannot be found.
+pub type Writer = fn(&Config, &TargetConfig) -> Option<Box<dyn Encoder>>;
+
+/// Everything session-sync knows of one agent.
+pub struct Agent {
+    /// Its name in the configuration and on the command line (`--from`, `--to`).
+    pub name: &'static str,
+    pub display: &'static str,
+    /// Its command (found on PATH, asked its version); `None` for a plain file format.
+    pub binary: Option<&'static str>,
+    /// The version our formats were verified with (`tests/support/clients.rs` installs it).
+    pub verified: Option<&'static str>,
+    /// Where it keeps its data: when that exists, the agent is installed.
+    pub home: fn() -> Option<PathBuf>,
+    /// The directory its sessions are written under (`doctor` checks it takes files).
+    pub store: fn() -> Option<PathBuf>,
+    /// The live hook mirrors Claude Code sessions into it when enabled.
+    pub live_target: bool,
+    pub reader: Option<&'static Reader>,
+    pub writer: Option<Writer>,
+    /// The command that continues session `id` (kept at `path`).
+    pub resume: fn(&str, &Path) -> String,
+    /// Whether a session file's first line (parsed) is session `id`'s: maintenance deletes
+    /// only files it recognises as ours.
+    pub names_session: fn(&serde_json::Value, &str) -> bool,
+    /// What keeps an installed agent from taking mirrors yet.
+    pub not_ready: fn() -> Option<String>,
+    /// `doctor`'s checks of its store, and of each of our mirrors in it.
+    pub checks: &'static [fn() -> Option<Finding>],
+    pub mirror_checks: &'static [fn(&Mirror) -> Option<Finding>],
+}
+
+/// Every agent, in the order `init`, `status` and listings show them.
+pub const ALL: &[&Agent] = &[
+    &claude::AGENT,
+    &codex::AGENT,
+    &gemini::AGENT,
+    &opencode::AGENT,
+    &copilot::AGENT,
+    &qwen::AGENT,
+    &openai_chat::AGENT,
 ];
+
+/// Amp keeps its threads on its servers: found and pointed at, never written.
+pub const AMP: Agent = Agent {
+    name: "amp",
+    display: "Amp",
+    binary: Some("amp"),
+    verified: None,
+    home: crate::paths::amp_data,
+    store: crate::paths::amp_data,
+    live_target: false,
+    reader: None,
+    writer: None,
+    resume: |id, _| format!("amp threads import claude {id}"),
+    names_session: |_, _| false,
+    not_ready: || None,
+    checks: &[],
+    mirror_checks: &[],
+};
 
 /// `<agent> --version` answers in well under a second; a slow one must not hold up `doctor`.
 const VERSION_TIMEOUT: Duration = Duration::from_secs(3);
@@ -48,81 +106,68 @@ impl std::fmt::Display for Found {
     }
 }
 
-/// An agent we mirror into, or (Amp) only point at.
-pub struct Agent {
-    /// The target name in the configuration.
-    pub target: &'static str,
-    pub name: &'static str,
-    pub binary: &'static str,
-    pub store: fn() -> Option<PathBuf>,
+/// The agent named `name`.
+pub fn agent(name: &str) -> Option<&'static Agent> {
+    ALL.iter().copied().find(|a| a.name == name)
 }
-
-pub const AGENTS: &[Agent] = &[
-    Agent {
-        target: "codex",
-        name: "Codex",
-        binary: "codex",
-        store: crate::paths::codex_home,
-    },
-    Agent {
-        target: "gemini",
-        name: "Gemini CLI",
-        binary: "gemini",
-        store: crate::paths::gemini_root,
-    },
-    Agent {
-        target: "opencode",
-        name: "OpenCode",
-        binary: "opencode",
-        store: crate::paths::opencode_db,
-    },
-    Agent {
-        target: "copilot",
-        name: "Copilot CLI",
-        binary: "copilot",
-        store: crate::paths::copilot_home,
-    },
-    Agent {
-        target: "qwen",
-        name: "Qwen Code",
-        binary: "qwen",
-        store: crate::paths::qwen_home,
-    },
-];
-
-pub const AMP: Agent = Agent {
-    target: "amp",
-    name: "Amp",
-    binary: "amp",
-    store: crate::paths::amp_data,
-};
-
-/// One reader per agent whose sessions can be read, in the order listings show them.
-pub const READERS: &[&Reader] = &[
-    &claude::READER,
-    &codex::READER,
-    &gemini::READER,
-    &opencode::READER,
-    &qwen::READER,
-    &copilot::READER,
-];
 
 /// The reader of `agent`.
 pub fn reader(agent: &str) -> Option<&'static Reader> {
-    READERS.iter().copied().find(|r| r.agent == agent)
+    self::agent(agent)?.reader
 }
 
-/// The agent behind `target`, if it is one.
-pub fn agent(target: &str) -> Option<&'static Agent> {
-    AGENTS.iter().find(|a| a.target == target)
+/// The agents whose sessions can be read (`--from`, `sessions`, `export`).
+pub fn readable() -> impl Iterator<Item = &'static Agent> {
+    ALL.iter().copied().filter(|a| a.reader.is_some())
+}
+
+/// The agents the live hook can mirror into (the configuration's targets).
+pub fn live_targets() -> impl Iterator<Item = &'static Agent> {
+    ALL.iter().copied().filter(|a| a.live_target)
+}
+
+/// The agents a session can be written into (`mirror --to`, `import --to`).
+pub fn writable() -> impl Iterator<Item = &'static Agent> {
+    ALL.iter().copied().filter(|a| a.writer.is_some())
+}
+
+/// Agents `init` looks for: live targets with a program of their own.
+pub fn detectable() -> impl Iterator<Item = &'static Agent> {
+    live_targets().filter(|a| a.binary.is_some())
+}
+
+/// The readers of every agent whose sessions can be read.
+pub fn readers() -> impl Iterator<Item = &'static Reader> {
+    ALL.iter().filter_map(|a| a.reader)
+}
+
+/// The detectable agents found on this machine (by binary or store).
+pub fn found() -> Vec<&'static str> {
+    detectable()
+        .filter(|a| find(a).is_some())
+        .map(|a| a.name)
+        .collect()
+}
+
+/// Names, for clap's possible values and the configuration.
+pub fn names(agents: impl Iterator<Item = &'static Agent>) -> Vec<&'static str> {
+    agents.map(|a| a.name).collect()
+}
+
+/// The command that continues session `id` of `target`.
+pub fn resume_command(target: &str, id: &str, path: &Path) -> String {
+    match agent(target) {
+        Some(agent) => (agent.resume)(id, path),
+        None => format!("{target} (session {id})"),
+    }
 }
 
 /// Found by its binary on PATH, or by its store.
 pub fn find(agent: &Agent) -> Option<Found> {
-    if let Ok(binary) = which::which(agent.binary) {
+    if let Some(Ok(binary)) = agent.binary.map(which::which) {
         return Some(Found::Binary(binary));
     }
-    (agent.store)()
+    (agent.home)()
         .filter(|store| store.exists())
         .map(Found::Store)
 }
@@ -186,31 +231,20 @@ fn version_in(text: &str) -> Option<&str> {
         .find(|word| word.starts_with(|c: char| c.is_ascii_digit()) && word.contains('.'))
 }
 
-/// What keeps a found agent from taking mirrors yet (OpenCode creates its database on first
-/// run; we never create it).
-pub fn not_ready(agent: &Agent) -> Option<String> {
-    if agent.target != "opencode" {
-        return None;
-    }
-    let db = crate::paths::opencode_db()?;
-    (!db.exists()).then(|| {
-        format!(
-            "its database {} does not exist yet: run `opencode` once",
-            db.display()
-        )
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn every_agent_has_a_reader() {
-        for agent in AGENTS {
-            assert!(reader(agent.target).is_some(), "{}", agent.target);
+    fn every_agent_with_sessions_of_its_own_has_a_reader_and_a_writer() {
+        for agent in ALL.iter().filter(|a| a.binary.is_some()) {
+            assert!(agent.reader.is_some(), "{}", agent.name);
+            assert!(agent.writer.is_some(), "{}", agent.name);
         }
-        assert!(reader("claude").is_some());
+        assert_eq!(
+            names(detectable()),
+            ["codex", "gemini", "opencode", "copilot", "qwen"]
+        );
     }
 
     #[test]

@@ -4,12 +4,12 @@
 use super::{
     Error, Result, SettingsFile, current_dir, data_dir, project_root, read_settings, settings_files,
 };
+use crate::agents::{Finding, Level};
 use crate::config::{self, ConfigError, Located};
 use crate::store::inspect;
-use crate::store::{self, Mirror, SessionState};
+use crate::store::{self, SessionState};
 use crate::{agents, paths, settings};
 use serde_json::{Value, json};
-use std::fmt;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
@@ -24,56 +24,6 @@ const CHECKS: &[fn(&Context) -> Vec<Finding>] = &[
     agent_versions,
     hook_log,
     mirror_formats,
-];
-
-/// What doctor checks per target.
-struct Target {
-    name: &'static str,
-    /// The directory its mirrors are written under.
-    store: fn() -> Option<PathBuf>,
-    /// Checks of the target's store beyond "a file can be created there".
-    store_checks: &'static [fn() -> Option<Finding>],
-    /// Checks of one of our mirrors in this target: a finding when something is off.
-    mirror_checks: &'static [fn(&Mirror) -> Option<Finding>],
-}
-
-const TARGETS: &[Target] = &[
-    Target {
-        name: "codex",
-        store: codex_store,
-        store_checks: &[codex_index],
-        mirror_checks: &[codex_paginated],
-    },
-    Target {
-        name: "gemini",
-        store: paths::gemini_root,
-        store_checks: &[],
-        mirror_checks: &[],
-    },
-    Target {
-        name: "opencode",
-        store: opencode_store,
-        store_checks: &[opencode_database],
-        mirror_checks: &[],
-    },
-    Target {
-        name: "copilot",
-        store: paths::copilot_home,
-        store_checks: &[],
-        mirror_checks: &[],
-    },
-    Target {
-        name: "qwen",
-        store: paths::qwen_home,
-        store_checks: &[],
-        mirror_checks: &[],
-    },
-    Target {
-        name: "openai-chat",
-        store: openai_chat_store,
-        store_checks: &[],
-        mirror_checks: &[],
-    },
 ];
 
 /// How far the hook log has been read, by inode so that a rotation is noticed.
@@ -101,62 +51,6 @@ pub fn run(_args: Args) -> Result {
         )));
     }
     Ok(())
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Level {
-    Ok,
-    Warn,
-    Fail,
-}
-
-/// One line of the report.
-struct Finding {
-    level: Level,
-    what: String,
-    /// What to do; every finding that is not ok has one.
-    fix: Option<String>,
-}
-
-impl Finding {
-    fn ok(what: impl Into<String>) -> Self {
-        Finding {
-            level: Level::Ok,
-            what: what.into(),
-            fix: None,
-        }
-    }
-
-    fn warn(what: impl Into<String>, fix: impl Into<String>) -> Self {
-        Finding {
-            level: Level::Warn,
-            what: what.into(),
-            fix: Some(fix.into()),
-        }
-    }
-
-    fn fail(what: impl Into<String>, fix: impl Into<String>) -> Self {
-        Finding {
-            level: Level::Fail,
-            what: what.into(),
-            fix: Some(fix.into()),
-        }
-    }
-}
-
-impl fmt::Display for Finding {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let level = match self.level {
-            Level::Ok => "ok",
-            Level::Warn => "warn",
-            Level::Fail => "FAIL",
-        };
-        write!(f, "{level:<4}  {}", self.what)?;
-        match &self.fix {
-            Some(fix) => write!(f, "; {fix}"),
-            None => Ok(()),
-        }
-    }
 }
 
 /// Everything the checks look at, read once.
@@ -347,8 +241,7 @@ fn configuration(cx: &Context) -> Vec<Finding> {
 /// its own checks.
 fn target_stores(cx: &Context) -> Vec<Finding> {
     let enabled = cx.enabled_targets();
-    let mut findings: Vec<Finding> = TARGETS
-        .iter()
+    let mut findings: Vec<Finding> = agents::live_targets()
         .filter(|target| enabled.contains(&target.name))
         .map(|target| {
             let name = target.name;
@@ -381,8 +274,8 @@ fn target_stores(cx: &Context) -> Vec<Finding> {
             }
         })
         .collect();
-    for target in TARGETS.iter().filter(|t| enabled.contains(&t.name)) {
-        findings.extend(target.store_checks.iter().filter_map(|check| check()));
+    for target in agents::live_targets().filter(|t| enabled.contains(&t.name)) {
+        findings.extend(target.checks.iter().filter_map(|check| check()));
     }
     findings
 }
@@ -391,11 +284,12 @@ fn target_stores(cx: &Context) -> Vec<Finding> {
 /// with.
 fn agent_versions(cx: &Context) -> Vec<Finding> {
     let enabled = cx.enabled_targets();
-    agents::VERIFIED
+    agents::ALL
         .iter()
-        .filter(|(agent, _)| *agent == "claude" || enabled.contains(agent))
+        .filter(|agent| !agent.live_target || enabled.contains(&agent.name))
+        .filter_map(|agent| Some((agent.binary?, agent.verified?)))
         .map(|(agent, verified)| match agents::installed_version(agent) {
-            Ok(Some(version)) if version == *verified => Finding::ok(format!(
+            Ok(Some(version)) if version == verified => Finding::ok(format!(
                 "{agent} {version}: the version session-sync was verified with"
             )),
             Ok(Some(version)) => Finding::warn(
@@ -440,7 +334,7 @@ fn mirror_formats(cx: &Context) -> Vec<Finding> {
     let mut checked = 0;
     for state in &cx.sessions {
         for (name, mirror) in &state.mirrors {
-            let Some(target) = TARGETS.iter().find(|t| t.name == name) else {
+            let Some(target) = agents::agent(name) else {
                 continue;
             };
             checked += 1;
@@ -459,78 +353,6 @@ fn mirror_formats(cx: &Context) -> Vec<Finding> {
         }));
     }
     findings
-}
-
-fn codex_store() -> Option<PathBuf> {
-    paths::codex_home().map(|home| home.join("sessions"))
-}
-
-fn opencode_store() -> Option<PathBuf> {
-    paths::opencode_db().and_then(|db| db.parent().map(Path::to_owned))
-}
-
-/// The configured directory, else the default under our data directory.
-fn openai_chat_store() -> Option<PathBuf> {
-    let data_dir = paths::data_dir()?;
-    let configured = std::env::current_dir()
-        .ok()
-        .and_then(|cwd| config::locate(&cwd, Some(&data_dir)).ok().flatten())
-        .and_then(|located| located.config.targets.get("openai-chat")?.dir.clone());
-    Some(configured.unwrap_or_else(|| paths::openai_chat_dir(&data_dir)))
-}
-
-/// Codex lists sessions from `state_5.sqlite`; a mirror gets a row there only when the table
-/// is the one our row was verified against.
-fn codex_index() -> Option<Finding> {
-    let db = paths::codex_home()?.join("state_5.sqlite");
-    if !db.exists() {
-        return Some(Finding::ok(format!(
-            "codex index {} not created yet: Codex will list mirrors when it creates it",
-            db.display()
-        )));
-    }
-    Some(match store::index::codex_threads_mismatch(&db) {
-        None => Finding::ok(format!(
-            "codex index {}: mirrors get a row, so `codex resume --last` and the picker show them",
-            db.display()
-        )),
-        Some(why) => Finding::warn(
-            format!(
-                "codex index {}: {why}; mirrors are not listed there",
-                db.display()
-            ),
-            "resume them by id (`session-sync status` shows the command); Codex's format changed since 0.169.0",
-        ),
-    })
-}
-
-/// OpenCode's database exists (we never create it) and has the tables mirrors go into.
-fn opencode_database() -> Option<Finding> {
-    let db = paths::opencode_db()?;
-    Some(match store::opencode::schema_problem(&db) {
-        None => Finding::ok(format!("opencode database {} takes mirrors", db.display())),
-        Some(problem) => Finding::fail(
-            format!("opencode database {}: {problem}", db.display()),
-            "run `opencode` once so that it creates its database, then check again",
-        ),
-    })
-}
-
-/// `codex migrate-rollouts --apply` rewrites legacy files as paginated, where a line without an
-/// ordinal breaks `codex resume`.
-fn codex_paginated(mirror: &Mirror) -> Option<Finding> {
-    let line = inspect::first_line(&mirror.path, 1 << 20).ok()??;
-    let header: Value = serde_json::from_str(&line).ok()?;
-    (header["payload"]["history_mode"] == "paginated").then(|| {
-        Finding::warn(
-            format!(
-                "codex mirror {} is in Codex's paginated format ({})",
-                mirror.id,
-                mirror.path.display()
-            ),
-            "session-sync does not append to it: the next sync forks a new mirror, which `session-sync status` then shows",
-        )
-    })
 }
 
 /// The hook log's errors since the mark the last doctor run left, and the mark to leave now.

@@ -2,8 +2,9 @@
 //! or (`--format openai-chat`) one session as a portable OpenAI-chat JSONL log.
 
 use super::{Error, Result, current_dir, data_dir};
+use crate::agents::openai_chat::write::OpenaiChat;
 use crate::agents::{self, Conversation, NativeSession};
-use crate::encode::{Encoder, SessionFacts, ToolStyle, openai_chat::OpenaiChat};
+use crate::encode::{Encoder, SessionFacts, ToolStyle};
 use crate::{config, package, store};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -21,7 +22,7 @@ pub struct Args {
     #[arg(long, value_name = "DATE")]
     since: Option<String>,
     /// Only this agent's sessions
-    #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(agents::READERS.iter().map(|r| r.agent)))]
+    #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(agents::names(agents::readable())))]
     agent: Option<String>,
     /// Write to this file (a package: required; a chat log: stdout without it)
     #[arg(short, long, value_name = "FILE")]
@@ -128,9 +129,7 @@ pub fn run(args: Args) -> Result {
 
 /// The sessions the arguments name, with their readers.
 fn selected(args: &Args, here: &Path) -> Result<Vec<(&'static agents::Reader, NativeSession)>> {
-    let readers: Vec<&'static agents::Reader> = agents::READERS
-        .iter()
-        .copied()
+    let readers: Vec<&'static agents::Reader> = agents::readers()
         .filter(|r| args.agent.as_deref().is_none_or(|a| a == r.agent))
         .collect();
     let mut listed = Vec::new();
@@ -188,11 +187,11 @@ fn openai_chat(args: &Args) -> Result {
         return Err(Error::usage("--format openai-chat exports one session"));
     }
     let found = super::mirror::find_session(args.sessions.first().map(String::as_str), &here)?;
-    let session = (agents::claude::READER
+    let session = (agents::claude::read::READER
         .at_path
         .expect("claude sessions are files"))(&found.transcript)
     .map_err(Error::new)?;
-    let records = (agents::claude::READER.read)(&session)
+    let records = (agents::claude::read::READER.read)(&session)
         .map_err(Error::new)?
         .records;
     let max_output_bytes = config::locate(&found.cwd, None)

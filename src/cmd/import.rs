@@ -3,7 +3,7 @@
 
 use super::{Error, Result, data_dir};
 use crate::config::Config;
-use crate::{agents, encode, import, package};
+use crate::{agents, import, package};
 use std::path::PathBuf;
 
 #[derive(clap::Args)]
@@ -12,7 +12,7 @@ pub struct Args {
     #[arg(value_name = "FILE")]
     file: PathBuf,
     /// Also write the sessions into these agents (their own agent always)
-    #[arg(long, value_delimiter = ',', value_parser = clap::builder::PossibleValuesParser::new(encode::HANDOFF_TARGETS))]
+    #[arg(long, value_delimiter = ',', value_parser = clap::builder::PossibleValuesParser::new(agents::names(agents::writable())))]
     to: Vec<String>,
     /// Put a path root of the source machine somewhere else here: `--map /srv/x=/data/x`
     #[arg(long = "map", value_name = "SRC=DST")]
@@ -31,7 +31,7 @@ pub struct InspectArgs {
     #[arg(value_name = "FILE")]
     file: PathBuf,
     /// As `import --to`: the agents the sessions would also go to
-    #[arg(long, value_delimiter = ',', value_parser = clap::builder::PossibleValuesParser::new(encode::HANDOFF_TARGETS))]
+    #[arg(long, value_delimiter = ',', value_parser = clap::builder::PossibleValuesParser::new(agents::names(agents::writable())))]
     to: Vec<String>,
     #[arg(long = "map", value_name = "SRC=DST")]
     maps: Vec<String>,
@@ -94,12 +94,7 @@ pub fn run(args: Args) -> Result {
         println!("Nothing written (dry run).");
         return Ok(());
     }
-    let found: Vec<&str> = agents::AGENTS
-        .iter()
-        .filter(|a| agents::find(a).is_some())
-        .map(|a| a.target)
-        .collect();
-    let config = Config::new(encode::HANDOFF_TARGETS, &found);
+    let config = Config::new(&agents::names(agents::writable()), &agents::found());
     let applied = import::apply(&plan, &args.file, &data_dir, &config).map_err(Error::new)?;
     for line in &applied.lines {
         println!("{line}");

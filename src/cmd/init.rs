@@ -3,7 +3,7 @@
 use super::{Error, Result, current_dir, data_dir};
 use crate::config::{self, Config, PROJECT_CONFIG};
 use crate::settings::{self, Change};
-use crate::{agents, encode, paths, store};
+use crate::{agents, paths, store};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 
@@ -130,36 +130,34 @@ fn write_config(path: &Path) -> Result {
         describe_targets(&existing);
         return Ok(());
     }
-    let found: Vec<(&agents::Agent, Option<agents::Found>)> = agents::AGENTS
-        .iter()
-        .map(|a| (a, agents::find(a)))
-        .collect();
+    let found: Vec<(&agents::Agent, Option<agents::Found>)> =
+        agents::detectable().map(|a| (a, agents::find(a))).collect();
     let enabled: Vec<&str> = found
         .iter()
         .filter(|(_, f)| f.is_some())
-        .map(|(a, _)| a.target)
+        .map(|(a, _)| a.name)
         .collect();
-    let config = Config::new(encode::TARGETS, &enabled);
+    let config = Config::new(&agents::names(agents::live_targets()), &enabled);
     let value = serde_json::to_value(&config).map_err(|e| Error::new(e.to_string()))?;
     store::write_json(path, &value, None)
         .map_err(|e| Error::new(format!("cannot write {}: {e}", path.display())))?;
     println!("Wrote {}.", path.display());
     for (agent, found) in &found {
-        let target = agent.target;
+        let target = agent.name;
         match found {
             Some(found) => {
                 println!("  {target}: found ({found}): mirroring enabled");
-                if let Some(problem) = agents::not_ready(agent) {
+                if let Some(problem) = (agent.not_ready)() {
                     println!("    but {problem}");
                 }
             }
             None => println!(
                 "  {target}: not found (no `{}` on PATH, no {}): disabled; install {}, then set targets.{target}.enabled to true in {}",
-                agent.binary,
-                (agent.store)()
+                agent.binary.unwrap_or(target),
+                (agent.home)()
                     .map(|p| p.display().to_string())
                     .unwrap_or_else(|| "store".into()),
-                agent.name,
+                agent.display,
                 path.display()
             ),
         }

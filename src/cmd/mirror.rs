@@ -4,7 +4,7 @@
 
 use super::{Error, Result, current_dir, data_dir, resume_command};
 use crate::config::{self, Config, Located, TargetConfig};
-use crate::{agents, claude, encode, hook, paths, store};
+use crate::{agents, claude, hook, paths, store};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
@@ -17,11 +17,11 @@ pub struct Args {
     #[arg(long, conflicts_with = "session")]
     last: bool,
     /// The agent the session comes from
-    #[arg(long, default_value = "claude", value_parser = clap::builder::PossibleValuesParser::new(agents::READERS.iter().map(|r| r.agent)))]
+    #[arg(long, default_value = "claude", value_parser = clap::builder::PossibleValuesParser::new(agents::names(agents::readable())))]
     from: String,
     /// Mirror into these agents only, e.g. `--to codex,gemini` (from another agent than
     /// Claude Code, the default is `claude`)
-    #[arg(long, value_delimiter = ',', value_parser = clap::builder::PossibleValuesParser::new(encode::HANDOFF_TARGETS))]
+    #[arg(long, value_delimiter = ',', value_parser = clap::builder::PossibleValuesParser::new(agents::names(agents::writable())))]
     to: Vec<String>,
 }
 
@@ -340,13 +340,8 @@ fn located_for(cwd: &Path, data_dir: &Path) -> Result<Located> {
     if let Some(located) = config::locate(cwd, Some(data_dir))? {
         return Ok(located);
     }
-    let found: Vec<&str> = agents::AGENTS
-        .iter()
-        .filter(|a| agents::find(a).is_some())
-        .map(|a| a.target)
-        .collect();
     Ok(Located {
-        config: Config::new(encode::TARGETS, &found),
+        config: Config::new(&agents::names(agents::live_targets()), &agents::found()),
         path: paths::global_config(data_dir),
         project: None,
         globally_paused: false,

@@ -241,19 +241,9 @@ fn set_paused(global: bool, paused: bool) -> Result<PathBuf> {
     Ok(path)
 }
 
-/// The command that continues mirror `id` in `target`.
 /// How to continue a mirror in its agent (from the session's project directory).
 pub fn resume_command(target: &str, id: &str, path: &std::path::Path) -> String {
-    match target {
-        "claude" => format!("claude --resume {id}"),
-        "codex" => format!("codex resume {id}"),
-        "gemini" => format!("gemini --resume {id}"),
-        "opencode" => format!("opencode -s {id}"),
-        "copilot" => format!("copilot --resume={id}"),
-        "qwen" => format!("qwen --resume {id}"),
-        "openai-chat" => format!("chat log {}", path.display()),
-        other => format!("{other} (session {id})"),
-    }
+    crate::agents::resume_command(target, id, path)
 }
 
 /// What `init` and `status` say when Amp is installed.

@@ -10,7 +10,7 @@ use std::collections::HashMap;
 #[derive(clap::Args)]
 pub struct Args {
     /// Only this agent's sessions
-    #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(agents::READERS.iter().map(|r| r.agent)))]
+    #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(agents::names(agents::readable())))]
     agent: Option<String>,
     /// Sessions of every directory, not only this one
     #[arg(long)]
@@ -42,7 +42,7 @@ pub fn run(args: Args) -> Result {
     let relations = relations(&store::all_sessions(&data_dir));
     let mut listed = Vec::new();
     let mut problems = Vec::new();
-    for reader in agents::READERS {
+    for reader in agents::readers() {
         if args.agent.as_deref().is_some_and(|a| a != reader.agent) {
             continue;
         }

@@ -1,13 +1,6 @@
 //! One encoder per agent: normalized records in, lines of that agent's session file out.
 //! Encoders compute names and bytes only; the store writes them.
 
-pub mod claude;
-pub mod codex;
-pub mod copilot;
-pub mod gemini;
-pub mod openai_chat;
-pub mod opencode;
-pub mod qwen;
 pub mod turns;
 
 use crate::config::{Config, TargetConfig};
@@ -15,28 +8,6 @@ use crate::model::{Part, Record};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-
-/// Every target session-sync can mirror into, in the order `init` and `status` show them.
-pub const TARGETS: &[&str] = &[
-    "codex",
-    "gemini",
-    "opencode",
-    "copilot",
-    "qwen",
-    "openai-chat",
-];
-
-/// Every agent a session can be handed to with `mirror --from`: the live targets, and Claude
-/// Code itself (the live mirror's source, so never its target).
-pub const HANDOFF_TARGETS: &[&str] = &[
-    "claude",
-    "codex",
-    "gemini",
-    "opencode",
-    "copilot",
-    "qwen",
-    "openai-chat",
-];
 
 /// A new mirror session: its id in the target agent, where it goes, and what to write first.
 #[derive(Debug, Clone)]
@@ -145,56 +116,15 @@ pub trait Encoder {
 /// The encoder for `target` under `config`, when it is enabled and its store can be found.
 pub fn encoder(target: &str, config: &Config) -> Option<Box<dyn Encoder>> {
     let settings: &TargetConfig = config.target(target)?;
-    match target {
-        "claude" => Some(Box::new(claude::Claude {
-            config_dir: crate::paths::claude_config_dir()?,
-            max_output_bytes: config.max_output_bytes,
-        })),
-        "codex" => Some(Box::new(codex::Codex {
-            home: crate::paths::codex_home()?,
-            style: settings.tool_style,
-            max_output_bytes: config.max_output_bytes,
-        })),
-        "gemini" => Some(Box::new(gemini::Gemini {
-            root: crate::paths::gemini_root()?,
-            style: settings.tool_style,
-            max_output_bytes: config.max_output_bytes,
-        })),
-        "opencode" => Some(Box::new(opencode::Opencode {
-            db: crate::paths::opencode_db()?,
-            model: settings.model.clone(),
-            style: settings.tool_style,
-            max_output_bytes: config.max_output_bytes,
-        })),
-        "copilot" => Some(Box::new(copilot::Copilot {
-            home: crate::paths::copilot_home()?,
-            style: settings.tool_style,
-            max_output_bytes: config.max_output_bytes,
-        })),
-        "qwen" => Some(Box::new(qwen::Qwen {
-            home: crate::paths::qwen_home()?,
-            style: settings.tool_style,
-            max_output_bytes: config.max_output_bytes,
-        })),
-        "openai-chat" => Some(Box::new(openai_chat::OpenaiChat {
-            dir: match &settings.dir {
-                Some(dir) => dir.clone(),
-                None => crate::paths::openai_chat_dir(&crate::paths::data_dir()?),
-            },
-            style: settings.tool_style,
-            max_output_bytes: config.max_output_bytes,
-        })),
-        _ => None,
-    }
+    (crate::agents::agent(target)?.writer?)(config, settings)
 }
 
 /// The encoders of the targets `config` enables, by target name, except `excluded` (the
 /// agent the session is read from).
 pub fn enabled(config: &Config, excluded: Option<&str>) -> Vec<(&'static str, Box<dyn Encoder>)> {
-    HANDOFF_TARGETS
-        .iter()
-        .filter(|&&target| Some(target) != excluded)
-        .filter_map(|&target| Some((target, encoder(target, config)?)))
+    crate::agents::writable()
+        .filter(|agent| Some(agent.name) != excluded)
+        .filter_map(|agent| Some((agent.name, encoder(agent.name, config)?)))
         .collect()
 }
 

@@ -100,20 +100,7 @@ fn names_session(target: &str, first_line: &str, id: &str) -> bool {
     let Ok(header) = serde_json::from_str::<serde_json::Value>(first_line) else {
         return false;
     };
-    match target {
-        "codex" => header["type"] == "session_meta" && header["payload"]["id"] == id,
-        "gemini" => header["sessionId"] == id && header["kind"] == "main",
-        "copilot" => header["type"] == "session.start" && header["data"]["sessionId"] == id,
-        "qwen" => header["sessionId"] == id,
-        // The chat log is named after its id and opens with our system line.
-        "openai-chat" => {
-            header["role"] == "system"
-                && header["content"]
-                    .as_str()
-                    .is_some_and(|c| c.starts_with("Conversation mirrored by session-sync"))
-        }
-        _ => false,
-    }
+    crate::agents::agent(target).is_some_and(|agent| (agent.names_session)(&header, id))
 }
 
 /// The first line of `path` (without its newline), read no further than `max` bytes; `None`

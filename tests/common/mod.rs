@@ -2,8 +2,8 @@
 #![allow(dead_code)] // each test crate uses part of this module
 
 use serde_json::Value;
+use session_sync::agents::codex::write::Codex;
 use session_sync::claude::{self, Entry};
-use session_sync::encode::codex::Codex;
 use session_sync::encode::{Encoder, SessionFacts, ToolStyle};
 use session_sync::model::Record;
 use session_sync::sync::{Event, Progress, Sync};

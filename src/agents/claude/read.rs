@@ -2,7 +2,7 @@
 //! native sessions. The live mirror reads transcripts incrementally through the hook
 //! (`crate::claude`); this reads one whole, for listings and hand-offs.
 
-use super::native::{self, Conversation, NativeSession, Reader};
+use crate::agents::native::{self, Conversation, NativeSession, Reader};
 use crate::store::fs::read_regular;
 use serde_json::Value;
 use std::path::{Path, PathBuf};

@@ -3,8 +3,8 @@
 //! `{"table", "row"}`, with `"keep": true` to leave an existing row alone and `"update": true`
 //! to change columns of an existing row.
 
-use super::turns::{Exchange, Turn, turns};
-use super::{Encoder, Kind, Opening, SessionFacts, ToolStyle, tool_call};
+use crate::encode::turns::{Exchange, Turn, turns};
+use crate::encode::{Encoder, Kind, Opening, SessionFacts, ToolStyle, tool_call};
 use crate::model::{Record, joined_text};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};

@@ -6,7 +6,7 @@
 //!
 //! The Gemini API content parts Gemini CLI and Qwen Code share are read here for both.
 
-use super::native::{self, Conversation, NativeSession, Reader};
+use crate::agents::native::{self, Conversation, NativeSession, Reader};
 use crate::model::{Image, Item, Part, Record};
 use serde_json::Value;
 use std::collections::{HashMap, HashSet};
@@ -442,7 +442,7 @@ mod tests {
     #[test]
     fn what_our_encoder_writes_reads_back_the_same() {
         let root = tempfile::tempdir().unwrap();
-        let encoder = crate::encode::gemini::Gemini {
+        let encoder = crate::agents::gemini::write::Gemini {
             root: root.path().to_owned(),
             style: ToolStyle::Structured,
             max_output_bytes: 1 << 20,

@@ -3,9 +3,11 @@
 //! then one message per line; the project is registered in `projects.json` and marked with
 //! `.project_root` files, the way Gemini claims a slug itself.
 
-use super::qwen::gemini_parts;
-use super::turns::{Turn, turns};
-use super::{Encoder, Kind, Opening, SessionFacts, SideFile, ToolStyle, rfc3339, tool_call};
+use crate::agents::qwen::write::gemini_parts;
+use crate::encode::turns::{Turn, turns};
+use crate::encode::{
+    Encoder, Kind, Opening, SessionFacts, SideFile, ToolStyle, rfc3339, tool_call,
+};
 use crate::model::Record;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -128,7 +130,7 @@ impl Encoder for Gemini {
                 },
             ],
             index: None,
-            benign: Some(super::Benign::GeminiMetadata),
+            benign: Some(crate::encode::Benign::GeminiMetadata),
         })
     }
 

@@ -2,7 +2,7 @@
 //! `part` rows of its SQLite database, opened read-only with OpenCode's own busy timeout.
 //! Reasoning parts and synthetic (injected) text are dropped.
 
-use super::native::{self, Conversation, NativeSession, Reader};
+use crate::agents::native::{self, Conversation, NativeSession, Reader};
 use crate::model::{Image, Item, Part, Record};
 use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension};
 use serde_json::Value;
@@ -364,7 +364,7 @@ mod tests {
         let db = dir.join("opencode.db");
         let connection = Connection::open(&db).unwrap();
         connection
-            .execute_batch(include_str!("../../tests/fixtures/opencode-schema.sql"))
+            .execute_batch(include_str!("../../../tests/fixtures/opencode-schema.sql"))
             .unwrap();
         // The fixture has only the columns mirrors write.
         connection
@@ -390,7 +390,7 @@ mod tests {
     fn what_our_encoder_writes_reads_back_the_same() {
         let dir = tempfile::tempdir().unwrap();
         let db = database(dir.path());
-        let encoder = crate::encode::opencode::Opencode {
+        let encoder = crate::agents::opencode::write::Opencode {
             db: db.clone(),
             model: Some("mock/mock-model".into()),
             style: ToolStyle::Structured,
@@ -528,7 +528,7 @@ mod tests {
     #[test]
     fn a_native_session_reads_as_the_conversation_the_model_saw() {
         let rows: Value = serde_json::from_str(include_str!(
-            "../../tests/fixtures/native/opencode/ses_dc8ab1092ffeB7g71iPQ1Z0Mor.json"
+            "../../../tests/fixtures/native/opencode/ses_dc8ab1092ffeB7g71iPQ1Z0Mor.json"
         ))
         .unwrap();
         let dir = tempfile::tempdir().unwrap();

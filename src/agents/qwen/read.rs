@@ -4,8 +4,8 @@
 //! conversation is the chain that ends at the last record, the one Qwen resumes. Thoughts
 //! and system records are dropped.
 
-use super::gemini::{self, SHELL};
-use super::native::{self, Conversation, NativeSession, Reader};
+use crate::agents::gemini::read::{self as gemini, SHELL};
+use crate::agents::native::{self, Conversation, NativeSession, Reader};
 use crate::model::{Item, Record};
 use serde_json::Value;
 use std::collections::{HashMap, HashSet};
@@ -246,7 +246,7 @@ mod tests {
     #[test]
     fn what_our_encoder_writes_reads_back_the_same() {
         let home = tempfile::tempdir().unwrap();
-        let encoder = crate::encode::qwen::Qwen {
+        let encoder = crate::agents::qwen::write::Qwen {
             home: home.path().to_owned(),
             style: ToolStyle::Structured,
             max_output_bytes: 1 << 20,

@@ -2,7 +2,7 @@
 //! compacted histories, shell, `apply_patch`, custom and MCP calls. Reasoning is dropped (its
 //! encrypted content is bound to the account that produced it).
 
-use super::native::{self, Conversation, NativeSession, Reader};
+use crate::agents::native::{self, Conversation, NativeSession, Reader};
 use crate::model::{Image, Item, Part, Record};
 use crate::store::fs::{read_regular, read_text};
 use serde_json::{Value, json};

@@ -2,8 +2,8 @@
 //! `$COPILOT_HOME/session-state/<uuid>/events.jsonl`, an event log on a `parentId` chain,
 //! with `workspace.yaml` beside it (written as the session's index entry).
 
-use super::turns::{Turn, turns};
-use super::{Encoder, Index, Kind, Opening, SessionFacts, ToolStyle, rfc3339, tool_call};
+use crate::encode::turns::{Turn, turns};
+use crate::encode::{Encoder, Index, Kind, Opening, SessionFacts, ToolStyle, rfc3339, tool_call};
 use crate::model::{Record, joined_text};
 use serde_json::{Value, json};
 use std::path::PathBuf;

@@ -2,8 +2,8 @@
 //! `$QWEN_HOME/projects/<cwd, every non-alphanumeric → '->/chats/<uuid>.jsonl`, one record
 //! per line on a single `uuid`/`parentUuid` chain, Gemini-style content.
 
-use super::turns::{Turn, turns};
-use super::{Encoder, Kind, Opening, SessionFacts, ToolStyle, rfc3339, tool_call};
+use crate::encode::turns::{Turn, turns};
+use crate::encode::{Encoder, Kind, Opening, SessionFacts, ToolStyle, rfc3339, tool_call};
 use crate::model::{Part, Record};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};

@@ -4,8 +4,8 @@
 //! calls as `tool_use` answered by `tool_result` lines, the title as a `custom-title` line.
 //! Thinking is never written: a foreign signature makes the API refuse the whole request.
 
-use super::turns::{Exchange, Turn, turns};
-use super::{Encoder, Kind, Opening, SessionFacts, ToolStyle, rfc3339};
+use crate::encode::turns::{Exchange, Turn, turns};
+use crate::encode::{Encoder, Kind, Opening, SessionFacts, ToolStyle, rfc3339};
 use crate::model::{Part, Record};
 use serde_json::{Value, json};
 use std::path::PathBuf;

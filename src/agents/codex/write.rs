@@ -1,7 +1,9 @@
 //! Codex CLI rollouts (legacy format, verified with Codex 0.169.0):
 //! `$CODEX_HOME/sessions/YYYY/MM/DD/rollout-<local time>-<uuid>.jsonl`.
 
-use super::{Encoder, Index, Kind, Opening, SessionFacts, ToolStyle, cap_parts, data_url, rfc3339};
+use crate::encode::{
+    Encoder, Index, Kind, Opening, SessionFacts, ToolStyle, cap_parts, data_url, rfc3339,
+};
 use crate::model::{Item, Part, Record};
 use serde_json::{Value, json};
 use std::path::PathBuf;

@@ -2,8 +2,8 @@
 //! then user and assistant messages; an assistant message's `tool_calls` are each followed by
 //! their `tool` message. Any tool that reads chat logs can take it.
 
-use super::turns::{Turn, turns};
-use super::{Encoder, Kind, Opening, SessionFacts, ToolStyle, data_url};
+use crate::encode::turns::{Turn, turns};
+use crate::encode::{Encoder, Kind, Opening, SessionFacts, ToolStyle, data_url};
 use crate::model::{Part, Record};
 use serde_json::{Value, json};
 use std::path::PathBuf;

@@ -3,7 +3,7 @@
 //! with `workspace.yaml` beside it (cwd and title). A call is the assistant message's tool
 //! request, its result the `tool.execution_complete` event. Reasoning is dropped.
 
-use super::native::{self, Conversation, NativeSession, Reader};
+use crate::agents::native::{self, Conversation, NativeSession, Reader};
 use crate::model::{Item, Part, Record};
 use serde_json::Value;
 use std::collections::{HashMap, HashSet};
@@ -275,7 +275,7 @@ mod tests {
     #[test]
     fn what_our_encoder_writes_reads_back_the_same() {
         let home = tempfile::tempdir().unwrap();
-        let encoder = crate::encode::copilot::Copilot {
+        let encoder = crate::agents::copilot::write::Copilot {
             home: home.path().to_owned(),
             style: ToolStyle::Structured,
             max_output_bytes: 1 << 20,
