@@ -134,8 +134,40 @@ pub fn read(path: &Path) -> Result<Option<Config>, ConfigError> {
         })
 }
 
+/// What session-sync reads, rewrites or deletes in a project, folders before their files. A
+/// cloned repository can carry any of them as a symbolic link to the user's files elsewhere.
+const PROJECT_PATHS: [&str; 5] = [
+    PROJECT_DIR,
+    PROJECT_CONFIG,
+    ".claude",
+    ".claude/settings.json",
+    ".claude/settings.local.json",
+];
+const PROJECT_DIR: &str = ".session-sync";
+
+/// Refuses a project where one of `PROJECT_PATHS` is a symbolic link, naming it.
+pub fn refuse_links(project: &Path) -> Result<(), ConfigError> {
+    PROJECT_PATHS
+        .iter()
+        .try_for_each(|name| refuse_link(&project.join(name)))
+}
+
+/// An error naming `path` if it is a symbolic link: we never follow one.
+fn refuse_link(path: &Path) -> Result<(), ConfigError> {
+    match std::fs::read_link(path) {
+        Ok(target) => Err(ConfigError {
+            path: path.to_owned(),
+            message: format!(
+                "a symbolic link (to {}), which session-sync does not follow",
+                target.display()
+            ),
+        }),
+        Err(_) => Ok(()),
+    }
+}
+
 /// The nearest project configuration at or above `dir`, else the global one; `None` when
-/// session-sync is not set up for `dir`.
+/// session-sync is not set up for `dir`. A `.session-sync` that is a symbolic link is an error.
 pub fn locate(dir: &Path, data_dir: Option<&Path>) -> Result<Option<Located>, ConfigError> {
     let global_path = data_dir.map(crate::paths::global_config);
     let global = match &global_path {
@@ -144,6 +176,7 @@ pub fn locate(dir: &Path, data_dir: Option<&Path>) -> Result<Option<Located>, Co
     };
     let globally_paused = global.as_ref().is_some_and(|g| g.paused);
     for ancestor in dir.ancestors() {
+        refuse_link(&ancestor.join(PROJECT_DIR))?;
         let path = ancestor.join(PROJECT_CONFIG);
         if let Some(config) = read(&path)? {
             return Ok(Some(Located {

@@ -241,3 +241,86 @@ fn amp_is_pointed_at_its_own_importer_never_written() {
         .collect();
     assert!(entries.is_empty(), "wrote into Amp's data: {entries:?}");
 }
+
+/// Every file under `dir` with its content and modification time.
+fn snapshot(dir: &std::path::Path) -> Vec<(std::path::PathBuf, Vec<u8>, std::time::SystemTime)> {
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .map(|entry| {
+            let path = entry.path();
+            let modified = std::fs::metadata(&path).unwrap().modified().unwrap();
+            (path.clone(), std::fs::read(&path).unwrap(), modified)
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+/// Runs `args`, which must fail with one line naming `link`.
+fn refused(env: &Env, args: &[&str], link: &std::path::Path) {
+    let out = env.run(args);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{args:?}: {err}");
+    assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+    assert!(
+        err.contains(&format!("{}: a symbolic link", link.display())),
+        "{args:?}: {err}"
+    );
+}
+
+#[test]
+fn symlinked_project_folders_are_refused_never_followed() {
+    let env = Env::new();
+    let elsewhere = env.home.join(".config/app");
+    std::fs::create_dir_all(&elsewhere).unwrap();
+    std::fs::write(
+        elsewhere.join("config.json"),
+        r#"{"paused":false,"mine":1}"#,
+    )
+    .unwrap();
+    std::fs::write(elsewhere.join("settings.json"), r#"{"theme":"dark"}"#).unwrap();
+    let before = snapshot(&elsewhere);
+
+    let ours = env.project.join(".session-sync");
+    std::os::unix::fs::symlink(&elsewhere, &ours).unwrap();
+    for args in [
+        &["init"][..],
+        &["init", "--local"],
+        &["pause"],
+        &["resume"],
+        &["status"],
+        &["doctor"],
+        &["uninstall"],
+        &["uninstall", "--local"],
+    ] {
+        refused(&env, args, &ours);
+    }
+    std::fs::remove_file(&ours).unwrap();
+
+    env.init();
+    let claude = env.project.join(".claude");
+    std::fs::remove_dir_all(&claude).unwrap();
+    std::os::unix::fs::symlink(&elsewhere, &claude).unwrap();
+    for args in [
+        &["init"][..],
+        &["init", "--local"],
+        &["pause"],
+        &["uninstall"],
+        &["uninstall", "--local"],
+    ] {
+        refused(&env, args, &claude);
+    }
+    std::fs::remove_file(&claude).unwrap();
+
+    // A settings file of the project that is a link to one of the user's files.
+    std::fs::create_dir(&claude).unwrap();
+    let settings = claude.join("settings.json");
+    std::os::unix::fs::symlink(elsewhere.join("settings.json"), &settings).unwrap();
+    for args in [&["init"][..], &["uninstall"]] {
+        refused(&env, args, &settings);
+    }
+
+    assert_eq!(snapshot(&elsewhere), before);
+    assert!(std::fs::symlink_metadata(&settings).unwrap().is_symlink());
+}

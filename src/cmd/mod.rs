@@ -12,7 +12,7 @@ mod resume;
 mod status;
 mod uninstall;
 
-use crate::config::{self, PROJECT_CONFIG};
+use crate::config::{self, Located, PROJECT_CONFIG};
 use crate::paths;
 use crate::store::{self, SessionState};
 use clap::{Parser, Subcommand};
@@ -115,12 +115,15 @@ fn current_dir() -> Result<std::path::PathBuf> {
 }
 
 /// The directory `init` was run in: the nearest one at or above `dir` holding a project
-/// configuration, else `dir` itself.
-fn project_root(dir: &Path) -> PathBuf {
-    dir.ancestors()
-        .find(|ancestor| ancestor.join(PROJECT_CONFIG).exists())
-        .unwrap_or(dir)
-        .to_owned()
+/// configuration, else `dir` itself. An error if a file there we use is a symbolic link.
+fn project_root(dir: &Path) -> Result<PathBuf> {
+    for ancestor in dir.ancestors() {
+        config::refuse_links(ancestor)?;
+        if ancestor.join(PROJECT_CONFIG).exists() {
+            return Ok(ancestor.to_owned());
+        }
+    }
+    Ok(dir.to_owned())
 }
 
 /// A Claude Code settings file `init` registers the hook in, and the flag that chooses it.
@@ -177,6 +180,14 @@ fn set_paused(global: bool, paused: bool) -> Result<PathBuf> {
         paths::global_config(&data_dir)
     } else {
         match config::locate(&current_dir()?, Some(&data_dir))? {
+            Some(Located {
+                project: Some(project),
+                path,
+                ..
+            }) => {
+                config::refuse_links(&project)?;
+                path
+            }
             Some(located) => located.path,
             None => {
                 return Err(Error::new(

@@ -35,7 +35,7 @@ pub struct Args {
 
 pub fn run(args: Args) -> Result {
     let data_dir = data_dir()?;
-    let project = project_root(&current_dir()?);
+    let project = project_root(&current_dir()?)?;
     let files = settings_files(&project);
     let flag = match (args.global, args.local) {
         (true, _) => " --global",
