@@ -76,6 +76,27 @@ impl Config {
         self.targets.get(target).filter(|t| t.enabled)
     }
 
+    /// Where the user's own (global) configuration has targets write: absolute paths only, a
+    /// relative one would land in whatever project the hook runs in.
+    fn own_dirs(&self) -> BTreeMap<String, PathBuf> {
+        self.targets
+            .iter()
+            .filter_map(|(name, target)| {
+                let dir = target.dir.clone().filter(|dir| dir.is_absolute())?;
+                Some((name.clone(), dir))
+            })
+            .collect()
+    }
+
+    /// Gives every target the `dir` of `dirs` (none when it has none). A repository's
+    /// configuration never chooses where a conversation is written: it would land in the
+    /// repository, to be committed, or anywhere on disk.
+    fn set_dirs(&mut self, dirs: &BTreeMap<String, PathBuf>) {
+        for (name, target) in &mut self.targets {
+            target.dir = dirs.get(name).cloned();
+        }
+    }
+
     /// Enabled targets, in `targets`' order.
     pub fn enabled_targets(&self) -> Vec<&str> {
         self.targets
@@ -175,10 +196,12 @@ pub fn locate(dir: &Path, data_dir: Option<&Path>) -> Result<Option<Located>, Co
         None => None,
     };
     let globally_paused = global.as_ref().is_some_and(|g| g.paused);
+    let dirs = global.as_ref().map(Config::own_dirs).unwrap_or_default();
     for ancestor in dir.ancestors() {
         refuse_link(&ancestor.join(PROJECT_DIR))?;
         let path = ancestor.join(PROJECT_CONFIG);
-        if let Some(config) = read(&path)? {
+        if let Some(mut config) = read(&path)? {
+            config.set_dirs(&dirs);
             return Ok(Some(Located {
                 config,
                 path,
@@ -187,11 +210,14 @@ pub fn locate(dir: &Path, data_dir: Option<&Path>) -> Result<Option<Located>, Co
             }));
         }
     }
-    Ok(global.zip(global_path).map(|(config, path)| Located {
-        config,
-        path,
-        project: None,
-        globally_paused,
+    Ok(global.zip(global_path).map(|(mut config, path)| {
+        config.set_dirs(&dirs);
+        Located {
+            config,
+            path,
+            project: None,
+            globally_paused,
+        }
     }))
 }
 
