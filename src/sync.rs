@@ -16,8 +16,11 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 /// How far a session has been mirrored; saved in the session state.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Progress {
-    /// Bytes of the transcript already read; always at a line boundary.
+    /// Bytes of the transcript already read; at a line boundary, unless `skipping_line`.
     pub transcript_offset: u64,
+    /// The offset is inside a line too long to read, whose rest is skipped.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub skipping_line: bool,
     /// Calls emitted whose result line the transcript has not shown yet, and how far.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub calls: BTreeMap<String, CallState>,

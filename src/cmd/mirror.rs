@@ -62,6 +62,7 @@ pub fn run(args: Args) -> Result {
         );
         bar
     });
+    let mut warnings = Vec::new();
     let problems = hook::backfill(
         &found.id,
         &found.transcript,
@@ -74,6 +75,7 @@ pub fn run(args: Args) -> Result {
                 bar.set_position(read);
             }
         },
+        &mut warnings,
     )
     .map_err(Error::new)?;
     if let Some(bar) = bar {
@@ -101,6 +103,9 @@ pub fn run(args: Args) -> Result {
             "  {target:<11} {:<52} {news}",
             resume_command(target, &mirror.id, &mirror.path)
         );
+    }
+    for warning in warnings {
+        println!("  note: {warning}");
     }
     if problems.is_empty() {
         Ok(())
