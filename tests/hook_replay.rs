@@ -213,3 +213,16 @@ fn only_the_users_own_configuration_chooses_where_chat_logs_go() {
     assert!(mine.join(format!("{}.jsonl", second.session_id())).exists());
     assert_eq!(env.log_lines("ERROR"), Vec::<String>::new());
 }
+
+#[test]
+fn a_tui_session_writes_its_first_call_once() {
+    let env = Env::new();
+    env.init();
+    let tui = common::Tui::new(&env);
+    for (lines, payload) in tui.flushes().iter().zip(tui.payloads()) {
+        tui.append(lines);
+        env.hook(&payload);
+    }
+    assert_eq!(common::said(&env.rollout()), common::Tui::said());
+    assert!(env.log_lines("ERROR").is_empty(), "{}", env.log());
+}
