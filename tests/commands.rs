@@ -257,16 +257,21 @@ fn snapshot(dir: &std::path::Path) -> Vec<(std::path::PathBuf, Vec<u8>, std::tim
     files
 }
 
-/// Runs `args`, which must fail with one line naming `link`.
-fn refused(env: &Env, args: &[&str], link: &std::path::Path) {
-    let out = env.run(args);
-    let err = stderr(&out);
-    assert_eq!(out.status.code(), Some(1), "{args:?}: {err}");
-    assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
-    assert!(
-        err.contains(&format!("{}: a symbolic link", link.display())),
-        "{args:?}: {err}"
-    );
+/// With `link` a symbolic link to `target`, every command of `commands` must fail with one
+/// line naming it; the link goes afterwards.
+fn refused(env: &Env, link: &std::path::Path, target: &std::path::Path, commands: &[&[&str]]) {
+    std::os::unix::fs::symlink(target, link).unwrap();
+    for args in commands {
+        let out = env.run(args);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {err}");
+        assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+        assert!(
+            err.contains(&format!("{}: a symbolic link", link.display())),
+            "{args:?}: {err}"
+        );
+    }
+    std::fs::remove_file(link).unwrap();
 }
 
 #[test]
@@ -283,9 +288,8 @@ fn symlinked_project_folders_are_refused_never_followed() {
     let before = snapshot(&elsewhere);
 
     let ours = env.project.join(".session-sync");
-    std::os::unix::fs::symlink(&elsewhere, &ours).unwrap();
-    for args in [
-        &["init"][..],
+    let every_command: &[&[&str]] = &[
+        &["init"],
         &["init", "--local"],
         &["pause"],
         &["resume"],
@@ -293,34 +297,29 @@ fn symlinked_project_folders_are_refused_never_followed() {
         &["doctor"],
         &["uninstall"],
         &["uninstall", "--local"],
-    ] {
-        refused(&env, args, &ours);
-    }
-    std::fs::remove_file(&ours).unwrap();
+    ];
+    refused(&env, &ours, &elsewhere, every_command);
 
     env.init();
     let claude = env.project.join(".claude");
     std::fs::remove_dir_all(&claude).unwrap();
-    std::os::unix::fs::symlink(&elsewhere, &claude).unwrap();
-    for args in [
-        &["init"][..],
+    let writers: &[&[&str]] = &[
+        &["init"],
         &["init", "--local"],
         &["pause"],
         &["uninstall"],
         &["uninstall", "--local"],
-    ] {
-        refused(&env, args, &claude);
-    }
-    std::fs::remove_file(&claude).unwrap();
+    ];
+    refused(&env, &claude, &elsewhere, writers);
 
     // A settings file of the project that is a link to one of the user's files.
     std::fs::create_dir(&claude).unwrap();
     let settings = claude.join("settings.json");
-    std::os::unix::fs::symlink(elsewhere.join("settings.json"), &settings).unwrap();
-    for args in [&["init"][..], &["uninstall"]] {
-        refused(&env, args, &settings);
-    }
-
+    refused(
+        &env,
+        &settings,
+        &elsewhere.join("settings.json"),
+        &[&["init"], &["uninstall"]],
+    );
     assert_eq!(snapshot(&elsewhere), before);
-    assert!(std::fs::symlink_metadata(&settings).unwrap().is_symlink());
 }

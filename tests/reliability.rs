@@ -231,19 +231,11 @@ struct Synth {
 impl Synth {
     fn new(env: &Env) -> Self {
         let session = uuid::Uuid::new_v4().to_string();
-        let cwd = env.project.clone();
-        let folder = session_sync::claude::project_folder_name(cwd.to_str().unwrap());
-        let transcript = env
-            .home
-            .join(".claude/projects")
-            .join(folder)
-            .join(format!("{session}.jsonl"));
-        std::fs::create_dir_all(transcript.parent().unwrap()).unwrap();
         Synth {
             prompt_id: uuid::Uuid::new_v4().to_string(),
+            transcript: env.transcript_path(&session),
             session,
-            transcript,
-            cwd,
+            cwd: env.project.clone(),
         }
     }
 

@@ -135,6 +135,15 @@ impl Env {
             .collect()
     }
 
+    /// Where Claude Code keeps the transcript of `session` run in the project; its folder is
+    /// created.
+    pub fn transcript_path(&self, session: &str) -> PathBuf {
+        let folder = claude::project_folder_name(self.project.to_str().unwrap());
+        let folder = self.home.join(".claude/projects").join(folder);
+        std::fs::create_dir_all(&folder).unwrap();
+        folder.join(format!("{session}.jsonl"))
+    }
+
     /// Moves a recorded path or payload into this HOME.
     pub fn localize(&self, text: &str) -> String {
         text.replace(RECORDED_HOME, self.home.to_str().unwrap())
@@ -716,19 +725,12 @@ impl Tui {
 
     pub fn new(env: &Env) -> Self {
         let session = "7d3c5e1a-0b2f-4c6d-9e8f-1a2b3c4d5e6f".to_owned();
-        let cwd = env.project.clone();
-        let folder = claude::project_folder_name(cwd.to_str().unwrap());
-        let transcript = env
-            .home
-            .join(".claude/projects")
-            .join(folder)
-            .join(format!("{session}.jsonl"));
-        std::fs::create_dir_all(transcript.parent().unwrap()).unwrap();
+        let transcript = env.transcript_path(&session);
         std::fs::write(&transcript, "").unwrap();
         Tui {
             session,
             transcript,
-            cwd,
+            cwd: env.project.clone(),
             prompt_id: "5f0e2d4c-1b3a-4e6f-8a9b-0c1d2e3f4a5b".into(),
         }
     }
