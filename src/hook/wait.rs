@@ -7,7 +7,8 @@ use std::time::{Duration, Instant};
 const POLL_EVERY: Duration = Duration::from_millis(5);
 
 /// Polls the complete lines of `path` after `offset`, `limit` bytes at a time, until `found`
-/// accepts a newly read chunk or `deadline` passes. Each line is examined once.
+/// accepts a newly read chunk or `deadline` passes. Each line is examined once; a line longer
+/// than `limit` ends the wait (what follows it cannot be read within the limit).
 pub fn until(
     path: &Path,
     offset: u64,
@@ -20,6 +21,9 @@ pub fn until(
         if let Ok(Some(lines)) = read_complete_lines(path, scanned, limit) {
             if !lines.text.is_empty() && found(&lines.text) {
                 return true;
+            }
+            if lines.text.is_empty() && lines.cut {
+                return false;
             }
             scanned = lines.end;
         }
