@@ -18,3 +18,4 @@ pub mod opencode;
 pub mod proc;
 pub mod qwen;
 pub mod scenario;
+pub mod tmux;
