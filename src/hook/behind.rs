@@ -32,7 +32,7 @@ pub struct Rest {
 
 pub fn finish(mut job: Job, log: &Path) {
     // SAFETY: the hook runs on one thread, so the child has no lock held by a thread that
-    // does not exist in it; it runs only this module's code, then `_exit`.
+    // does not exist in it; it runs the hook's own code (rows, then a catch-up), then `_exit`.
     match unsafe { libc::fork() } {
         0 => {
             detach();
