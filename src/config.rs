@@ -173,6 +173,18 @@ pub fn refuse_links(project: &Path) -> Result<(), ConfigError> {
         .try_for_each(|name| refuse_link(&project.join(name)))
 }
 
+/// The nearest directory at or above `dir` holding a project configuration; a `.session-sync`
+/// on the way that is a symbolic link is an error.
+pub fn project_of(dir: &Path) -> Result<Option<PathBuf>, ConfigError> {
+    for ancestor in dir.ancestors() {
+        refuse_link(&ancestor.join(PROJECT_DIR))?;
+        if ancestor.join(PROJECT_CONFIG).exists() {
+            return Ok(Some(ancestor.to_owned()));
+        }
+    }
+    Ok(None)
+}
+
 /// An error naming `path` if it is a symbolic link: we never follow one.
 fn refuse_link(path: &Path) -> Result<(), ConfigError> {
     match std::fs::read_link(path) {

@@ -323,3 +323,17 @@ fn symlinked_project_folders_are_refused_never_followed() {
     );
     assert_eq!(snapshot(&elsewhere), before);
 }
+
+#[test]
+fn a_linked_claude_folder_above_the_project_is_not_the_projects() {
+    // Dotfile managers link ~/.claude: the user's own, above the project, never refused.
+    let env = Env::new();
+    let dotfiles = env.home.join("dotfiles/claude");
+    std::fs::create_dir_all(&dotfiles).unwrap();
+    std::os::unix::fs::symlink(&dotfiles, env.home.join(".claude")).unwrap();
+    // With no project configuration, uninstall looks for one up to the root.
+    for args in [&["uninstall"][..], &["init"], &["pause"], &["uninstall"]] {
+        let out = env.run(args);
+        assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+    }
+}

@@ -12,7 +12,7 @@ mod resume;
 mod status;
 mod uninstall;
 
-use crate::config::{self, Located, PROJECT_CONFIG};
+use crate::config::{self, Located};
 use crate::paths;
 use crate::store::{self, SessionState};
 use clap::{Parser, Subcommand};
@@ -117,13 +117,9 @@ fn current_dir() -> Result<std::path::PathBuf> {
 /// The directory `init` was run in: the nearest one at or above `dir` holding a project
 /// configuration, else `dir` itself. An error if a file there we use is a symbolic link.
 fn project_root(dir: &Path) -> Result<PathBuf> {
-    for ancestor in dir.ancestors() {
-        config::refuse_links(ancestor)?;
-        if ancestor.join(PROJECT_CONFIG).exists() {
-            return Ok(ancestor.to_owned());
-        }
-    }
-    Ok(dir.to_owned())
+    let root = config::project_of(dir)?.unwrap_or_else(|| dir.to_owned());
+    config::refuse_links(&root)?;
+    Ok(root)
 }
 
 /// A Claude Code settings file `init` registers the hook in, and the flag that chooses it.
