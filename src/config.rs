@@ -76,6 +76,27 @@ impl Config {
         self.targets.get(target).filter(|t| t.enabled)
     }
 
+    /// Where the user's own (global) configuration has targets write: absolute paths only, a
+    /// relative one would land in whatever project the hook runs in.
+    fn own_dirs(&self) -> BTreeMap<String, PathBuf> {
+        self.targets
+            .iter()
+            .filter_map(|(name, target)| {
+                let dir = target.dir.clone().filter(|dir| dir.is_absolute())?;
+                Some((name.clone(), dir))
+            })
+            .collect()
+    }
+
+    /// Gives every target the `dir` of `dirs` (none when it has none). A repository's
+    /// configuration never chooses where a conversation is written: it would land in the
+    /// repository, to be committed, or anywhere on disk.
+    fn set_dirs(&mut self, dirs: &BTreeMap<String, PathBuf>) {
+        for (name, target) in &mut self.targets {
+            target.dir = dirs.get(name).cloned();
+        }
+    }
+
     /// Enabled targets, in `targets`' order.
     pub fn enabled_targets(&self) -> Vec<&str> {
         self.targets
@@ -134,8 +155,52 @@ pub fn read(path: &Path) -> Result<Option<Config>, ConfigError> {
         })
 }
 
+/// What session-sync reads, rewrites or deletes in a project, folders before their files. A
+/// cloned repository can carry any of them as a symbolic link to the user's files elsewhere.
+const PROJECT_PATHS: [&str; 5] = [
+    PROJECT_DIR,
+    PROJECT_CONFIG,
+    ".claude",
+    ".claude/settings.json",
+    ".claude/settings.local.json",
+];
+const PROJECT_DIR: &str = ".session-sync";
+
+/// Refuses a project where one of `PROJECT_PATHS` is a symbolic link, naming it.
+pub fn refuse_links(project: &Path) -> Result<(), ConfigError> {
+    PROJECT_PATHS
+        .iter()
+        .try_for_each(|name| refuse_link(&project.join(name)))
+}
+
+/// The nearest directory at or above `dir` holding a project configuration; a `.session-sync`
+/// on the way that is a symbolic link is an error.
+pub fn project_of(dir: &Path) -> Result<Option<PathBuf>, ConfigError> {
+    for ancestor in dir.ancestors() {
+        refuse_link(&ancestor.join(PROJECT_DIR))?;
+        if ancestor.join(PROJECT_CONFIG).exists() {
+            return Ok(Some(ancestor.to_owned()));
+        }
+    }
+    Ok(None)
+}
+
+/// An error naming `path` if it is a symbolic link: we never follow one.
+fn refuse_link(path: &Path) -> Result<(), ConfigError> {
+    match std::fs::read_link(path) {
+        Ok(target) => Err(ConfigError {
+            path: path.to_owned(),
+            message: format!(
+                "a symbolic link (to {}), which session-sync does not follow",
+                target.display()
+            ),
+        }),
+        Err(_) => Ok(()),
+    }
+}
+
 /// The nearest project configuration at or above `dir`, else the global one; `None` when
-/// session-sync is not set up for `dir`.
+/// session-sync is not set up for `dir`. A `.session-sync` that is a symbolic link is an error.
 pub fn locate(dir: &Path, data_dir: Option<&Path>) -> Result<Option<Located>, ConfigError> {
     let global_path = data_dir.map(crate::paths::global_config);
     let global = match &global_path {
@@ -143,9 +208,12 @@ pub fn locate(dir: &Path, data_dir: Option<&Path>) -> Result<Option<Located>, Co
         None => None,
     };
     let globally_paused = global.as_ref().is_some_and(|g| g.paused);
+    let dirs = global.as_ref().map(Config::own_dirs).unwrap_or_default();
     for ancestor in dir.ancestors() {
+        refuse_link(&ancestor.join(PROJECT_DIR))?;
         let path = ancestor.join(PROJECT_CONFIG);
-        if let Some(config) = read(&path)? {
+        if let Some(mut config) = read(&path)? {
+            config.set_dirs(&dirs);
             return Ok(Some(Located {
                 config,
                 path,
@@ -154,11 +222,14 @@ pub fn locate(dir: &Path, data_dir: Option<&Path>) -> Result<Option<Located>, Co
             }));
         }
     }
-    Ok(global.zip(global_path).map(|(config, path)| Located {
-        config,
-        path,
-        project: None,
-        globally_paused,
+    Ok(global.zip(global_path).map(|(mut config, path)| {
+        config.set_dirs(&dirs);
+        Located {
+            config,
+            path,
+            project: None,
+            globally_paused,
+        }
     }))
 }
 

@@ -16,8 +16,11 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 /// How far a session has been mirrored; saved in the session state.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Progress {
-    /// Bytes of the transcript already read; always at a line boundary.
+    /// Bytes of the transcript already read; at a line boundary, unless `skipping_line`.
     pub transcript_offset: u64,
+    /// The offset is inside a line too long to read, whose rest is skipped.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub skipping_line: bool,
     /// Calls emitted whose result line the transcript has not shown yet, and how far.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub calls: BTreeMap<String, CallState>,
@@ -47,6 +50,9 @@ pub struct Progress {
 pub enum CallState {
     /// The call is emitted, its output is not.
     Called,
+    /// Called, and a later prompt was emitted from its payload since: abandoned when that
+    /// prompt's line is read, unless its result line comes first.
+    CalledEarlier,
     /// Call and output are emitted (the output from a hook payload).
     Answered,
     /// Answered, and a prompt line was read since: forgotten at the next one.
@@ -177,12 +183,16 @@ impl<'a> Sync<'a> {
                     .is_some_and(|ahead| ahead.same(&key));
                 // A prompt line closes the previous turn: its open calls were abandoned.
                 // Calls answered from payloads may belong to this turn, read late; those
-                // answered before the previous prompt line never will be.
-                self.progress
-                    .calls
-                    .retain(|_, state| *state == CallState::Answered);
+                // answered before the previous prompt line never will be. A prompt emitted
+                // from its payload opened the turn already: calls read since are its own
+                // (the TUI writes the first prompt's line after the first call's).
+                self.progress.calls.retain(|_, state| {
+                    *state == CallState::Answered || (ran_ahead && *state == CallState::Called)
+                });
                 for state in self.progress.calls.values_mut() {
-                    *state = CallState::AnsweredEarlier;
+                    if *state == CallState::Answered {
+                        *state = CallState::AnsweredEarlier;
+                    }
                 }
                 if ran_ahead {
                     self.progress.prompt_ahead = None;
@@ -232,7 +242,7 @@ impl<'a> Sync<'a> {
                     }
                     self.progress.closed_calls.push_back(id.clone());
                 }
-                if state == Some(CallState::Called) {
+                if matches!(state, Some(CallState::Called | CallState::CalledEarlier)) {
                     self.splice_subagent(spawned_agent.as_deref());
                     self.emit(record);
                 }
@@ -256,6 +266,11 @@ impl<'a> Sync<'a> {
                 self.progress.prompt_ahead = Some(key.clone());
                 self.progress.last_prompt = Some(key);
                 self.progress.text_ahead = None;
+                for state in self.progress.calls.values_mut() {
+                    if *state == CallState::Called {
+                        *state = CallState::CalledEarlier;
+                    }
+                }
                 let record = self.stamped(
                     None,
                     Item::Prompt {
@@ -317,7 +332,7 @@ impl<'a> Sync<'a> {
                 }
                 match self.progress.calls.get(&id) {
                     Some(CallState::Answered | CallState::AnsweredEarlier) => return,
-                    Some(CallState::Called) => {}
+                    Some(CallState::Called | CallState::CalledEarlier) => {}
                     None => {
                         // The transcript has not shown the call yet: it runs ahead too.
                         let call = self.stamped(
@@ -526,6 +541,30 @@ mod tests {
             progress.calls.is_empty(),
             "a closed call leaves no open state"
         );
+    }
+
+    #[test]
+    fn a_prompt_line_read_after_its_turns_calls_closes_none_of_them() {
+        // The TUI writes the first prompt's line after the first calls' lines; a hook may read
+        // the calls, and the next one the prompt line, before their PostToolUse hooks run.
+        let mut progress = Progress::default();
+        hook(&mut progress, vec![entry(call("old"))], Event::CatchUp);
+        let prompt = |id: &str| Event::Prompt {
+            key: PromptKey::new(Some(id.into()), "go"),
+            text: "go".into(),
+        };
+        assert_eq!(hook(&mut progress, vec![], prompt("p1")).len(), 1);
+        let first = hook(
+            &mut progress,
+            vec![entry(call("a")), entry(call("b"))],
+            done("a", "A"),
+        );
+        assert_eq!(first, vec![call("a"), call("b"), result("a", "A")]);
+        let line = prompt_entry("p1", vec![Part::Text("go".into())]);
+        let second = hook(&mut progress, vec![line], done("b", "B"));
+        assert_eq!(second, vec![result("b", "B")]);
+        // The call an earlier turn left open is abandoned, as before.
+        assert!(!progress.calls.contains_key("old"), "{:?}", progress.calls);
     }
 
     #[test]

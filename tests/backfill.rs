@@ -389,3 +389,38 @@ fn a_session_goes_claude_to_codex_to_claude_with_every_record() {
         assert_eq!(conversation(&back), conversation(&original), "{fixture}");
     }
 }
+
+#[test]
+fn mirror_and_export_follow_the_parent_chain_of_a_tui_transcript() {
+    let env = Env::new();
+    env.init();
+    let tui = common::Tui::new(&env);
+    for lines in tui.flushes() {
+        tui.append(&lines);
+    }
+    let path = tui.transcript.to_str().unwrap();
+    ok(env.run(&["mirror", path]));
+    assert_eq!(said(&env.rollout()), common::Tui::said());
+
+    let chat: Vec<Value> = ok(env.run(&["export", "--format", "openai-chat", path]))
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let users: Vec<&Value> = chat.iter().filter(|m| m["role"] == "user").collect();
+    assert_eq!(users.len(), 1, "{chat:#?}");
+    assert_eq!(users[0]["content"], common::Tui::PROMPT);
+    let roles: Vec<&str> = chat.iter().map(|m| m["role"].as_str().unwrap()).collect();
+    assert_eq!(
+        roles,
+        [
+            "system",
+            "user",
+            "assistant",
+            "assistant",
+            "tool",
+            "assistant"
+        ]
+    );
+    let tool = chat.iter().find(|m| m["role"] == "tool").unwrap();
+    assert_eq!(tool["content"], "hi");
+}

@@ -463,3 +463,99 @@ fn bad_hand_off_input_is_one_line_and_writes_nothing() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(stdout(&out).contains("4 records added"), "{}", stdout(&out));
 }
+
+/// Every file under `dir` with its content and modification time.
+fn snapshot(dir: &std::path::Path) -> Vec<(std::path::PathBuf, Vec<u8>, std::time::SystemTime)> {
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .map(|entry| {
+            let path = entry.path();
+            let modified = std::fs::metadata(&path).unwrap().modified().unwrap();
+            (path.clone(), std::fs::read(&path).unwrap(), modified)
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+/// With `link` a symbolic link to `target`, every command of `commands` must fail with one
+/// line naming it; the link goes afterwards.
+fn refused(env: &Env, link: &std::path::Path, target: &std::path::Path, commands: &[&[&str]]) {
+    std::os::unix::fs::symlink(target, link).unwrap();
+    for args in commands {
+        let out = env.run(args);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {err}");
+        assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+        assert!(
+            err.contains(&format!("{}: a symbolic link", link.display())),
+            "{args:?}: {err}"
+        );
+    }
+    std::fs::remove_file(link).unwrap();
+}
+
+#[test]
+fn symlinked_project_folders_are_refused_never_followed() {
+    let env = Env::new();
+    let elsewhere = env.home.join(".config/app");
+    std::fs::create_dir_all(&elsewhere).unwrap();
+    std::fs::write(
+        elsewhere.join("config.json"),
+        r#"{"paused":false,"mine":1}"#,
+    )
+    .unwrap();
+    std::fs::write(elsewhere.join("settings.json"), r#"{"theme":"dark"}"#).unwrap();
+    let before = snapshot(&elsewhere);
+
+    let ours = env.project.join(".session-sync");
+    let every_command: &[&[&str]] = &[
+        &["init"],
+        &["init", "--local"],
+        &["pause"],
+        &["resume"],
+        &["status"],
+        &["doctor"],
+        &["uninstall"],
+        &["uninstall", "--local"],
+    ];
+    refused(&env, &ours, &elsewhere, every_command);
+
+    env.init();
+    let claude = env.project.join(".claude");
+    std::fs::remove_dir_all(&claude).unwrap();
+    let writers: &[&[&str]] = &[
+        &["init"],
+        &["init", "--local"],
+        &["pause"],
+        &["uninstall"],
+        &["uninstall", "--local"],
+    ];
+    refused(&env, &claude, &elsewhere, writers);
+
+    // A settings file of the project that is a link to one of the user's files.
+    std::fs::create_dir(&claude).unwrap();
+    let settings = claude.join("settings.json");
+    refused(
+        &env,
+        &settings,
+        &elsewhere.join("settings.json"),
+        &[&["init"], &["uninstall"]],
+    );
+    assert_eq!(snapshot(&elsewhere), before);
+}
+
+#[test]
+fn a_linked_claude_folder_above_the_project_is_not_the_projects() {
+    // Dotfile managers link ~/.claude: the user's own, above the project, never refused.
+    let env = Env::new();
+    let dotfiles = env.home.join("dotfiles/claude");
+    std::fs::create_dir_all(&dotfiles).unwrap();
+    std::os::unix::fs::symlink(&dotfiles, env.home.join(".claude")).unwrap();
+    // With no project configuration, uninstall looks for one up to the root.
+    for args in [&["uninstall"][..], &["init"], &["pause"], &["uninstall"]] {
+        let out = env.run(args);
+        assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+    }
+}

@@ -447,3 +447,95 @@ fn reference_rollout_of_claude_scenario_passes_comparison() {
     }
     assert_subagent_nested(&actual);
 }
+
+/// The interactive TUI, driven in tmux as a user would: three sessions, each one prompt with a
+/// Bash call, then `/exit`; each mirror holds the call and its output once and no `/exit`.
+/// Issue 11 saw the TUI write the first prompt's line after the first call's, and that call
+/// written twice, in 3 runs out of 4; the runs here write the prompt first, so that order is
+/// held by `a_tui_session_writes_its_first_call_once` (tests/hook_replay.rs), which replays it.
+#[test]
+#[ignore = "end-to-end: runs the real claude TUI in tmux (cargo test --test e2e -- --ignored)"]
+fn tui_session_writes_its_first_call_once() {
+    use std::time::Duration;
+    use support::anthropic::{Block, Reply, first_user_text, has_tools, turns_since_prompt};
+    use support::tmux::Tmux;
+    const PROMPT: &str = "Run echo hi in the shell.";
+    const FINAL: &str = "It printed hi.";
+    for round in 0..3 {
+        let mut env = TestEnv::new();
+        let mock = AnthropicMock::start(|req: &Value| {
+            if !has_tools(req) || first_user_text(req) != PROMPT {
+                return Reply::Generic;
+            }
+            match turns_since_prompt(req) {
+                0 => vec![
+                    Block::text("I'll run it."),
+                    Block::tool(
+                        "Bash",
+                        json!({"command": "echo hi", "description": "Print hi"}),
+                    ),
+                ]
+                .into(),
+                1 => vec![Block::text(FINAL)].into(),
+                _ => vec![Block::text("SCRIPT EXHAUSTED")].into(),
+            }
+        });
+        env.use_anthropic(&mock);
+        env.session_sync_ok(&["init"]);
+        // Onboarding done, the folder trusted (the TUI runs no project hook before), the key
+        // approved: the TUI opens on its prompt.
+        let state = json!({
+            "hasCompletedOnboarding": true,
+            "theme": "dark",
+            "customApiKeyResponses": {"approved": ["fake"], "rejected": []},
+            "projects": {env.project.to_str().unwrap(): {
+                "hasTrustDialogAccepted": true, "hasCompletedProjectOnboarding": true,
+            }},
+        });
+        fs::write(env.home.join(".claude.json"), state.to_string()).unwrap();
+
+        let tui = Tmux::start(&env, &env.clients.claude(), &["--allowedTools", "Bash"]);
+        let minute = Duration::from_secs(60);
+        tui.wait("the prompt", minute, |screen| {
+            screen.contains("? for shortcuts")
+        });
+        tui.type_line(PROMPT);
+        let rollout_says = |text: &str| {
+            env.codex_rollouts()
+                .iter()
+                .any(|r| fs::read_to_string(r).unwrap_or_default().contains(text))
+        };
+        tui.wait("the final answer in the mirror", minute, |_| {
+            rollout_says(FINAL)
+        });
+        tui.type_line("/exit");
+        tui.wait("claude to exit", minute, |_| !tui.alive());
+
+        let rollouts = env.codex_rollouts();
+        assert_eq!(rollouts.len(), 1, "round {round}: {rollouts:?}");
+        let lines = support::env::read_jsonl(&rollouts[0]);
+        let count = |kind: &str| {
+            lines
+                .iter()
+                .filter(|l| l["type"] == "response_item" && l["payload"]["type"] == kind)
+                .count()
+        };
+        assert_eq!(
+            (count("function_call"), count("function_call_output")),
+            (1, 1),
+            "round {round}: {}",
+            fs::read_to_string(&rollouts[0]).unwrap()
+        );
+        let users: Vec<&Value> = lines
+            .iter()
+            .filter(|l| l["payload"]["type"] == "message" && l["payload"]["role"] == "user")
+            .collect();
+        assert_eq!(
+            users.len(),
+            1,
+            "round {round}: only the prompt, not /exit: {users:#?}"
+        );
+        let log = env.hook_log();
+        assert!(!log.contains(" ERROR "), "round {round}: {log}");
+    }
+}

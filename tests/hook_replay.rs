@@ -178,3 +178,52 @@ fn every_target_subagent_with_flushes() {
 fn every_target_multi_turn_on_time() {
     every_target("multi_turn_resume", Lag::None);
 }
+
+#[test]
+fn only_the_users_own_configuration_chooses_where_chat_logs_go() {
+    let env = Env::new();
+    env.init();
+    let in_repo = env.project.join("chats");
+    let config_path = env.project.join(".session-sync/config.json");
+    let mut config: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&config_path).unwrap()).unwrap();
+    config["targets"]["openai-chat"] = serde_json::json!({"enabled": true, "dir": in_repo});
+    std::fs::write(&config_path, config.to_string()).unwrap();
+
+    let first = Recording::load("simple_bash");
+    replay(&env, &first, Lag::None);
+    let default = env.data.join("openai-chat");
+    assert!(!in_repo.exists(), "the repository chose where the log went");
+    assert!(
+        default
+            .join(format!("{}.jsonl", first.session_id()))
+            .exists()
+    );
+
+    // The user's global configuration may choose, for every project.
+    let mine = env.root.path().join("my-chats");
+    std::fs::write(
+        env.data.join("config.json"),
+        serde_json::json!({"targets": {"openai-chat": {"enabled": false, "dir": mine}}})
+            .to_string(),
+    )
+    .unwrap();
+    let second = Recording::load("parallel_tools");
+    replay(&env, &second, Lag::None);
+    assert!(!in_repo.exists());
+    assert!(mine.join(format!("{}.jsonl", second.session_id())).exists());
+    assert_eq!(env.log_lines("ERROR"), Vec::<String>::new());
+}
+
+#[test]
+fn a_tui_session_writes_its_first_call_once() {
+    let env = Env::new();
+    env.init();
+    let tui = common::Tui::new(&env);
+    for (lines, payload) in tui.flushes().iter().zip(tui.payloads()) {
+        tui.append(lines);
+        env.hook(&payload);
+    }
+    assert_eq!(common::said(&env.rollout()), common::Tui::said());
+    assert!(env.log_lines("ERROR").is_empty(), "{}", env.log());
+}

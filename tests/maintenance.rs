@@ -393,6 +393,124 @@ fn clean_keeps_what_the_user_continued_or_someone_else_wrote() {
     );
 }
 
+/// Locks `path` as a hook of the session would (creating it if clean deleted it).
+fn hold_lock(path: &Path) -> std::fs::File {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(path)
+        .unwrap();
+    fs2::FileExt::lock_exclusive(&file).unwrap();
+    file
+}
+
+/// True when process `pid` has `file` (the same inode) open.
+fn has_open(pid: u32, file: &std::fs::File) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let want = file.metadata().unwrap();
+    std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|fd| std::fs::metadata(fd.path()).ok())
+        .any(|m| m.dev() == want.dev() && m.ino() == want.ino())
+}
+
+/// Waits until `child` has `file` open; panics with `why` if it exits first.
+fn until_open(child: &mut std::process::Child, file: &std::fs::File, why: &str) {
+    while !has_open(child.id(), file) {
+        assert!(child.try_wait().unwrap().is_none(), "{why}");
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+}
+
+fn signal(child: &std::process::Child, signal: i32) {
+    assert_eq!(unsafe { libc::kill(child.id() as i32, signal) }, 0);
+}
+
+#[test]
+fn clean_deleting_a_lock_never_lets_two_hooks_hold_it() {
+    let env = Env::new();
+    env.init();
+    let recording = Recording::load("simple_bash");
+    mirrored(&env, "simple_bash");
+    let session = recording.session_id();
+    age(&env, &session, 40);
+    let lock = env.data.join("sessions").join(&session).join("lock");
+
+    // A hook of the session runs; clean and the next hook wait for it.
+    let running = hold_lock(&lock);
+    let mut clean = env
+        .command(&["clean", "--older-than", "30d"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    until_open(
+        &mut clean,
+        &running,
+        "clean did not wait for the session's lock",
+    );
+    let stop = recording.hooks.iter().rfind(|h| h.event == "Stop").unwrap();
+    let mut waiting = env.spawn_hook(env.localize(&stop.payload.to_string()).as_bytes());
+    until_open(&mut waiting, &running, "the hook did not wait for the lock");
+    // Paused so that clean goes first and deletes the lock the hook waits on.
+    signal(&waiting, libc::SIGSTOP);
+    drop(running);
+    let out = clean.wait_with_output().unwrap();
+    assert!(
+        stdout(&out).contains("  removed its state\n"),
+        "{}",
+        stdout(&out)
+    );
+    assert!(!lock.exists());
+
+    // A hook starting now locks a new file; the paused one must wait for it.
+    let next = hold_lock(&lock);
+    signal(&waiting, libc::SIGCONT);
+    until_open(
+        &mut waiting,
+        &next,
+        "the hook ran on the deleted lock while another held the session",
+    );
+    drop(next);
+    common::assert_silent_success(&waiting.wait_with_output().unwrap());
+    assert!(env.log_lines("ERROR").is_empty(), "{}", env.log());
+    assert_eq!(env.rollouts().len(), 1, "one mirror, written afresh");
+}
+
+#[test]
+fn purge_waits_for_a_running_hook_before_removing_its_state() {
+    let env = Env::new();
+    env.init();
+    let session = Recording::load("simple_bash").session_id();
+    mirrored(&env, "simple_bash");
+    let lock = env.data.join("sessions").join(&session).join("lock");
+    let running = hold_lock(&lock);
+    let mut purge = env
+        .command(&["uninstall", "--purge"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    until_open(
+        &mut purge,
+        &running,
+        "purge removed the state under a running hook",
+    );
+    assert!(state_file(&env, &session).exists());
+    drop(running);
+    let out = purge.wait_with_output().unwrap();
+    assert!(out.status.success());
+    assert!(
+        stdout(&out).contains("Removed the state of 1 session(s)"),
+        "{}",
+        stdout(&out)
+    );
+    assert!(!env.data.exists());
+}
+
 #[test]
 fn clean_takes_days_or_hours_and_nothing_else() {
     let env = Env::new();

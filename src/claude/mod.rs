@@ -5,6 +5,8 @@ mod transcript;
 
 use crate::model::{Image, Item, Part, Record};
 use serde_json::Value;
+use std::borrow::Cow;
+use std::collections::HashMap;
 use transcript::{AgentResult, Line};
 
 /// One model record read from a transcript, with the Claude facts needed to reconcile it with
@@ -25,9 +27,32 @@ const SYNTHETIC_MODEL: &str = "<synthetic>";
 /// Lines that are not conversation (attachments, bookkeeping, meta prompts) give nothing;
 /// so does a line that is not valid JSON.
 pub fn read_line(line: &str, agent: Option<&str>) -> Vec<Entry> {
+    read_linked(line, agent).entries
+}
+
+/// A line's entries and its place in the conversation's tree.
+struct Linked {
+    entries: Vec<Entry>,
+    uuid: Option<String>,
+    parent: Option<String>,
+}
+
+fn read_linked(line: &str, agent: Option<&str>) -> Linked {
     let Ok(line) = serde_json::from_str::<Line>(line) else {
-        return Vec::new();
+        return Linked {
+            entries: Vec::new(),
+            uuid: None,
+            parent: None,
+        };
     };
+    Linked {
+        entries: entries(&line, agent),
+        uuid: line.uuid.map(Cow::into_owned),
+        parent: line.parent_uuid.map(Cow::into_owned),
+    }
+}
+
+fn entries(line: &Line, agent: Option<&str>) -> Vec<Entry> {
     if line.is_sidechain && agent.is_none() {
         // Old versions kept subagent lines in the main file; they are read from the subagent's.
         return Vec::new();
@@ -147,9 +172,47 @@ pub fn read_line(line: &str, agent: Option<&str>) -> Vec<Entry> {
     entries
 }
 
-/// Slash-command bookkeeping that Claude Code writes as user lines but that is not a prompt.
+/// Slash-command bookkeeping that Claude Code writes as user lines but that is not a prompt:
+/// a local command's output, and the echo of a built-in command, which never reaches the
+/// model (`/exit` ends every TUI session). A custom command's echo is what the model sees
+/// of it, and stays.
 fn is_command_echo(text: &str) -> bool {
-    text.starts_with("<local-command-") || text.starts_with("<command-name>/compact</command-name>")
+    const BUILT_IN: &[&str] = &[
+        "add-dir",
+        "agents",
+        "clear",
+        "compact",
+        "config",
+        "context",
+        "cost",
+        "doctor",
+        "exit",
+        "export",
+        "help",
+        "hooks",
+        "ide",
+        "login",
+        "logout",
+        "mcp",
+        "memory",
+        "model",
+        "permissions",
+        "quit",
+        "rename",
+        "resume",
+        "status",
+        "theme",
+        "usage",
+        "vim",
+    ];
+    if text.starts_with("<local-command-") {
+        return true;
+    }
+    let echo = text.starts_with("<command-name>") || text.starts_with("<command-message>");
+    echo && text
+        .split_once("<command-name>/")
+        .and_then(|(_, rest)| rest.split_once("</command-name>"))
+        .is_some_and(|(name, _)| BUILT_IN.contains(&name))
 }
 
 fn block_type(block: &Value) -> &str {
@@ -262,12 +325,56 @@ fn base36(mut n: u64) -> String {
     String::from_utf8(out).unwrap_or_default()
 }
 
-/// Reads every complete line of `text` (a chunk of a transcript).
+/// Reads every complete line of `text` (a chunk of a transcript), in the conversation's order.
 pub fn read_lines(text: &str, agent: Option<&str>) -> Vec<Entry> {
-    text.lines()
+    let mut lines: Vec<Linked> = text
+        .lines()
         .filter(|line| !line.trim().is_empty())
-        .flat_map(|line| read_line(line, agent))
+        .map(|line| read_linked(line, agent))
+        .collect();
+    chain_order(&lines)
+        .into_iter()
+        .flat_map(|i| std::mem::take(&mut lines[i].entries))
         .collect()
+}
+
+/// The order of `lines` with every line after its parent (`parentUuid`), file order otherwise.
+/// The interactive TUI writes the first prompt's line after the assistant lines that answer
+/// it (whose parents chain back to it); everywhere else the two orders agree.
+fn chain_order(lines: &[Linked]) -> Vec<usize> {
+    let mut position = HashMap::new();
+    for (i, line) in lines.iter().enumerate() {
+        if let Some(uuid) = &line.uuid {
+            position.entry(uuid.as_str()).or_insert(i);
+        }
+    }
+    let mut done = vec![false; lines.len()];
+    // Lines held back until the line they hang off (by index) is placed.
+    let mut waiting: HashMap<usize, Vec<usize>> = HashMap::new();
+    let mut order = Vec::with_capacity(lines.len());
+    for (i, line) in lines.iter().enumerate() {
+        let parent = line
+            .parent
+            .as_deref()
+            .and_then(|p| position.get(p).copied());
+        if let Some(parent) = parent.filter(|&p| p != i && !done[p]) {
+            waiting.entry(parent).or_default().push(i);
+            continue;
+        }
+        let mut next = vec![i];
+        while let Some(j) = next.pop() {
+            order.push(j);
+            done[j] = true;
+            if let Some(children) = waiting.remove(&j) {
+                next.extend(children.into_iter().rev());
+            }
+        }
+    }
+    // Parents that never came before their children (a cycle): file order.
+    let mut left: Vec<usize> = waiting.into_values().flatten().collect();
+    left.sort_unstable();
+    order.extend(left);
+    order
 }
 
 #[cfg(test)]
@@ -331,6 +438,59 @@ mod tests {
         let name = project_folder_name(&long);
         assert!(name.starts_with(&format!("-{}", "x".repeat(199))));
         assert_eq!(name.len(), 200 + 1 + name.rsplit('-').next().unwrap().len());
+    }
+
+    #[test]
+    fn lines_come_after_their_parent_whatever_the_file_order() {
+        let line = |uuid: &str, parent: Option<&str>, text: &str| {
+            serde_json::json!({
+                "type": "user", "uuid": uuid, "parentUuid": parent,
+                "message": {"role": "user", "content": text},
+            })
+            .to_string()
+        };
+        let prompts = |lines: &[String]| -> Vec<String> {
+            read_lines(&lines.join("\n"), None)
+                .into_iter()
+                .map(|e| joined_text_of(&e.record.item))
+                .collect()
+        };
+        // A child before its parent, and a grandchild before both.
+        let tui = [
+            line("c", Some("b"), "3"),
+            line("a", None, "1"),
+            line("d", Some("c"), "4"),
+            line("b", Some("a"), "2"),
+            line("e", Some("x"), "5"),
+        ];
+        assert_eq!(prompts(&tui), ["1", "2", "3", "4", "5"]);
+        // A cycle (not written by Claude Code) keeps file order and loses nothing.
+        let cycle = [line("a", Some("b"), "1"), line("b", Some("a"), "2")];
+        assert_eq!(prompts(&cycle), ["1", "2"]);
+    }
+
+    fn joined_text_of(item: &Item) -> String {
+        match item {
+            Item::Prompt { parts } => crate::model::joined_text(parts),
+            other => format!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn built_in_command_echoes_are_not_prompts() {
+        let user = |text: &str| {
+            serde_json::json!({"type": "user", "message": {"role": "user", "content": text}})
+                .to_string()
+        };
+        for echo in [
+            "<command-name>/exit</command-name>\n<command-message>exit</command-message>\n<command-args></command-args>",
+            "<command-message>compact</command-message>\n<command-name>/compact</command-name>",
+            "<local-command-stdout>Goodbye!</local-command-stdout>",
+        ] {
+            assert!(read_line(&user(echo), None).is_empty(), "{echo}");
+        }
+        let custom = "<command-name>/review</command-name>\n<command-args>src</command-args>";
+        assert_eq!(read_line(&user(custom), None).len(), 1);
     }
 
     #[test]

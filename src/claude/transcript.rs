@@ -6,14 +6,18 @@
 use serde::Deserialize;
 use serde_json::Value;
 use serde_json::value::RawValue;
+use std::borrow::Cow;
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Line<'a> {
     #[serde(rename = "type")]
     pub kind: &'a str,
+    #[serde(borrow)]
+    pub uuid: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    pub parent_uuid: Option<Cow<'a, str>>,
     pub timestamp: Option<String>,
-    pub uuid: Option<String>,
     #[serde(default)]
     pub is_meta: bool,
     #[serde(default)]

@@ -135,15 +135,15 @@ impl Sweep {
         }
         // A hook of this session may be running: wait for it, then decide on the state it
         // left. A dry run changes nothing, so it does not need the lock.
-        let _lock = if self.dry_run {
+        let lock = if self.dry_run {
             None
         } else {
-            match LockGuard::acquire(&files.lock, LOCK_WAIT) {
+            match lock_session(&files) {
                 Ok(lock) => Some(lock),
-                Err(err) => {
+                Err(why) => {
                     return Some(Swept {
                         mirrors: Vec::new(),
-                        state_removed: Err(format!("cannot lock it ({err}); try again later")),
+                        state_removed: Err(why),
                     });
                 }
             }
@@ -165,18 +165,24 @@ impl Sweep {
             .any(|(_, _, o)| matches!(o, Outcome::Kept(_)))
         {
             Err("a mirror was kept".into())
-        } else if self.dry_run || !self.remove_state {
-            Ok(())
-        } else {
-            store::remove::session(data_dir, session_id)
+        } else if let Some(lock) = lock.as_ref().filter(|_| self.remove_state) {
+            store::remove::session(data_dir, session_id, lock)
                 .map(|_| ())
                 .map_err(|e| format!("cannot remove it: {e}"))
+        } else {
+            Ok(())
         };
         Some(Swept {
             mirrors,
             state_removed,
         })
     }
+}
+
+/// Waits for a session's hook to finish, then keeps the next ones out; why not, if it cannot.
+pub(super) fn lock_session(files: &SessionFiles) -> std::result::Result<LockGuard, String> {
+    LockGuard::acquire(&files.lock, LOCK_WAIT)
+        .map_err(|err| format!("cannot lock it ({err}); try again later"))
 }
 
 /// Removes one mirror file if it holds exactly what session-sync wrote.

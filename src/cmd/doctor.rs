@@ -70,7 +70,7 @@ impl Context {
     fn read() -> Result<Context> {
         let data_dir = data_dir()?;
         let cwd = current_dir()?;
-        let settings = settings_files(&project_root(&cwd))
+        let settings = settings_files(&project_root(&cwd)?)
             .into_iter()
             .map(|file| {
                 let content = read_settings(&file.path).map(|read| read.map(|(_, value)| value));

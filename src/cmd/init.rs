@@ -32,6 +32,7 @@ pub fn run(args: Args) -> Result {
             paths::global_config(&data_dir()?),
         )
     } else {
+        config::refuse_links(&project)?;
         let name = if args.local {
             "settings.local.json"
         } else {

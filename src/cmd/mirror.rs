@@ -63,6 +63,7 @@ pub fn run(args: Args) -> Result {
         );
         bar
     });
+    let mut warnings = Vec::new();
     let problems = hook::backfill(
         &found.id,
         &found.transcript,
@@ -75,6 +76,7 @@ pub fn run(args: Args) -> Result {
                 bar.set_position(read);
             }
         },
+        &mut warnings,
     )
     .map_err(Error::new)?;
     if let Some(bar) = bar {
@@ -87,6 +89,9 @@ pub fn run(args: Args) -> Result {
         .ok_or_else(|| Error::new(problems.join("; ")))?;
     println!("{} {}", after.claude_session_id, found.transcript.display());
     print_mirrors(before.as_ref(), &after);
+    for warning in warnings {
+        println!("  note: {warning}");
+    }
     if problems.is_empty() {
         Ok(())
     } else {

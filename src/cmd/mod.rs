@@ -16,7 +16,7 @@ mod sessions;
 mod status;
 mod uninstall;
 
-use crate::config::{self, PROJECT_CONFIG};
+use crate::config::{self, Located};
 use crate::paths;
 use crate::store::{self, SessionState};
 use clap::{Parser, Subcommand};
@@ -148,12 +148,11 @@ fn current_dir() -> Result<std::path::PathBuf> {
 }
 
 /// The directory `init` was run in: the nearest one at or above `dir` holding a project
-/// configuration, else `dir` itself.
-fn project_root(dir: &Path) -> PathBuf {
-    dir.ancestors()
-        .find(|ancestor| ancestor.join(PROJECT_CONFIG).exists())
-        .unwrap_or(dir)
-        .to_owned()
+/// configuration, else `dir` itself. An error if a file there we use is a symbolic link.
+fn project_root(dir: &Path) -> Result<PathBuf> {
+    let root = config::project_of(dir)?.unwrap_or_else(|| dir.to_owned());
+    config::refuse_links(&root)?;
+    Ok(root)
 }
 
 /// A Claude Code settings file `init` registers the hook in, and the flag that chooses it.
@@ -210,6 +209,14 @@ fn set_paused(global: bool, paused: bool) -> Result<PathBuf> {
         paths::global_config(&data_dir)
     } else {
         match config::locate(&current_dir()?, Some(&data_dir))? {
+            Some(Located {
+                project: Some(project),
+                path,
+                ..
+            }) => {
+                config::refuse_links(&project)?;
+                path
+            }
             Some(located) => located.path,
             None => {
                 return Err(Error::new(

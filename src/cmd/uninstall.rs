@@ -2,13 +2,14 @@
 //! wrote them to, removes the configuration, and with `--purge` session-sync's state and logs
 //! (`--mirrors`: the mirror files too, except sessions continued in their agent).
 
-use super::clean::{Outcome, Sweep};
+use super::clean::{Outcome, Sweep, lock_session};
 use super::init::backup_path;
 use super::{
     Error, Result, SettingsFile, current_dir, data_dir, project_root, read_settings, settings_files,
 };
 use crate::config::PROJECT_CONFIG;
 use crate::hook::is_safe_id;
+use crate::store::SessionFiles;
 use crate::{paths, settings, store};
 use serde::Serialize;
 use serde_json::Value;
@@ -34,7 +35,7 @@ pub struct Args {
 
 pub fn run(args: Args) -> Result {
     let data_dir = data_dir()?;
-    let project = project_root(&current_dir()?);
+    let project = project_root(&current_dir()?)?;
     let files = settings_files(&project);
     let flag = match (args.global, args.local) {
         (true, _) => " --global",
@@ -251,10 +252,17 @@ fn purge(data_dir: &Path, mirrors: bool, say: &mut impl FnMut(String)) -> Result
     let mut count = 0;
     for entry in std::fs::read_dir(&sessions).into_iter().flatten().flatten() {
         let name = entry.file_name();
-        if let Some(id) = name.to_str().filter(|id| is_safe_id(id)) {
-            count += usize::from(store::remove::session(data_dir, id).map_err(|e| {
-                Error::new(format!("cannot remove {}: {e}", entry.path().display()))
-            })?);
+        let Some(id) = name.to_str().filter(|id| is_safe_id(id)) else {
+            continue;
+        };
+        // A hook of the session may be running: its state goes once it is done.
+        match lock_session(&SessionFiles::new(data_dir, id)) {
+            Ok(lock) => {
+                count += usize::from(store::remove::session(data_dir, id, &lock).map_err(|e| {
+                    Error::new(format!("cannot remove {}: {e}", entry.path().display()))
+                })?)
+            }
+            Err(why) => say(format!("Kept the state of session {id}: {why}.")),
         }
     }
     if count > 0 {

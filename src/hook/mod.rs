@@ -35,6 +35,16 @@ const STOP_WAIT: Duration = Duration::from_millis(1500);
 const LOCK_WAIT: Duration = Duration::from_secs(10);
 /// After this many hooks without a transcript file, stop waiting for one.
 const MAX_TRANSCRIPT_MISSES: u32 = 3;
+/// Transcript bytes a hook reads at most: a few milliseconds of work (a session that existed
+/// before `init` may have hundreds of megabytes unread). Its background child, or the next
+/// hook, reads on.
+const HOOK_STEP: u64 = 2 << 20;
+/// Transcript bytes `mirror` and a hook's background child read per step (reported between).
+const BACKGROUND_STEP: u64 = 4 << 20;
+/// Longer transcript lines are skipped, and logged. Claude Code's longest (pasted images and
+/// documents) are far shorter; a `transcript_path` at a huge file without a newline must not
+/// be read whole, again at every hook.
+const LONGEST_LINE: u64 = 64 << 20;
 
 static PANIC_MESSAGE: OnceLock<String> = OnceLock::new();
 
@@ -95,11 +105,19 @@ impl Report {
     }
 
     fn error(message: impl Into<String>) -> Self {
+        Report::new("ERROR", message.into())
+    }
+
+    fn warn(message: String) -> Self {
+        Report::new("WARN", message)
+    }
+
+    fn new(level: &'static str, message: String) -> Self {
         Report {
-            level: "ERROR",
+            level,
             event: None,
             session: None,
-            message: message.into(),
+            message,
         }
     }
 }
@@ -187,8 +205,8 @@ fn handle(
         transcript,
         located,
         files,
-        chunk_limit: u64::MAX,
-        write_behind: true,
+        data_dir: data_dir.to_owned(),
+        step: Step::Hook,
     };
     let mut warnings = Vec::new();
     session.sync(work, &mut warnings, behind).map_err(fail)?;
@@ -197,7 +215,8 @@ fn handle(
 
 /// Mirrors an existing session from wherever its state left off (the `mirror` command): the
 /// hook's own catch-up, a few megabytes of transcript at a time, reporting `(read, total)`
-/// bytes after each step. Returns the problems met along the way.
+/// bytes after each step. Returns the problems met along the way; `warnings` gets what was
+/// done in a degraded way (a line too long to read, skipped).
 pub fn backfill(
     session_id: &str,
     transcript: &Path,
@@ -205,8 +224,8 @@ pub fn backfill(
     data_dir: &Path,
     located: Located,
     on_step: &mut dyn FnMut(u64, u64),
+    warnings: &mut Vec<String>,
 ) -> Result<Vec<String>, String> {
-    const STEP: u64 = 4 << 20;
     if !is_safe_id(session_id) {
         return Err(format!("{session_id:?} is not a Claude Code session id"));
     }
@@ -231,16 +250,15 @@ pub fn backfill(
         transcript: transcript.to_owned(),
         located,
         files: SessionFiles::new(data_dir, session_id),
-        chunk_limit: STEP,
-        write_behind: false,
+        data_dir: data_dir.to_owned(),
+        step: Step::Background,
     };
     let total = store::fs::size(transcript)
         .map_err(|e| format!("cannot read {}: {e}", transcript.display()))?;
     let mut problems = Vec::new();
     let mut before = None;
     loop {
-        let mut warnings = Vec::new();
-        if let Err(problem) = session.sync(Work::CatchUp, &mut warnings, &mut None) {
+        if let Err(problem) = session.sync(Work::CatchUp, warnings, &mut None) {
             problems.push(problem);
         }
         let read = store::load_state(&session.files.state)
@@ -271,10 +289,19 @@ struct Session<'a> {
     transcript: PathBuf,
     located: Located,
     files: SessionFiles,
-    /// Transcript bytes one sync reads at most (a backfill goes in steps it can report).
-    chunk_limit: u64,
-    /// Database writes may finish after the hook returns (see `behind`); a backfill waits.
-    write_behind: bool,
+    data_dir: PathBuf,
+    step: Step,
+}
+
+/// Who syncs, and so how much one sync may do.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Step {
+    /// A hook: `HOOK_STEP` of transcript; database writes and the rest of the transcript are
+    /// left to its background child (see `behind`).
+    Hook,
+    /// `mirror`, or a hook's background child: `BACKGROUND_STEP`, or one line up to
+    /// `LONGEST_LINE`; everything written in place.
+    Background,
 }
 
 /// What the transcript must show before the hook's payload can be placed after it.
@@ -327,6 +354,8 @@ struct Locked {
     state: SessionState,
     chunk: String,
     chunk_end: u64,
+    /// More of the transcript is unread than this step read.
+    behind: bool,
     transcript_exists: bool,
     problems: Vec<String>,
     /// Mirrors found continued in their agent while completing old writes.
@@ -370,7 +399,13 @@ impl Session<'_> {
 
         let now = chrono::Utc::now();
         let now_text = encode::rfc3339(now);
-        let mut locked = self.lock(&now_text)?;
+        let mut locked = self.lock(&now_text, warnings)?;
+        // Too much transcript unread for one hook: the payload's news is in it (or soon will
+        // be), and is read in its place, in order, by the background child or the next hooks.
+        let awaited = awaited.filter(|_| !locked.behind);
+        if locked.behind {
+            event = Event::CatchUp;
+        }
         if let Some(awaited) = &awaited {
             let seen = |locked: &Locked| {
                 awaited.already_read(&locked.state) || awaited.is_in(&locked.chunk)
@@ -384,10 +419,10 @@ impl Session<'_> {
                 let from = locked.chunk_end;
                 drop(locked);
                 let deadline = Instant::now() + awaited.patience();
-                wait::until(&self.transcript, from, deadline, |chunk| {
+                wait::until(&self.transcript, from, HOOK_STEP, deadline, |chunk| {
                     awaited.is_in(chunk)
                 });
-                locked = self.lock(&now_text)?;
+                locked = self.lock(&now_text, warnings)?;
                 found = seen(&locked);
                 if !found {
                     warnings.push(awaited.not_seen());
@@ -403,6 +438,7 @@ impl Session<'_> {
             mut state,
             chunk,
             chunk_end,
+            behind: transcript_behind,
             transcript_exists,
             mut problems,
             diverged,
@@ -428,10 +464,9 @@ impl Session<'_> {
             });
         }
 
-        let now_kinds = if self.write_behind {
-            store::Kinds::Files
-        } else {
-            store::Kinds::All
+        let now_kinds = match self.step {
+            Step::Hook => store::Kinds::Files,
+            Step::Background => store::Kinds::All,
         };
         let problems_now = fanout::write(
             &self.files,
@@ -447,11 +482,18 @@ impl Session<'_> {
             .mirrors
             .values()
             .any(|m| m.pending.is_some() && m.kind == encode::Kind::OpencodeDb);
-        if database_pending && self.write_behind {
+        if self.step == Step::Hook && (database_pending || transcript_behind) {
             *behind = Some(behind::Job {
                 lock,
                 state,
                 state_path: self.files.state.clone(),
+                rest: transcript_behind.then(|| behind::Rest {
+                    session_id: payload.session_id.clone(),
+                    transcript: self.transcript.clone(),
+                    cwd: self.cwd.clone(),
+                    data_dir: self.data_dir.clone(),
+                    located: self.located.clone(),
+                }),
             });
         }
         if problems.is_empty() {
@@ -462,8 +504,8 @@ impl Session<'_> {
     }
 
     /// Takes the session lock, loads the state, completes appends a killed hook left
-    /// pending, and reads the transcript lines written since.
-    fn lock(&self, now: &str) -> Result<Locked, String> {
+    /// pending, and reads the transcript lines written since (one step of them).
+    fn lock(&self, now: &str, warnings: &mut Vec<String>) -> Result<Locked, String> {
         let lock = LockGuard::acquire(&self.files.lock, LOCK_WAIT)
             .map_err(|e| format!("cannot lock {}: {e}", self.files.lock.display()))?;
         let mut state = match store::load_state(&self.files.state) {
@@ -474,28 +516,76 @@ impl Session<'_> {
         let flushed = store::flush_pending(&mut state, store::Kinds::All);
         let mut problems = flushed.problems;
         let offset = state.progress.transcript_offset;
-        let read = store::fs::read_complete_lines(&self.transcript, offset, self.chunk_limit)
+        let read = self
+            .read_transcript(&mut state.progress, warnings)
             .map_err(|e| format!("cannot read transcript {}: {e}", self.transcript.display()))?;
-        let (chunk, chunk_end, transcript_exists) = match read {
+        let (chunk, chunk_end, behind, transcript_exists) = match read {
             Some(read) if read.shrunk => {
                 problems.push(format!(
                     "transcript {} shrank below {offset} bytes; continuing from its end",
                     self.transcript.display()
                 ));
-                (String::new(), read.end, true)
+                (String::new(), read.end, false, true)
             }
-            Some(read) => (read.text, read.end, true),
-            None => (String::new(), offset, false),
+            Some(read) => (read.text, read.end, read.cut, true),
+            None => (String::new(), offset, false, false),
         };
         Ok(Locked {
             _lock: lock,
             state,
             chunk,
             chunk_end,
+            behind,
             transcript_exists,
             problems,
             diverged: flushed.diverged,
         })
+    }
+
+    /// The complete transcript lines after `progress`'s offset that one step reads, past the
+    /// rest of a line too long to read.
+    fn read_transcript(
+        &self,
+        progress: &mut crate::sync::Progress,
+        warnings: &mut Vec<String>,
+    ) -> std::io::Result<Option<store::fs::Lines>> {
+        let offset = progress.transcript_offset;
+        let step = match self.step {
+            Step::Hook => HOOK_STEP,
+            Step::Background => BACKGROUND_STEP,
+        };
+        let skipped = |end: u64| store::fs::Lines {
+            text: String::new(),
+            end,
+            shrunk: false,
+            cut: true,
+        };
+        if progress.skipping_line {
+            let Some((end, ended)) = store::fs::skip_line(&self.transcript, offset, step)? else {
+                return Ok(None);
+            };
+            progress.skipping_line = !ended;
+            // What follows the line is for the next step; so is more of the line.
+            return Ok(Some(store::fs::Lines {
+                cut: ended || end == offset + step,
+                ..skipped(end)
+            }));
+        }
+        let read = store::fs::read_complete_lines(&self.transcript, offset, step)?;
+        let longer_than_a_step = read.as_ref().is_some_and(|r| r.text.is_empty() && r.cut);
+        if !longer_than_a_step || self.step == Step::Hook {
+            return Ok(read);
+        }
+        let whole = store::fs::read_complete_lines(&self.transcript, offset, LONGEST_LINE)?;
+        if whole.as_ref().is_some_and(|r| r.text.is_empty() && r.cut) {
+            warnings.push(format!(
+                "the transcript's line at byte {offset} is longer than {} MiB; skipped",
+                LONGEST_LINE >> 20
+            ));
+            progress.skipping_line = true;
+            return Ok(Some(skipped(offset + LONGEST_LINE)));
+        }
+        Ok(whole)
     }
 
     fn tool_event(&self, failed: bool) -> Event {

@@ -6,14 +6,24 @@ use std::time::{Duration, Instant};
 
 const POLL_EVERY: Duration = Duration::from_millis(5);
 
-/// Polls the complete lines of `path` after `offset` until `found` accepts a newly read chunk
-/// or `deadline` passes. Each line is examined once.
-pub fn until(path: &Path, offset: u64, deadline: Instant, found: impl Fn(&str) -> bool) -> bool {
+/// Polls the complete lines of `path` after `offset`, `limit` bytes at a time, until `found`
+/// accepts a newly read chunk or `deadline` passes. Each line is examined once; a line longer
+/// than `limit` ends the wait (what follows it cannot be read within the limit).
+pub fn until(
+    path: &Path,
+    offset: u64,
+    limit: u64,
+    deadline: Instant,
+    found: impl Fn(&str) -> bool,
+) -> bool {
     let mut scanned = offset;
     loop {
-        if let Ok(Some(lines)) = read_complete_lines(path, scanned, u64::MAX) {
+        if let Ok(Some(lines)) = read_complete_lines(path, scanned, limit) {
             if !lines.text.is_empty() && found(&lines.text) {
                 return true;
+            }
+            if lines.text.is_empty() && lines.cut {
+                return false;
             }
             scanned = lines.end;
         }

@@ -125,10 +125,12 @@ pub struct Lines {
     pub end: u64,
     /// The file is now shorter than the offset asked for.
     pub shrunk: bool,
+    /// The read stopped at its limit: the file goes on after it.
+    pub cut: bool,
 }
 
-/// Reads `path` from `offset` to its last complete line within `limit` bytes (further when a
-/// single line is longer). `None` when the file does not exist.
+/// Reads `path` from `offset` to its last complete line within `limit` bytes, never more (a
+/// line longer than that gives no text). `None` when the file does not exist.
 pub fn read_complete_lines(path: &Path, offset: u64, limit: u64) -> io::Result<Option<Lines>> {
     let mut file = match open_read(path) {
         Ok(file) => file,
@@ -141,21 +143,50 @@ pub fn read_complete_lines(path: &Path, offset: u64, limit: u64) -> io::Result<O
             text: String::new(),
             end: len,
             shrunk: len < offset,
+            cut: false,
         }));
     }
     file.seek(SeekFrom::Start(offset))?;
-    let mut bytes = vec![0; (len - offset).min(limit.max(1)) as usize];
+    let wanted = (len - offset).min(limit.max(1));
+    let mut bytes = vec![0; wanted as usize];
     file.read_exact(&mut bytes)?;
-    if !bytes.contains(&b'\n') && offset + (bytes.len() as u64) < len {
-        file.read_to_end(&mut bytes)?;
-    }
     let complete = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
     bytes.truncate(complete);
     Ok(Some(Lines {
         text: String::from_utf8_lossy(&bytes).into_owned(),
         end: offset + complete as u64,
         shrunk: false,
+        cut: offset + wanted < len,
     }))
+}
+
+/// Where the line under way at `offset` ends, looking at most `limit` bytes ahead, in small
+/// reads: `(just past its newline, true)`, else `(how far it was looked at, false)`. `None`
+/// when the file does not exist; a file now shorter than `offset` ends there.
+pub fn skip_line(path: &Path, offset: u64, limit: u64) -> io::Result<Option<(u64, bool)>> {
+    let mut file = match open_read(path) {
+        Ok(file) => file,
+        Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(err) => return Err(err),
+    };
+    let len = file.metadata()?.len();
+    if len < offset {
+        return Ok(Some((len, true)));
+    }
+    file.seek(SeekFrom::Start(offset))?;
+    let mut file = file.take(limit);
+    let mut buf = vec![0; 64 * 1024];
+    let mut at = offset;
+    loop {
+        let read = file.read(&mut buf)?;
+        if read == 0 {
+            return Ok(Some((at, false)));
+        }
+        if let Some(newline) = buf[..read].iter().position(|&b| b == b'\n') {
+            return Ok(Some((at + newline as u64 + 1, true)));
+        }
+        at += read as u64;
+    }
 }
 
 /// The last complete line of `path` that `parse` accepts, parsed, reading backwards from the

@@ -160,7 +160,7 @@ pub fn undo(data_dir: &Path, ops: &[Op]) -> (Vec<String>, bool) {
             continue;
         };
         let files = SessionFiles::new(data_dir, key);
-        let _lock = match super::LockGuard::acquire(&files.lock, std::time::Duration::from_secs(10))
+        let lock = match super::LockGuard::acquire(&files.lock, std::time::Duration::from_secs(10))
         {
             Ok(lock) => lock,
             Err(e) => {
@@ -184,7 +184,7 @@ pub fn undo(data_dir: &Path, ops: &[Op]) -> (Vec<String>, bool) {
         }
         let restored = match before {
             Some(state) => super::save_state(&files.state, state),
-            None => super::remove::session(data_dir, key).map(|_| ()),
+            None => super::remove::session(data_dir, key, &lock).map(|_| ()),
         };
         match restored {
             Ok(()) => lines.push(format!("undone: session-sync's record of {key}")),

@@ -3,7 +3,7 @@
 use fs2::FileExt;
 use std::fs::{File, OpenOptions};
 use std::io;
-use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -14,33 +14,38 @@ pub struct LockGuard {
 
 impl LockGuard {
     /// Waits for the lock at most `timeout`; every wait on the hook path is bounded.
+    ///
+    /// `clean` and `uninstall` delete a session's lock while holding it. Whoever was waiting
+    /// on the deleted file then locks a file no longer at `path`, beside whoever locks the new
+    /// one there: so a lock counts only when the file locked is still the one at `path`, and
+    /// otherwise the new one is locked in its place.
     pub fn acquire(path: &Path, timeout: Duration) -> io::Result<LockGuard> {
-        if let Some(dir) = path.parent() {
-            super::fs::create_dirs(dir)?;
-        }
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .mode(0o600)
-            .custom_flags(libc::O_NOFOLLOW)
-            .open(path)?;
         let deadline = Instant::now() + timeout;
         let mut pause = Duration::from_micros(200);
+        let mut opened = None;
         loop {
+            let file = match opened.take() {
+                Some(file) => file,
+                None => match open(path) {
+                    Ok(file) => file,
+                    // Its directory was removed between creating it and opening the lock.
+                    Err(err) if err.kind() == io::ErrorKind::NotFound => {
+                        give_up_at(deadline, timeout)?;
+                        continue;
+                    }
+                    Err(err) => return Err(err),
+                },
+            };
             match FileExt::try_lock_exclusive(&file) {
-                Ok(()) => return Ok(LockGuard { file }),
+                Ok(()) if is_at(&file, path)? => return Ok(LockGuard { file }),
+                // Closing the stale file releases its lock.
+                Ok(()) => give_up_at(deadline, timeout)?,
                 Err(err)
                     if err.kind() == io::ErrorKind::WouldBlock
                         || err.raw_os_error() == Some(libc::EWOULDBLOCK) =>
                 {
-                    if Instant::now() >= deadline {
-                        return Err(io::Error::new(
-                            io::ErrorKind::TimedOut,
-                            format!("session is locked by another hook for over {timeout:?}"),
-                        ));
-                    }
+                    give_up_at(deadline, timeout)?;
+                    opened = Some(file);
                     std::thread::sleep(pause);
                     pause = (pause * 2).min(Duration::from_millis(10));
                 }
@@ -48,6 +53,40 @@ impl LockGuard {
             }
         }
     }
+}
+
+fn open(path: &Path) -> io::Result<File> {
+    if let Some(dir) = path.parent() {
+        super::fs::create_dirs(dir)?;
+    }
+    OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(path)
+}
+
+/// True when `file` is the file at `path` (not one deleted, or replaced, since it was opened).
+fn is_at(file: &File, path: &Path) -> io::Result<bool> {
+    let held = file.metadata()?;
+    match std::fs::symlink_metadata(path) {
+        Ok(there) => Ok(there.dev() == held.dev() && there.ino() == held.ino()),
+        Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(false),
+        Err(err) => Err(err),
+    }
+}
+
+fn give_up_at(deadline: Instant, timeout: Duration) -> io::Result<()> {
+    if Instant::now() >= deadline {
+        return Err(io::Error::new(
+            io::ErrorKind::TimedOut,
+            format!("session is locked by another hook for over {timeout:?}"),
+        ));
+    }
+    Ok(())
 }
 
 impl Drop for LockGuard {

@@ -1,7 +1,7 @@
 //! Removing what session-sync created (uninstall, clean). The callers decide what is ours;
 //! these never follow a symlink, and take "already gone" as done (`false`).
 
-use super::{Mirror, SessionFiles, fs};
+use super::{LockGuard, Mirror, SessionFiles, fs};
 use crate::encode::{Index, Kind};
 use std::io;
 use std::path::Path;
@@ -20,8 +20,10 @@ pub fn dir_if_empty(path: &Path) -> io::Result<bool> {
 }
 
 /// Removes a session's state (its journal and lock), and its directory once empty; `false`
-/// when it had no journal.
-pub fn session(data_dir: &Path, session_id: &str) -> io::Result<bool> {
+/// when it had no journal. Only under the session's lock, which the caller shows it holds: a
+/// hook waiting on the lock finds it deleted once it gets it, and locks the new one
+/// (`LockGuard::acquire`).
+pub fn session(data_dir: &Path, session_id: &str, _held: &LockGuard) -> io::Result<bool> {
     let files = SessionFiles::new(data_dir, session_id);
     let removed = file(&files.state)?;
     file(&files.lock)?;
@@ -93,12 +95,13 @@ mod tests {
         let session_dir = files.state.parent().unwrap();
         std::fs::create_dir_all(session_dir).unwrap();
         std::fs::write(&files.state, "{}\n").unwrap();
-        std::fs::write(&files.lock, "").unwrap();
         std::fs::write(session_dir.join("notes"), "mine").unwrap();
-        assert!(session(dir.path(), "s1").unwrap());
+        let lock = LockGuard::acquire(&files.lock, std::time::Duration::ZERO).unwrap();
+        assert!(session(dir.path(), "s1", &lock).unwrap());
         assert!(session_dir.join("notes").exists());
         std::fs::remove_file(session_dir.join("notes")).unwrap();
-        assert!(!session(dir.path(), "s1").unwrap());
+        let lock = LockGuard::acquire(&files.lock, std::time::Duration::ZERO).unwrap();
+        assert!(!session(dir.path(), "s1", &lock).unwrap());
         assert!(!session_dir.exists());
     }
 }

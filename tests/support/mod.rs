@@ -20,3 +20,4 @@ pub mod proc;
 pub mod qwen;
 pub mod scenario;
 pub mod script;
+pub mod tmux;
