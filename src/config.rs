@@ -137,7 +137,7 @@ impl std::fmt::Display for ConfigError {
 }
 
 pub fn read(path: &Path) -> Result<Option<Config>, ConfigError> {
-    let bytes = match crate::store::fs::read_regular(path, 1 << 20) {
+    let bytes = match crate::read::read_regular(path, 1 << 20) {
         Ok(bytes) => bytes,
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(err) => {

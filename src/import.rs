@@ -338,7 +338,7 @@ pub fn apply(
             problems: Vec::new(),
         });
     }
-    let package_bytes = store::fs::read_regular(package_path, 8 << 30).unwrap_or_default();
+    let package_bytes = crate::read::read_regular(package_path, 8 << 30).unwrap_or_default();
     let mut tx = journal::Tx {
         txid: uuid::Uuid::now_v7().to_string(),
         package_id: plan.package.manifest.package_id.clone(),
@@ -417,7 +417,7 @@ fn apply_session(
         .and_then(|s| s.adopted.as_ref())
         .map(|(_, path)| journal::Adopted {
             path: path.clone(),
-            size_before: store::fs::size(path).unwrap_or(0),
+            size_before: crate::read::size(path).unwrap_or(0),
         })
         .into_iter()
         .collect();
@@ -537,7 +537,7 @@ fn adopted_mirror(
 ) -> Result<Mirror, String> {
     let encoder = crate::encode::encoder(agent, config)
         .ok_or_else(|| format!("cannot write {agent} sessions here"))?;
-    let text = store::fs::read_text(path, 1 << 30)
+    let text = crate::read::read_text(path, 1 << 30)
         .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     let cursor = encoder
         .adopt(&text)
@@ -596,7 +596,7 @@ fn written(
             }
             let sha256 = match mirror.kind {
                 crate::encode::Kind::Jsonl => {
-                    store::fs::read_range(&mirror.path, offset_before, size_after - offset_before)
+                    crate::read::read_range(&mirror.path, offset_before, size_after - offset_before)
                         .map(|b| package::sha256_hex(&b))
                         .unwrap_or_default()
                 }
@@ -733,7 +733,7 @@ fn local_view(
     })?;
     // What the import wrote reads back as the copy's first records; the rest is new here.
     let path = &native.session.path;
-    let prefix = store::fs::read_range(path, 0, mirror.lineage.bytes)
+    let prefix = crate::read::read_range(path, 0, mirror.lineage.bytes)
         .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     let scratch = data_dir.join("tmp").join(format!(
         "{}.{}",

@@ -162,8 +162,7 @@ fn mirrored_in(data_dir: &Path, target: &str) -> HashSet<String> {
 
 /// A session file's text, or the one-line error `read` gives.
 pub fn read_file(path: &Path, max: u64) -> Result<String, String> {
-    crate::store::fs::read_text(path, max)
-        .map_err(|e| format!("cannot read {}: {e}", path.display()))
+    crate::read::read_text(path, max).map_err(|e| format!("cannot read {}: {e}", path.display()))
 }
 
 /// The head and tail of a session file, for listings: its first line, and metadata an agent
@@ -179,11 +178,11 @@ impl Edges {
     pub fn read(path: &Path) -> Result<Edges, String> {
         let failed = |e: std::io::Error| format!("cannot read {}: {e}", path.display());
         let range = |offset: u64| {
-            crate::store::fs::read_range(path, offset, Self::SIZE)
+            crate::read::read_range(path, offset, Self::SIZE)
                 .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
                 .map_err(failed)
         };
-        let size = crate::store::fs::size(path).map_err(failed)?;
+        let size = crate::read::size(path).map_err(failed)?;
         let head = range(0)?;
         let tail = match size.checked_sub(Self::SIZE) {
             Some(start) if start > 0 => range(start)?,

@@ -392,7 +392,7 @@ impl LogScan {
             mark: None,
         };
         for (path, offset) in parts {
-            let Ok(Some(read)) = store::fs::read_complete_lines(path, offset, u64::MAX) else {
+            let Ok(Some(read)) = crate::read::read_complete_lines(path, offset, u64::MAX) else {
                 continue;
             };
             for line in read.text.lines() {

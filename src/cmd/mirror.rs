@@ -331,7 +331,7 @@ fn newest_transcript(folder: &Path, cwd: &Path) -> Option<(std::time::SystemTime
 
 /// The session id and working directory a transcript records (in its first lines).
 fn session_facts(transcript: &Path) -> Option<(String, PathBuf)> {
-    let head = store::fs::read_range(transcript, 0, 256 * 1024).ok()?;
+    let head = crate::read::read_range(transcript, 0, 256 * 1024).ok()?;
     String::from_utf8_lossy(&head).lines().find_map(|line| {
         let value: serde_json::Value = serde_json::from_str(line).ok()?;
         let id = value["sessionId"].as_str()?;

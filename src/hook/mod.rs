@@ -253,7 +253,7 @@ pub fn backfill(
         data_dir: data_dir.to_owned(),
         step: Step::Background,
     };
-    let total = store::fs::size(transcript)
+    let total = crate::read::size(transcript)
         .map_err(|e| format!("cannot read {}: {e}", transcript.display()))?;
     let mut problems = Vec::new();
     let mut before = None;
@@ -548,35 +548,35 @@ impl Session<'_> {
         &self,
         progress: &mut crate::sync::Progress,
         warnings: &mut Vec<String>,
-    ) -> std::io::Result<Option<store::fs::Lines>> {
+    ) -> std::io::Result<Option<crate::read::Lines>> {
         let offset = progress.transcript_offset;
         let step = match self.step {
             Step::Hook => HOOK_STEP,
             Step::Background => BACKGROUND_STEP,
         };
-        let skipped = |end: u64| store::fs::Lines {
+        let skipped = |end: u64| crate::read::Lines {
             text: String::new(),
             end,
             shrunk: false,
             cut: true,
         };
         if progress.skipping_line {
-            let Some((end, ended)) = store::fs::skip_line(&self.transcript, offset, step)? else {
+            let Some((end, ended)) = crate::read::skip_line(&self.transcript, offset, step)? else {
                 return Ok(None);
             };
             progress.skipping_line = !ended;
             // What follows the line is for the next step; so is more of the line.
-            return Ok(Some(store::fs::Lines {
+            return Ok(Some(crate::read::Lines {
                 cut: ended || end == offset + step,
                 ..skipped(end)
             }));
         }
-        let read = store::fs::read_complete_lines(&self.transcript, offset, step)?;
+        let read = crate::read::read_complete_lines(&self.transcript, offset, step)?;
         let longer_than_a_step = read.as_ref().is_some_and(|r| r.text.is_empty() && r.cut);
         if !longer_than_a_step || self.step == Step::Hook {
             return Ok(read);
         }
-        let whole = store::fs::read_complete_lines(&self.transcript, offset, LONGEST_LINE)?;
+        let whole = crate::read::read_complete_lines(&self.transcript, offset, LONGEST_LINE)?;
         if whole.as_ref().is_some_and(|r| r.text.is_empty() && r.cut) {
             warnings.push(format!(
                 "the transcript's line at byte {offset} is longer than {} MiB; skipped",
@@ -661,7 +661,7 @@ impl Session<'_> {
         let Some(path) = self.subagent_file(agent, "jsonl") else {
             return Vec::new();
         };
-        match store::fs::read_text(&path, 1 << 30) {
+        match crate::read::read_text(&path, 1 << 30) {
             Ok(text) => claude::read_lines(&text, Some(agent)),
             Err(_) => Vec::new(),
         }
@@ -675,7 +675,7 @@ impl Session<'_> {
             tool_use_id: String,
         }
         let bytes =
-            store::fs::read_regular(&self.subagent_file(agent, "meta.json")?, 1 << 20).ok()?;
+            crate::read::read_regular(&self.subagent_file(agent, "meta.json")?, 1 << 20).ok()?;
         serde_json::from_slice::<Meta>(&bytes)
             .ok()
             .map(|m| m.tool_use_id)

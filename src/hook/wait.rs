@@ -1,6 +1,6 @@
 //! Bounded polling of the transcript, outside the session lock.
 
-use crate::store::fs::read_complete_lines;
+use crate::read::read_complete_lines;
 use std::path::Path;
 use std::time::{Duration, Instant};
 

@@ -229,8 +229,8 @@ pub fn read(path: &Path) -> Result<Package, String> {
 }
 
 fn read_tar(path: &Path) -> Result<BTreeMap<String, Vec<u8>>, String> {
-    let file = crate::store::fs::open_read(path)
-        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let file =
+        crate::read::open_read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(file));
     let mut files = BTreeMap::new();
     let mut total = 0u64;
@@ -297,7 +297,7 @@ fn read_dir(root: &Path) -> Result<BTreeMap<String, Vec<u8>>, String> {
                     root.display()
                 ));
             }
-            let bytes = crate::store::fs::read_regular(&path, MAX_UNPACKED)
+            let bytes = crate::read::read_regular(&path, MAX_UNPACKED)
                 .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
             files.insert(name, bytes);
         }

@@ -216,7 +216,7 @@ fn codex_thread(db: &Path, entry: &Entry) -> rusqlite::Result<bool> {
 /// The provider Codex is configured with (`model_provider` in `config.toml`), `openai` by
 /// default: the row must name one the user's Codex can list under.
 fn codex_model_provider(home: &Path) -> String {
-    let text = fs::read_text(&home.join("config.toml"), 16 << 20).unwrap_or_default();
+    let text = crate::read::read_text(&home.join("config.toml"), 16 << 20).unwrap_or_default();
     for line in text.lines() {
         let line = line.trim();
         if line.starts_with('[') {

@@ -2,8 +2,8 @@
 //! exactly ours, what its first line says, and whether a store directory takes new files.
 
 use super::{Lineage, Mirror, lock};
-use std::fs::{File, OpenOptions};
-use std::io::{self, BufRead, BufReader, Read};
+use std::fs::OpenOptions;
+use std::io::{self, BufRead, BufReader};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
@@ -61,7 +61,7 @@ pub fn mirror(target: &str, mirror: &Mirror) -> io::Result<MirrorFile> {
             lineage.bytes
         )));
     }
-    let mut reader = BufReader::new(open_no_follow(&mirror.path)?);
+    let mut reader = BufReader::new(crate::read::open_no_follow(&mirror.path)?);
     let mut line = Vec::new();
     let mut replayed = Lineage::new(&lineage.lineage_id);
     while replayed.lines < lineage.lines {
@@ -103,21 +103,6 @@ fn names_session(target: &str, first_line: &str, id: &str) -> bool {
     crate::agents::agent(target).is_some_and(|agent| (agent.names_session)(&header, id))
 }
 
-/// The first line of `path` (without its newline), read no further than `max` bytes; `None`
-/// when the file does not exist or its first line is longer.
-pub fn first_line(path: &Path, max: u64) -> io::Result<Option<String>> {
-    let file = match open_no_follow(path) {
-        Ok(file) => file,
-        Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(None),
-        Err(err) => return Err(err),
-    };
-    let mut line = Vec::new();
-    BufReader::new(file.take(max)).read_until(b'\n', &mut line)?;
-    Ok(line
-        .strip_suffix(b"\n")
-        .map(|l| String::from_utf8_lossy(l).into_owned()))
-}
-
 /// Creates and removes a probe file in `dir`: can session-sync write a new file there?
 pub fn probe_writable(dir: &Path) -> io::Result<()> {
     let probe = dir.join(format!(".session-sync-probe-{}", std::process::id()));
@@ -127,13 +112,6 @@ pub fn probe_writable(dir: &Path) -> io::Result<()> {
         .mode(0o600)
         .open(&probe)?;
     std::fs::remove_file(&probe)
-}
-
-fn open_no_follow(path: &Path) -> io::Result<File> {
-    OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NOFOLLOW)
-        .open(path)
 }
 
 #[cfg(test)]
@@ -232,15 +210,5 @@ mod tests {
             self::mirror("codex", &mirror).unwrap(),
             MirrorFile::Changed(_)
         ));
-    }
-
-    #[test]
-    fn first_line_is_bounded() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("f");
-        std::fs::write(&path, "abc\ndef\n").unwrap();
-        assert_eq!(first_line(&path, 100).unwrap().as_deref(), Some("abc"));
-        assert_eq!(first_line(&path, 2).unwrap(), None);
-        assert_eq!(first_line(&dir.path().join("none"), 100).unwrap(), None);
     }
 }

@@ -106,7 +106,7 @@ impl Journal {
 
     pub fn ops(&self, txid: &str) -> io::Result<Vec<Op>> {
         let path = self.tx_dir(txid).join("ops.jsonl");
-        let text = match fs::read_text(&path, 1 << 30) {
+        let text = match crate::read::read_text(&path, 1 << 30) {
             Ok(text) => text,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
             Err(e) => return Err(e),
@@ -125,7 +125,7 @@ impl Journal {
             .flatten()
             .flatten()
             .filter_map(|entry| {
-                let text = fs::read_text(&entry.path().join("tx.json"), 16 << 20).ok()?;
+                let text = crate::read::read_text(&entry.path().join("tx.json"), 16 << 20).ok()?;
                 serde_json::from_str(&text).ok()
             })
             .collect();
@@ -134,7 +134,7 @@ impl Journal {
     }
 
     pub fn get(&self, txid: &str) -> Option<Tx> {
-        let text = fs::read_text(&self.tx_dir(txid).join("tx.json"), 16 << 20).ok()?;
+        let text = crate::read::read_text(&self.tx_dir(txid).join("tx.json"), 16 << 20).ok()?;
         serde_json::from_str(&text).ok()
     }
 }
@@ -260,7 +260,8 @@ fn undo_written(w: &Written) -> (String, bool) {
         Some(_) => {}
     }
     if !w.sha256.is_empty() {
-        let tail = fs::read_range(&w.path, w.offset_before, w.size_after - w.offset_before);
+        let tail =
+            crate::read::read_range(&w.path, w.offset_before, w.size_after - w.offset_before);
         if tail.map(|t| crate::package::sha256_hex(&t)).ok().as_deref() != Some(w.sha256.as_str()) {
             return (
                 format!("kept {place}: its content changed since the import"),

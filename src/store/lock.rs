@@ -98,7 +98,7 @@ impl Drop for LockGuard {
 /// True when another process holds an exclusive `flock` on `path` (Codex's writer lock).
 /// Probes with a non-blocking shared lock and releases it at once.
 pub fn is_held_by_other(path: &Path) -> bool {
-    let Ok(file) = super::fs::open_read(path) else {
+    let Ok(file) = crate::read::open_read(path) else {
         return false;
     };
     match FileExt::try_lock_shared(&file) {

@@ -44,7 +44,7 @@ const STATE_JOURNAL_MAX: u64 = 512 * 1024;
 /// Reads a session's state: the journal's last complete entry (a torn last entry, from a
 /// hook killed while writing it, is skipped). `None` when the session was never mirrored.
 pub fn load_state(path: &Path) -> io::Result<Option<SessionState>> {
-    fs::last_line_parsed(path, |line| serde_json::from_slice(line).ok())
+    crate::read::last_line_parsed(path, |line| serde_json::from_slice(line).ok())
 }
 
 /// Saves a session's state by appending one whole line to its journal. Replacing a file by
@@ -194,7 +194,7 @@ fn flush_file(mirror: &mut Mirror) -> io::Result<Flush> {
         }
     }
     let end = pending.offset + pending.data.len() as u64;
-    let len = match fs::size(&mirror.path) {
+    let len = match crate::read::size(&mirror.path) {
         Err(err) if err.kind() == io::ErrorKind::NotFound => {
             if pending.offset > 0 {
                 return Ok(Flush::Diverged("deleted".into()));
@@ -208,13 +208,14 @@ fn flush_file(mirror: &mut Mirror) -> io::Result<Flush> {
         return Ok(Flush::Done);
     }
     let written = if len > pending.offset {
-        fs::read_range(&mirror.path, pending.offset, pending.data.len() as u64)?
+        crate::read::read_range(&mirror.path, pending.offset, pending.data.len() as u64)?
     } else {
         Vec::new()
     };
     if len < pending.offset || !pending.data.as_bytes().starts_with(&written) {
         if let Some(benign) = mirror.benign.filter(|_| len > pending.offset) {
-            let added = fs::read_range(&mirror.path, pending.offset, len - pending.offset)?;
+            let added =
+                crate::read::read_range(&mirror.path, pending.offset, len - pending.offset)?;
             let added = String::from_utf8_lossy(&added);
             if added.ends_with('\n') && added.lines().all(|line| benign.allows(line)) {
                 // The agent only annotated the session: go on after its lines.
@@ -244,7 +245,7 @@ fn divergence(path: &Path, len: u64, expected: u64) -> String {
     if len < expected {
         return format!("shortened outside session-sync ({len} bytes, we wrote {expected})");
     }
-    let first = fs::read_range(path, 0, len.min(64 * 1024)).unwrap_or_default();
+    let first = crate::read::read_range(path, 0, len.min(64 * 1024)).unwrap_or_default();
     let first = first.split(|&b| b == b'\n').next().unwrap_or_default();
     if String::from_utf8_lossy(first).contains(r#""history_mode":"paginated""#) {
         "rewritten in Codex's paginated format (codex migrate-rollouts)".into()
@@ -254,13 +255,13 @@ fn divergence(path: &Path, len: u64, expected: u64) -> String {
 }
 
 fn ends_with_newline(path: &Path, len: u64) -> io::Result<bool> {
-    Ok(fs::read_range(path, len - 1, 1)? == b"\n")
+    Ok(crate::read::read_range(path, len - 1, 1)? == b"\n")
 }
 
 /// Appends one line to the hook log, keeping the log under a size cap.
 pub fn log_line(log_path: &Path, line: &str) -> io::Result<()> {
     const MAX_LOG_BYTES: u64 = 1 << 20;
-    if fs::size(log_path)? > MAX_LOG_BYTES {
+    if crate::read::size(log_path)? > MAX_LOG_BYTES {
         let _ = std::fs::rename(log_path, log_path.with_extension("log.1"));
     }
     let mut file = fs::open_append(log_path)?;

@@ -226,7 +226,7 @@ pub fn remove(mirror: &Mirror) -> io::Result<bool> {
 fn fold_log(connection: &Connection, mirror: &Mirror) -> io::Result<()> {
     let mut wal = mirror.path.clone().into_os_string();
     wal.push("-wal");
-    if super::fs::size(std::path::Path::new(&wal)).unwrap_or(0) > WAL_CHECKPOINT_BYTES {
+    if crate::read::size(std::path::Path::new(&wal)).unwrap_or(0) > WAL_CHECKPOINT_BYTES {
         connection
             .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
             .map_err(sql_error)?;

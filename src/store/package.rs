@@ -27,7 +27,7 @@ pub fn write(path: &Path, files: &[(String, Vec<u8>)]) -> io::Result<()> {
 /// This machine's id (a random UUID kept in the data directory), created on first use.
 pub fn machine_id(data_dir: &Path) -> io::Result<String> {
     let path = data_dir.join("machine-id");
-    if let Ok(text) = fs::read_text(&path, 1024) {
+    if let Ok(text) = crate::read::read_text(&path, 1024) {
         let id = text.trim();
         if uuid::Uuid::parse_str(id).is_ok() {
             return Ok(id.to_owned());

@@ -33,7 +33,7 @@ pub fn read(path: &Path, valid: u64) -> io::Result<Vec<Record>> {
     if valid == 0 {
         return Ok(Vec::new());
     }
-    let bytes = fs::read_range(path, 0, valid)?;
+    let bytes = crate::read::read_range(path, 0, valid)?;
     Ok(bytes
         .split(|&b| b == b'\n')
         .filter_map(|line| serde_json::from_slice::<Value>(line).ok())

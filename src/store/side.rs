@@ -21,7 +21,7 @@ pub fn write(files: &[SideFile]) -> io::Result<()> {
                 key,
                 value,
             } => {
-                let mut document = match fs::read_regular(path, 16 << 20) {
+                let mut document = match crate::read::read_regular(path, 16 << 20) {
                     Ok(bytes) => serde_json::from_slice::<Value>(&bytes).map_err(|e| {
                         io::Error::other(format!("{} is not valid JSON: {e}", path.display()))
                     })?,

@@ -3,7 +3,7 @@
 //! (`crate::claude`); this reads one whole, for listings and hand-offs.
 
 use crate::agents::native::{self, Conversation, NativeSession, Reader};
-use crate::store::fs::read_regular;
+use crate::read::read_regular;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 
@@ -43,7 +43,7 @@ fn list() -> Result<Vec<NativeSession>, String> {
 }
 
 fn at_path(path: &Path) -> Result<NativeSession, String> {
-    let head = crate::store::fs::read_range(path, 0, HEAD)
+    let head = crate::read::read_range(path, 0, HEAD)
         .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     let facts = String::from_utf8_lossy(&head).lines().find_map(|line| {
         let value: Value = serde_json::from_str(line).ok()?;
@@ -103,7 +103,7 @@ fn records(text: &str, session: &NativeSession) -> Vec<crate::model::Record> {
     use crate::sync::{Event, Progress, Sync};
     let read_subagent = |agent: &str| {
         crate::claude::subagent_file(&session.path, &session.id, agent, "jsonl")
-            .and_then(|path| crate::store::fs::read_text(&path, MAX_TRANSCRIPT).ok())
+            .and_then(|path| crate::read::read_text(&path, MAX_TRANSCRIPT).ok())
             .map(|text| crate::claude::read_lines(&text, Some(agent)))
             .unwrap_or_default()
     };

@@ -67,7 +67,7 @@ fn index() -> Option<Finding> {
 /// `codex migrate-rollouts --apply` rewrites legacy files as paginated, where a line without an
 /// ordinal breaks `codex resume`.
 fn paginated(mirror: &Mirror) -> Option<Finding> {
-    let line = crate::store::inspect::first_line(&mirror.path, 1 << 20).ok()??;
+    let line = crate::read::first_line(&mirror.path, 1 << 20).ok()??;
     let header: serde_json::Value = serde_json::from_str(&line).ok()?;
     (header["payload"]["history_mode"] == "paginated").then(|| {
         Finding::warn(

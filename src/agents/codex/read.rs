@@ -4,7 +4,7 @@
 
 use crate::agents::native::{self, Conversation, NativeSession, Reader};
 use crate::model::{Image, Item, Part, Record};
-use crate::store::fs::{read_regular, read_text};
+use crate::read::{read_regular, read_text};
 use serde_json::{Value, json};
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -90,7 +90,7 @@ fn thread_names(home: &Path) -> HashMap<String, String> {
 }
 
 fn at_path(path: &Path) -> Result<NativeSession, String> {
-    let first = crate::store::inspect::first_line(path, MAX_META)
+    let first = crate::read::first_line(path, MAX_META)
         .map_err(|e| format!("cannot read {}: {e}", path.display()))?
         .unwrap_or_default();
     let meta: Value = serde_json::from_str(&first).unwrap_or(Value::Null);

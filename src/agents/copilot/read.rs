@@ -64,7 +64,7 @@ fn at_path(path: &Path) -> Result<NativeSession, String> {
     };
     let workspace = events
         .parent()
-        .and_then(|dir| crate::store::fs::read_text(&dir.join("workspace.yaml"), 1 << 20).ok())
+        .and_then(|dir| crate::read::read_text(&dir.join("workspace.yaml"), 1 << 20).ok())
         .map(|text| yaml_scalars(&text))
         .unwrap_or_default();
     let field = |key: &str| workspace.get(key).filter(|v| !v.is_empty()).cloned();

@@ -116,18 +116,16 @@ fn not_a_session(path: &Path) -> String {
 /// entry naming its slug.
 fn project_dir(path: &Path) -> Option<PathBuf> {
     let project = path.parent()?.parent()?;
-    let marker = crate::store::fs::read_text(&project.join(".project_root"), 64 << 10);
+    let marker = crate::read::read_text(&project.join(".project_root"), 64 << 10);
     if let Ok(marker) = marker.as_deref().map(str::trim_end).map(str::to_owned) {
         if !marker.is_empty() {
             return Some(PathBuf::from(marker));
         }
     }
     let slug = project.file_name()?.to_str()?;
-    let registry = crate::store::fs::read_regular(
-        &project.parent()?.parent()?.join("projects.json"),
-        16 << 20,
-    )
-    .ok()?;
+    let registry =
+        crate::read::read_regular(&project.parent()?.parent()?.join("projects.json"), 16 << 20)
+            .ok()?;
     let registry: Value = serde_json::from_slice(&registry).ok()?;
     registry["projects"]
         .as_object()?

@@ -27,7 +27,7 @@ impl Gemini {
     /// marked with the project's path, else the first free name from the path's basename.
     fn slug(&self, project: &Path) -> String {
         let key = project.to_string_lossy();
-        let registry = crate::store::fs::read_regular(&self.root.join("projects.json"), 16 << 20)
+        let registry = crate::read::read_regular(&self.root.join("projects.json"), 16 << 20)
             .ok()
             .and_then(|bytes| serde_json::from_slice::<Value>(&bytes).ok());
         if let Some(slug) = registry
@@ -39,8 +39,7 @@ impl Gemini {
         let tmp = self.root.join("tmp");
         if let Ok(entries) = std::fs::read_dir(&tmp) {
             for entry in entries.flatten() {
-                let marker =
-                    crate::store::fs::read_text(&entry.path().join(".project_root"), 64 << 10);
+                let marker = crate::read::read_text(&entry.path().join(".project_root"), 64 << 10);
                 if marker.is_ok_and(|m| m.trim_end() == key) {
                     return entry.file_name().to_string_lossy().into_owned();
                 }

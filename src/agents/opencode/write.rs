@@ -260,7 +260,7 @@ fn project_of(cwd: &Path) -> (String, PathBuf, Value) {
     let Some(worktree) = cwd.ancestors().find(|dir| dir.join(".git").exists()) else {
         return global();
     };
-    let cached = crate::store::fs::read_text(&worktree.join(".git").join("opencode"), 64 << 10);
+    let cached = crate::read::read_text(&worktree.join(".git").join("opencode"), 64 << 10);
     let id = match cached {
         Ok(id) if !id.trim().is_empty() => id.trim().to_owned(),
         _ => {
@@ -300,7 +300,7 @@ fn configured_model(cwd: &Path) -> Option<String> {
     candidates.push(config_home.join("opencode").join("opencode.json"));
     candidates.push(config_home.join("opencode").join("config.json"));
     candidates.into_iter().find_map(|path| {
-        let text = crate::store::fs::read_text(&path, 16 << 20).ok()?;
+        let text = crate::read::read_text(&path, 16 << 20).ok()?;
         let config: Value = serde_json::from_str(&text).ok()?;
         config["model"].as_str().map(str::to_owned)
     })
