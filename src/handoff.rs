@@ -59,7 +59,7 @@ pub fn apply(
     prepare: &mut dyn FnMut(&mut SessionState),
 ) -> Result<Outcome, String> {
     let session = &conversation.session;
-    if !crate::hook::is_safe_id(&session.id) {
+    if !crate::pipeline::is_safe_id(&session.id) {
         return Err(format!(
             "{:?} cannot name a session: its id has characters session-sync does not store",
             session.id

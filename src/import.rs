@@ -89,7 +89,7 @@ pub fn plan(package: Package, data_dir: &Path, options: &Options) -> Result<Plan
     let mut sessions = Vec::new();
     for session in &package.sessions {
         let header = &session.header;
-        if !crate::hook::is_safe_id(&header.source_id) {
+        if !crate::pipeline::is_safe_id(&header.source_id) {
             return Err(format!(
                 "package session {} has an id session-sync cannot store ({:?})",
                 header.key, header.source_id
@@ -104,7 +104,7 @@ pub fn plan(package: Package, data_dir: &Path, options: &Options) -> Result<Plan
         let (lineage_agent, lineage_session) = header
             .lineage_id
             .split_once(':')
-            .filter(|(_, id)| crate::hook::is_safe_id(id))
+            .filter(|(_, id)| crate::pipeline::is_safe_id(id))
             .unwrap_or((&header.agent, &header.source_id));
         let agent = agents::reader(lineage_agent).map(|r| r.agent).ok_or_else(|| {
             format!(

@@ -16,6 +16,7 @@ pub mod import;
 pub mod model;
 pub mod package;
 pub mod paths;
+pub mod pipeline;
 pub mod read;
 pub mod redact;
 pub mod settings;

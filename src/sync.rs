@@ -138,15 +138,45 @@ const MAX_TRACKED_SUBAGENTS: usize = 32;
 /// Closed calls remembered; more than any batch of parallel calls.
 const MAX_CLOSED_CALLS: usize = 64;
 
+/// Runs the engine once: `chunk`'s transcript lines read in order, then `event`; returns the
+/// records to write. `progress` is the session's memory between runs (a whole transcript read
+/// at once starts from the default). The hook, `mirror`, `export` and the readers all come
+/// through here.
+pub fn reconcile(
+    progress: &mut Progress,
+    read_subagent: &dyn Fn(&str) -> Vec<Entry>,
+    now: String,
+    chunk: &str,
+    event: Event,
+) -> Vec<Record> {
+    let mut engine = Engine::new(progress, read_subagent, now);
+    for entry in crate::claude::read_lines(chunk, None) {
+        engine.consume(entry);
+    }
+    engine.apply(event);
+    engine.records()
+}
+
+/// The records of a whole transcript read at once.
+pub fn whole(transcript: &str, read_subagent: &dyn Fn(&str) -> Vec<Entry>) -> Vec<Record> {
+    reconcile(
+        &mut Progress::default(),
+        read_subagent,
+        String::new(),
+        transcript,
+        Event::CatchUp,
+    )
+}
+
 /// One engine run: feed transcript entries, then the hook's event, then take the records.
-pub struct Sync<'a> {
+pub struct Engine<'a> {
     progress: &'a mut Progress,
     read_subagent: &'a dyn Fn(&str) -> Vec<Entry>,
     now: String,
     out: Vec<Record>,
 }
 
-impl<'a> Sync<'a> {
+impl<'a> Engine<'a> {
     /// `read_subagent` returns the entries of a subagent's transcript; `now` stamps records
     /// that come from payloads.
     pub fn new(
@@ -154,7 +184,7 @@ impl<'a> Sync<'a> {
         read_subagent: &'a dyn Fn(&str) -> Vec<Entry>,
         now: String,
     ) -> Self {
-        Sync {
+        Engine {
             progress,
             read_subagent,
             now,
@@ -484,7 +514,7 @@ mod tests {
         event: Event,
         subagent: &dyn Fn(&str) -> Vec<Entry>,
     ) -> Vec<Item> {
-        let mut engine = Sync::new(progress, subagent, "now".into());
+        let mut engine = Engine::new(progress, subagent, "now".into());
         for e in entries {
             engine.consume(e);
         }

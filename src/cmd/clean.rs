@@ -126,7 +126,7 @@ impl Sweep {
     /// Sweeps one session: `None` when it is not due (any more), or gone.
     pub fn session(&self, data_dir: &Path, session_id: &str) -> Option<Swept> {
         // The id becomes a path: only the plain ids the hook itself creates.
-        if !crate::hook::is_safe_id(session_id) {
+        if !crate::pipeline::is_safe_id(session_id) {
             return None;
         }
         let files = SessionFiles::new(data_dir, session_id);

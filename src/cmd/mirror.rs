@@ -4,7 +4,7 @@
 
 use super::{Error, Result, current_dir, data_dir, resume_command};
 use crate::config::{self, Config, Located, TargetConfig};
-use crate::{agents, claude, hook, paths, store};
+use crate::{agents, claude, paths, pipeline, store};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
@@ -64,7 +64,7 @@ pub fn run(args: Args) -> Result {
         bar
     });
     let mut warnings = Vec::new();
-    let problems = hook::backfill(
+    let problems = pipeline::backfill(
         &found.id,
         &found.transcript,
         &found.cwd,
@@ -265,7 +265,7 @@ pub fn find_session(arg: Option<&str>, here: &Path) -> Result<Found> {
             path
         }
         Some(id) => {
-            if !hook::is_safe_id(id) {
+            if !pipeline::is_safe_id(id) {
                 return Err(Error::new(format!(
                     "{id:?} is neither a session id nor a transcript path"
                 )));

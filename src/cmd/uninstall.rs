@@ -8,7 +8,7 @@ use super::{
     Error, Result, SettingsFile, current_dir, data_dir, project_root, read_settings, settings_files,
 };
 use crate::config::PROJECT_CONFIG;
-use crate::hook::is_safe_id;
+use crate::pipeline::is_safe_id;
 use crate::store::SessionFiles;
 use crate::{paths, settings, store};
 use serde::Serialize;

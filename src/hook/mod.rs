@@ -7,44 +7,18 @@
 //! the result to every enabled mirror.
 
 mod behind;
+mod event;
 mod stdin;
-mod wait;
 mod wire;
 
-use crate::claude::{self, render};
-use crate::config::{self, Located};
+use crate::config;
 use crate::encode;
-use crate::fanout;
-use crate::model::{Item, Part, joined_text};
 use crate::paths;
-use crate::store::{self, LockGuard, SessionFiles, SessionState};
-use crate::sync::{Event, PromptKey, Sync, digest};
+use crate::pipeline;
+use crate::store::{self, SessionFiles};
 use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
-use std::time::{Duration, Instant};
-use wire::Payload;
-
-/// How long a PostToolUse hook waits for Claude Code to flush the call's tool_use line
-/// (flushes come every 100 ms), so that text written before the call lands before it.
-const TOOL_WAIT: Duration = Duration::from_millis(400);
-/// How long Stop waits for the final answer to reach the transcript (seen: 20–61 ms, always
-/// under 300 ms).
-const STOP_WAIT: Duration = Duration::from_millis(1500);
-/// How long a hook waits for a concurrent hook of the same session.
-const LOCK_WAIT: Duration = Duration::from_secs(10);
-/// After this many hooks without a transcript file, stop waiting for one.
-const MAX_TRANSCRIPT_MISSES: u32 = 3;
-/// Transcript bytes a hook reads at most: a few milliseconds of work (a session that existed
-/// before `init` may have hundreds of megabytes unread). Its background child, or the next
-/// hook, reads on.
-const HOOK_STEP: u64 = 2 << 20;
-/// Transcript bytes `mirror` and a hook's background child read per step (reported between).
-const BACKGROUND_STEP: u64 = 4 << 20;
-/// Longer transcript lines are skipped, and logged. Claude Code's longest (pasted images and
-/// documents) are far shorter; a `transcript_path` at a huge file without a newline must not
-/// be read whole, again at every hook.
-const LONGEST_LINE: u64 = 64 << 20;
 
 static PANIC_MESSAGE: OnceLock<String> = OnceLock::new();
 
@@ -122,60 +96,36 @@ impl Report {
     }
 }
 
-/// What the hook must do for an event, decided from the payload alone.
-enum Work {
-    Prompt,
-    ToolDone { failed: bool },
-    Stop,
-    CatchUp,
-}
-
-fn work_for(event: &str) -> Option<Work> {
-    Some(match event {
-        "UserPromptSubmit" => Work::Prompt,
-        "PostToolUse" => Work::ToolDone { failed: false },
-        "PostToolUseFailure" => Work::ToolDone { failed: true },
-        "Stop" => Work::Stop,
-        "StopFailure" | "SessionEnd" | "SubagentStop" | "PostToolBatch" | "PreCompact"
-        | "PostCompact" => Work::CatchUp,
-        _ => return None,
-    })
-}
-
 /// Does the hook's work; returns warnings, or the failure that stopped it.
 fn handle(
     input: &[u8],
     data_dir: Option<&Path>,
-    behind: &mut Option<behind::Job>,
+    left: &mut Option<pipeline::Left>,
 ) -> Result<Vec<Report>, Report> {
-    if input.iter().all(u8::is_ascii_whitespace) {
-        return Err(Report::error("empty payload on stdin"));
-    }
-    let payload: Payload = serde_json::from_slice(input)
-        .map_err(|err| Report::error(format!("stdin is not a Claude Code hook payload: {err}")))?;
+    let event = match event::reduce(input) {
+        Ok(Some(event)) => event,
+        Ok(None) => return Ok(Vec::new()),
+        Err(problem) => return Err(Report::error(problem)),
+    };
     let report = |level: &'static str, message: String| Report {
         level,
-        event: Some(payload.hook_event_name.clone()),
-        session: Some(payload.session_id.clone()),
+        event: Some(event.name.clone()),
+        session: Some(event.session_id.clone()),
         message,
     };
     let fail = |message: String| report("ERROR", message);
-    let Some(work) = work_for(&payload.hook_event_name) else {
-        return Ok(Vec::new());
-    };
     let Some(data_dir) = data_dir else {
         return Err(fail(
             "no home directory: cannot find the data directory".into(),
         ));
     };
-    let cwd = payload
+    let cwd = event
         .cwd
         .clone()
-        .filter(|c| c.is_absolute())
         .or_else(|| std::env::var_os("CLAUDE_PROJECT_DIR").map(PathBuf::from))
         .ok_or_else(|| fail("payload has no absolute cwd".into()))?;
-    let safe_id = is_safe_id(&payload.session_id);
-    let files = SessionFiles::new(data_dir, &payload.session_id);
+    let safe_id = pipeline::is_safe_id(&event.session_id);
+    let files = SessionFiles::new(data_dir, &event.session_id);
     let mut located = config::locate(&cwd, Some(data_dir)).map_err(|e| fail(e.to_string()))?;
     if located.is_none() && safe_id {
         // A session mirrored so far keeps its project's configuration when its cwd moves
@@ -194,510 +144,11 @@ fn handle(
     if !safe_id {
         return Err(fail("session_id is not a plain id; ignored".into()));
     }
-    let transcript = payload
-        .transcript_path
+    let transcript = event
+        .transcript
         .clone()
-        .filter(|p| p.is_absolute())
         .ok_or_else(|| fail("payload has no absolute transcript_path".into()))?;
-    let session = Session {
-        payload: &payload,
-        cwd,
-        transcript,
-        located,
-        files,
-        data_dir: data_dir.to_owned(),
-        step: Step::Hook,
-    };
-    let mut warnings = Vec::new();
-    session.sync(work, &mut warnings, behind).map_err(fail)?;
+    let warnings =
+        pipeline::run_hook(&event, cwd, transcript, located, data_dir, left).map_err(fail)?;
     Ok(warnings.into_iter().map(|w| report("WARN", w)).collect())
-}
-
-/// Mirrors an existing session from wherever its state left off (the `mirror` command): the
-/// hook's own catch-up, a few megabytes of transcript at a time, reporting `(read, total)`
-/// bytes after each step. Returns the problems met along the way; `warnings` gets what was
-/// done in a degraded way (a line too long to read, skipped).
-pub fn backfill(
-    session_id: &str,
-    transcript: &Path,
-    cwd: &Path,
-    data_dir: &Path,
-    located: Located,
-    on_step: &mut dyn FnMut(u64, u64),
-    warnings: &mut Vec<String>,
-) -> Result<Vec<String>, String> {
-    if !is_safe_id(session_id) {
-        return Err(format!("{session_id:?} is not a Claude Code session id"));
-    }
-    let payload = Payload {
-        session_id: session_id.to_owned(),
-        transcript_path: Some(transcript.to_owned()),
-        cwd: Some(cwd.to_owned()),
-        hook_event_name: "SessionEnd".into(),
-        prompt_id: None,
-        agent_id: None,
-        prompt: None,
-        tool_name: None,
-        tool_input: None,
-        tool_response: None,
-        tool_use_id: None,
-        error: None,
-        last_assistant_message: None,
-    };
-    let session = Session {
-        payload: &payload,
-        cwd: cwd.to_owned(),
-        transcript: transcript.to_owned(),
-        located,
-        files: SessionFiles::new(data_dir, session_id),
-        data_dir: data_dir.to_owned(),
-        step: Step::Background,
-    };
-    let total = crate::read::size(transcript)
-        .map_err(|e| format!("cannot read {}: {e}", transcript.display()))?;
-    let mut problems = Vec::new();
-    let mut before = None;
-    loop {
-        if let Err(problem) = session.sync(Work::CatchUp, warnings, &mut None) {
-            problems.push(problem);
-        }
-        let read = store::load_state(&session.files.state)
-            .ok()
-            .flatten()
-            .map_or(total, |s| s.progress.transcript_offset);
-        on_step(read.min(total), total);
-        // Done, stuck on a problem, or only an unfinished last line is left.
-        if read >= total || !problems.is_empty() || before == Some(read) {
-            return Ok(problems);
-        }
-        before = Some(read);
-    }
-}
-
-/// Ids become file names: allow only what Claude Code's ids are made of.
-pub fn is_safe_id(id: &str) -> bool {
-    !id.is_empty()
-        && id.len() <= 128
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-}
-
-struct Session<'a> {
-    payload: &'a Payload,
-    cwd: PathBuf,
-    transcript: PathBuf,
-    located: Located,
-    files: SessionFiles,
-    data_dir: PathBuf,
-    step: Step,
-}
-
-/// Who syncs, and so how much one sync may do.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Step {
-    /// A hook: `HOOK_STEP` of transcript; database writes and the rest of the transcript are
-    /// left to its background child (see `behind`).
-    Hook,
-    /// `mirror`, or a hook's background child: `BACKGROUND_STEP`, or one line up to
-    /// `LONGEST_LINE`; everything written in place.
-    Background,
-}
-
-/// What the transcript must show before the hook's payload can be placed after it.
-enum Awaited {
-    /// The tool_use line of a call (text written before the call comes before it).
-    Call(String),
-    /// The final answer's last text block.
-    Text(String),
-}
-
-impl Awaited {
-    fn already_read(&self, state: &SessionState) -> bool {
-        match self {
-            Awaited::Call(id) => state.progress.knows_call(id),
-            Awaited::Text(text) => {
-                state.progress.last_text.as_deref() == Some(digest(text).as_str())
-            }
-        }
-    }
-
-    fn is_in(&self, chunk: &str) -> bool {
-        match self {
-            Awaited::Call(id) => chunk.contains(&format!("\"id\":\"{id}\"")),
-            Awaited::Text(text) => has_text(chunk, text),
-        }
-    }
-
-    fn not_seen(&self) -> String {
-        match self {
-            Awaited::Call(id) => format!(
-                "the transcript did not show call {id} within {TOOL_WAIT:?}; wrote it from the payload (text written just before it may come after it)"
-            ),
-            Awaited::Text(_) => format!(
-                "the transcript did not show the final answer within {STOP_WAIT:?}; wrote it from the Stop payload"
-            ),
-        }
-    }
-
-    fn patience(&self) -> Duration {
-        match self {
-            Awaited::Call(_) => TOOL_WAIT,
-            Awaited::Text(_) => STOP_WAIT,
-        }
-    }
-}
-
-/// The session under its lock: its state and the transcript lines not read yet.
-struct Locked {
-    _lock: LockGuard,
-    state: SessionState,
-    chunk: String,
-    chunk_end: u64,
-    /// More of the transcript is unread than this step read.
-    behind: bool,
-    transcript_exists: bool,
-    problems: Vec<String>,
-    /// Mirrors found continued in their agent while completing old writes.
-    diverged: Vec<(String, String)>,
-}
-
-impl Session<'_> {
-    /// Mirrors what is new; `warnings` gets what was done without the transcript's help, and
-    /// `behind` the database writes left to finish after the hook returns.
-    fn sync(
-        &self,
-        work: Work,
-        warnings: &mut Vec<String>,
-        behind: &mut Option<behind::Job>,
-    ) -> Result<(), String> {
-        let payload = self.payload;
-        let mut event = match work {
-            Work::Prompt => match &payload.prompt {
-                Some(text) => Event::Prompt {
-                    key: PromptKey::new(payload.prompt_id.clone(), text),
-                    text: text.clone(),
-                },
-                None => Event::CatchUp,
-            },
-            Work::ToolDone { failed } => self.tool_event(failed),
-            Work::Stop | Work::CatchUp => Event::CatchUp,
-        };
-        let awaited = match work {
-            Work::ToolDone { .. } => match &payload.agent_id {
-                None => payload.tool_use_id.clone(),
-                Some(agent) => self.agent_call_of(agent),
-            }
-            .map(Awaited::Call),
-            Work::Stop => payload
-                .last_assistant_message
-                .clone()
-                .filter(|text| !text.trim().is_empty())
-                .map(Awaited::Text),
-            Work::Prompt | Work::CatchUp => None,
-        };
-
-        let now = chrono::Utc::now();
-        let now_text = encode::rfc3339(now);
-        let mut locked = self.lock(&now_text, warnings)?;
-        // Too much transcript unread for one hook: the payload's news is in it (or soon will
-        // be), and is read in its place, in order, by the background child or the next hooks.
-        let awaited = awaited.filter(|_| !locked.behind);
-        if locked.behind {
-            event = Event::CatchUp;
-        }
-        if let Some(awaited) = &awaited {
-            let seen = |locked: &Locked| {
-                awaited.already_read(&locked.state) || awaited.is_in(&locked.chunk)
-            };
-            let mut found = seen(&locked);
-            let worth_waiting =
-                locked.transcript_exists || locked.state.transcript_misses < MAX_TRANSCRIPT_MISSES;
-            if !found && worth_waiting {
-                // Claude Code flushes the transcript every 100 ms: wait for it without
-                // holding up the other hooks of this session.
-                let from = locked.chunk_end;
-                drop(locked);
-                let deadline = Instant::now() + awaited.patience();
-                wait::until(&self.transcript, from, HOOK_STEP, deadline, |chunk| {
-                    awaited.is_in(chunk)
-                });
-                locked = self.lock(&now_text, warnings)?;
-                found = seen(&locked);
-                if !found {
-                    warnings.push(awaited.not_seen());
-                }
-            }
-            if let (Awaited::Text(text), false) = (awaited, found) {
-                event = Event::FinalText { text: text.clone() };
-            }
-        }
-
-        let Locked {
-            _lock: lock,
-            mut state,
-            chunk,
-            chunk_end,
-            behind: transcript_behind,
-            transcript_exists,
-            mut problems,
-            diverged,
-        } = locked;
-        let read_subagent = |agent: &str| self.read_subagent(agent);
-        let mut engine = Sync::new(&mut state.progress, &read_subagent, now_text.clone());
-        for entry in claude::read_lines(&chunk, None) {
-            engine.consume(entry);
-        }
-        engine.apply(event);
-        let records = engine.records();
-        state.progress.transcript_offset = chunk_end;
-        state.transcript_misses = if transcript_exists {
-            0
-        } else {
-            state.transcript_misses.saturating_add(1)
-        };
-        state.last_sync = now_text.clone();
-        if state.title.is_none() {
-            state.title = records.iter().find_map(|r| match &r.item {
-                Item::Prompt { parts } if r.agent.is_none() => Some(title_of(parts)),
-                _ => None,
-            });
-        }
-
-        let now_kinds = match self.step {
-            Step::Hook => store::Kinds::Files,
-            Step::Background => store::Kinds::All,
-        };
-        let problems_now = fanout::write(
-            &self.files,
-            &mut state,
-            &self.located.config,
-            &records,
-            now,
-            now_kinds,
-            diverged,
-        )?;
-        problems.extend(problems_now);
-        let database_pending = state
-            .mirrors
-            .values()
-            .any(|m| m.pending.is_some() && m.kind == encode::Kind::OpencodeDb);
-        if self.step == Step::Hook && (database_pending || transcript_behind) {
-            *behind = Some(behind::Job {
-                lock,
-                state,
-                state_path: self.files.state.clone(),
-                rest: transcript_behind.then(|| behind::Rest {
-                    session_id: payload.session_id.clone(),
-                    transcript: self.transcript.clone(),
-                    cwd: self.cwd.clone(),
-                    data_dir: self.data_dir.clone(),
-                    located: self.located.clone(),
-                }),
-            });
-        }
-        if problems.is_empty() {
-            Ok(())
-        } else {
-            Err(problems.join("; "))
-        }
-    }
-
-    /// Takes the session lock, loads the state, completes appends a killed hook left
-    /// pending, and reads the transcript lines written since (one step of them).
-    fn lock(&self, now: &str, warnings: &mut Vec<String>) -> Result<Locked, String> {
-        let lock = LockGuard::acquire(&self.files.lock, LOCK_WAIT)
-            .map_err(|e| format!("cannot lock {}: {e}", self.files.lock.display()))?;
-        let mut state = match store::load_state(&self.files.state) {
-            Ok(Some(state)) => state,
-            Ok(None) => self.new_state(now),
-            Err(err) => return Err(format!("unreadable state, not mirroring: {err}")),
-        };
-        let flushed = store::flush_pending(&mut state, store::Kinds::All);
-        let mut problems = flushed.problems;
-        let offset = state.progress.transcript_offset;
-        let read = self
-            .read_transcript(&mut state.progress, warnings)
-            .map_err(|e| format!("cannot read transcript {}: {e}", self.transcript.display()))?;
-        let (chunk, chunk_end, behind, transcript_exists) = match read {
-            Some(read) if read.shrunk => {
-                problems.push(format!(
-                    "transcript {} shrank below {offset} bytes; continuing from its end",
-                    self.transcript.display()
-                ));
-                (String::new(), read.end, false, true)
-            }
-            Some(read) => (read.text, read.end, read.cut, true),
-            None => (String::new(), offset, false, false),
-        };
-        Ok(Locked {
-            _lock: lock,
-            state,
-            chunk,
-            chunk_end,
-            behind,
-            transcript_exists,
-            problems,
-            diverged: flushed.diverged,
-        })
-    }
-
-    /// The complete transcript lines after `progress`'s offset that one step reads, past the
-    /// rest of a line too long to read.
-    fn read_transcript(
-        &self,
-        progress: &mut crate::sync::Progress,
-        warnings: &mut Vec<String>,
-    ) -> std::io::Result<Option<crate::read::Lines>> {
-        let offset = progress.transcript_offset;
-        let step = match self.step {
-            Step::Hook => HOOK_STEP,
-            Step::Background => BACKGROUND_STEP,
-        };
-        let skipped = |end: u64| crate::read::Lines {
-            text: String::new(),
-            end,
-            shrunk: false,
-            cut: true,
-        };
-        if progress.skipping_line {
-            let Some((end, ended)) = crate::read::skip_line(&self.transcript, offset, step)? else {
-                return Ok(None);
-            };
-            progress.skipping_line = !ended;
-            // What follows the line is for the next step; so is more of the line.
-            return Ok(Some(crate::read::Lines {
-                cut: ended || end == offset + step,
-                ..skipped(end)
-            }));
-        }
-        let read = crate::read::read_complete_lines(&self.transcript, offset, step)?;
-        let longer_than_a_step = read.as_ref().is_some_and(|r| r.text.is_empty() && r.cut);
-        if !longer_than_a_step || self.step == Step::Hook {
-            return Ok(read);
-        }
-        let whole = crate::read::read_complete_lines(&self.transcript, offset, LONGEST_LINE)?;
-        if whole.as_ref().is_some_and(|r| r.text.is_empty() && r.cut) {
-            warnings.push(format!(
-                "the transcript's line at byte {offset} is longer than {} MiB; skipped",
-                LONGEST_LINE >> 20
-            ));
-            progress.skipping_line = true;
-            return Ok(Some(skipped(offset + LONGEST_LINE)));
-        }
-        Ok(whole)
-    }
-
-    fn tool_event(&self, failed: bool) -> Event {
-        let payload = self.payload;
-        let (Some(id), Some(name)) = (&payload.tool_use_id, &payload.tool_name) else {
-            return Event::CatchUp;
-        };
-        let null = serde_json::Value::Null;
-        let parts = if failed {
-            render::tool_error(payload.error.as_ref().unwrap_or(&null))
-        } else {
-            let call = render::Call {
-                tool: name,
-                tool_use_id: id,
-                session_id: &payload.session_id,
-                transcript_path: &self.transcript,
-                cwd: &self.cwd,
-            };
-            render::tool_output(&call, payload.tool_response.as_ref().unwrap_or(&null))
-        };
-        let spawned_agent = payload
-            .tool_response
-            .as_ref()
-            .and_then(|r| r.get("agentId"))
-            .and_then(|a| a.as_str())
-            .filter(|a| is_safe_id(a))
-            .map(str::to_owned);
-        Event::ToolDone {
-            agent: payload.agent_id.clone().filter(|a| is_safe_id(a)),
-            id: id.clone(),
-            name: name.clone(),
-            input: payload
-                .tool_input
-                .clone()
-                .unwrap_or(serde_json::Value::Null),
-            parts,
-            is_error: failed,
-            spawned_agent,
-        }
-    }
-
-    fn new_state(&self, now: &str) -> SessionState {
-        SessionState {
-            version: store::state::STATE_VERSION,
-            claude_session_id: self.payload.session_id.clone(),
-            transcript_path: self.transcript.clone(),
-            cwd: self.cwd.clone(),
-            project: self
-                .located
-                .project
-                .clone()
-                .unwrap_or_else(|| self.cwd.clone()),
-            created_at: now.to_owned(),
-            last_sync: now.to_owned(),
-            title: None,
-            progress: Default::default(),
-            transcript_misses: 0,
-            records_bytes: 0,
-            mirrors: Default::default(),
-            retired: Vec::new(),
-            source: None,
-        }
-    }
-
-    fn subagent_file(&self, agent: &str, extension: &str) -> Option<PathBuf> {
-        if !is_safe_id(agent) {
-            return None;
-        }
-        claude::subagent_file(&self.transcript, &self.payload.session_id, agent, extension)
-    }
-
-    fn read_subagent(&self, agent: &str) -> Vec<claude::Entry> {
-        let Some(path) = self.subagent_file(agent, "jsonl") else {
-            return Vec::new();
-        };
-        match crate::read::read_text(&path, 1 << 30) {
-            Ok(text) => claude::read_lines(&text, Some(agent)),
-            Err(_) => Vec::new(),
-        }
-    }
-
-    /// The Agent call that started a subagent, from the subagent's `.meta.json`.
-    fn agent_call_of(&self, agent: &str) -> Option<String> {
-        #[derive(serde::Deserialize)]
-        #[serde(rename_all = "camelCase")]
-        struct Meta {
-            tool_use_id: String,
-        }
-        let bytes =
-            crate::read::read_regular(&self.subagent_file(agent, "meta.json")?, 1 << 20).ok()?;
-        serde_json::from_slice::<Meta>(&bytes)
-            .ok()
-            .map(|m| m.tool_use_id)
-    }
-}
-
-/// Does this chunk of transcript hold an assistant text block equal to `text`?
-fn has_text(chunk: &str, text: &str) -> bool {
-    claude::read_lines(chunk, None).iter().any(|entry| {
-        matches!(&entry.record.item, Item::Text { text: t } if t == text || t.trim() == text.trim())
-    })
-}
-
-fn title_of(parts: &[Part]) -> String {
-    let text = joined_text(parts);
-    let line = text
-        .lines()
-        .find(|l| !l.trim().is_empty())
-        .unwrap_or("")
-        .trim();
-    match line.char_indices().nth(80) {
-        Some((cut, _)) => format!("{}…", &line[..cut]),
-        None => line.to_owned(),
-    }
 }

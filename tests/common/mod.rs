@@ -6,7 +6,6 @@ use session_sync::agents::codex::write::Codex;
 use session_sync::claude::{self, Entry};
 use session_sync::encode::{Encoder, SessionFacts, ToolStyle};
 use session_sync::model::Record;
-use session_sync::sync::{Event, Progress, Sync};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -349,13 +348,7 @@ pub fn fixture_records(fixture: &str, localize: &dyn Fn(&str) -> String) -> Vec<
             Some(agent),
         )
     };
-    let mut progress = Progress::default();
-    let mut engine = Sync::new(&mut progress, &read_subagent, String::new());
-    for entry in claude::read_lines(&read(dir.join("transcript.jsonl")), None) {
-        engine.consume(entry);
-    }
-    engine.apply(Event::CatchUp);
-    engine.records()
+    session_sync::sync::whole(&read(dir.join("transcript.jsonl")), &read_subagent)
 }
 
 /// A new mirror's whole content for `records`, as an encoder writes it, one value per line.

@@ -100,18 +100,11 @@ fn read(session: &NativeSession) -> Result<Conversation, String> {
 /// The conversation the live mirror would have written: the same reconciliation, with each
 /// subagent's calls spliced in before its Agent call's result.
 fn records(text: &str, session: &NativeSession) -> Vec<crate::model::Record> {
-    use crate::sync::{Event, Progress, Sync};
     let read_subagent = |agent: &str| {
         crate::claude::subagent_file(&session.path, &session.id, agent, "jsonl")
             .and_then(|path| crate::read::read_text(&path, MAX_TRANSCRIPT).ok())
             .map(|text| crate::claude::read_lines(&text, Some(agent)))
             .unwrap_or_default()
     };
-    let mut progress = Progress::default();
-    let mut engine = Sync::new(&mut progress, &read_subagent, String::new());
-    for entry in crate::claude::read_lines(text, None) {
-        engine.consume(entry);
-    }
-    engine.apply(Event::CatchUp);
-    engine.records()
+    crate::sync::whole(text, &read_subagent)
 }
