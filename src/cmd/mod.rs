@@ -1,6 +1,7 @@
 //! User commands. Each prints one-line errors that say what to do (exit 1); clap handles
 //! usage errors (exit 2). Commands read freely but write only through `store`.
 
+mod archive;
 mod clean;
 mod doctor;
 mod export;
@@ -51,6 +52,8 @@ enum Command {
     Sessions(sessions::Args),
     /// Print one session as an OpenAI-chat JSONL log (system, user, assistant, tool messages)
     Export(export::Args),
+    /// Keep every agent's sessions as Markdown in a git repository (history archive)
+    Archive(archive::Args),
     /// Remove mirrors not synced for a while, and their state
     Clean(clean::Args),
     /// Check the installation: hook, configuration, target stores, agent versions, hook log
@@ -108,6 +111,7 @@ pub fn main() -> i32 {
         Command::Mirror(args) => mirror::run(args),
         Command::Sessions(args) => sessions::run(args),
         Command::Export(args) => export::run(args),
+        Command::Archive(args) => archive::run(args),
         Command::Clean(args) => clean::run(args),
         Command::Doctor(args) => doctor::run(args),
         Command::Uninstall(args) => uninstall::run(args),
