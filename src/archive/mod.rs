@@ -553,7 +553,7 @@ fn title(conversation: &Conversation, cleaned: &[Record]) -> String {
         .title
         .as_deref()
         .map(|t| naming::split_prompt(t).words)
-        .filter(|t| !t.trim().is_empty() && !t.contains(SANITIZED));
+        .filter(|t| !t.trim().is_empty());
     let prompt = || {
         cleaned.iter().find_map(|r| match (&r.agent, &r.item) {
             (None, Item::Prompt { parts }) => {
@@ -571,8 +571,9 @@ fn title(conversation: &Conversation, cleaned: &[Record]) -> String {
     let text = own
         .or_else(prompt)
         .unwrap_or_else(|| conversation.session.id.clone());
-    // A title is one line; a long first prompt names the session by its beginning.
-    let line = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    // A title is one line: a long first prompt names the session by its first line.
+    let first = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
+    let line = first.split_whitespace().collect::<Vec<_>>().join(" ");
     line.chars().take(120).collect()
 }
 

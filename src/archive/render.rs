@@ -331,8 +331,11 @@ fn tool_call(
         out.push_str(" (error)");
     }
     out.push_str("</summary>\n\n");
-    out.push_str(&input_block(name, input));
-    out.push('\n');
+    let input = input_block(name, input);
+    if !input.is_empty() {
+        out.push_str(&input);
+        out.push('\n');
+    }
     for agent in subagents.into_iter().flatten() {
         let file = subagent_file(options.base, agent);
         let _ = writeln!(out, "Subagent's conversation: [{agent}]({})\n", link(&file));
@@ -354,8 +357,9 @@ fn tool_call(
 fn summary(name: &str, input: &Value, cwd: Option<&Path>) -> String {
     let field = |key: &str| input.get(key).and_then(Value::as_str);
     let path = |p: &str| match cwd.and_then(|cwd| Path::new(p).strip_prefix(cwd).ok()) {
-        Some(rel) if !rel.as_os_str().is_empty() => rel.display().to_string(),
-        _ => p.to_owned(),
+        Some(rel) if rel.as_os_str().is_empty() => ".".to_owned(),
+        Some(rel) => rel.display().to_string(),
+        None => p.to_owned(),
     };
     let text = if let Some(patch) = patch_text(name, input) {
         let files: Vec<&str> = patch
@@ -431,6 +435,17 @@ fn input_block(name: &str, input: &Value) -> String {
         }
         "Agent" | "Task" if field("prompt").is_some() => {
             fenced("text", &limit(field("prompt").unwrap_or("")))
+        }
+        // One short argument (Read's file, Glob's pattern) is all in the summary line already.
+        _ if input.as_object().is_some_and(|o| {
+            o.len() == 1
+                && o.values().all(|v| {
+                    v.as_str()
+                        .is_some_and(|s| s.len() < MAX_SUMMARY && !s.contains('\n'))
+                })
+        }) =>
+        {
+            String::new()
         }
         _ => {
             let pretty = serde_json::to_string_pretty(input).unwrap_or_default();
