@@ -600,6 +600,55 @@ fn push_goes_to_the_remote_and_a_refusal_keeps_the_commit() {
     assert_eq!(git(&env, &remote, &["rev-parse", branch.trim()]), head);
 }
 
+#[test]
+fn init_archive_archives_in_the_background_when_a_session_ends() {
+    let env = Env::new();
+    let recording = Recording::load("simple_bash");
+    recording.write_transcript(&env, usize::MAX);
+    let repo = repo(&env);
+    let out = ok(env.run(&["init", "--global", "--archive", repo.to_str().unwrap()]));
+    assert!(out.contains("Archiving into"), "{out}");
+    let settings: Value =
+        serde_json::from_slice(&std::fs::read(env.home.join(".claude/settings.json")).unwrap())
+            .unwrap();
+    let command = settings["hooks"]["SessionEnd"][0]["hooks"][0]["command"]
+        .as_str()
+        .unwrap();
+    assert!(command.ends_with("' hook"), "{command}");
+    let config: Value =
+        serde_json::from_slice(&std::fs::read(env.data.join("config.json")).unwrap()).unwrap();
+    assert_eq!(config["archive"]["repo"], repo.to_str().unwrap());
+
+    // The hook returns (its pipes close) while the archive runs on its own.
+    recording.run_hook(&env, "SessionEnd", 0);
+    let committed = || {
+        Command::new("git")
+            .arg("-C")
+            .arg(&repo)
+            .args(["log", "--format=%s"])
+            .output()
+            .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("archive: 1 added"))
+    };
+    // Not a timing assertion: a bound so that a broken run fails instead of hanging.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while !committed() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no archive commit: {}",
+            env.log()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert!(env.log_lines("WARN").is_empty(), "{}", env.log());
+
+    // A later plain `init --global` still picks the targets, keeping the archive settings.
+    ok(env.run(&["init", "--global"]));
+    let config: Value =
+        serde_json::from_slice(&std::fs::read(env.data.join("config.json")).unwrap()).unwrap();
+    assert_eq!(config["archive"]["on_session_end"], true);
+    assert!(config["targets"]["codex"].is_object(), "{config}");
+}
+
 macro_rules! snapshot {
     ($name:expr, $value:expr) => {
         insta::with_settings!({ snapshot_path => "../snapshots", prepend_module_to_snapshot => false }, {

@@ -27,6 +27,35 @@ const FORMAT_VERSION: u32 = 1;
 /// Another run on the same repository (two sessions ending together) is waited for.
 const LOCK_WAIT: Duration = Duration::from_secs(300);
 
+/// The `archive` object of the global configuration.
+#[derive(Debug, Default)]
+pub struct Settings {
+    pub repo: Option<PathBuf>,
+    pub keywords: Vec<String>,
+    /// Set by `init --archive`: the hook archives in the background at SessionEnd.
+    pub on_session_end: bool,
+}
+
+/// The archive settings in the global configuration (none when it does not exist).
+pub fn settings(data_dir: &Path) -> Result<Settings, crate::config::ConfigError> {
+    let Some(config) = crate::config::read(&crate::paths::global_config(data_dir))? else {
+        return Ok(Settings::default());
+    };
+    let archive = config.other.get("archive").cloned().unwrap_or(Value::Null);
+    Ok(Settings {
+        repo: archive["repo"].as_str().map(PathBuf::from),
+        keywords: archive["keywords"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .filter(|k| !k.trim().is_empty())
+            .map(str::to_owned)
+            .collect(),
+        on_session_end: archive["on_session_end"].as_bool() == Some(true),
+    })
+}
+
 pub struct Options {
     pub repo: PathBuf,
     pub agent: Option<String>,

@@ -3,7 +3,6 @@
 use super::{Error, Result, current_dir, data_dir};
 use crate::archive::{self, Options};
 use crate::{agents, paths};
-use serde_json::Value;
 use std::path::PathBuf;
 
 #[derive(clap::Args)]
@@ -43,13 +42,8 @@ fn parse_since(text: &str) -> std::result::Result<chrono::DateTime<chrono::Utc>,
 pub fn run(args: Args) -> Result {
     let data_dir = data_dir()?;
     let global = paths::global_config(&data_dir);
-    let settings = crate::config::read(&global)?
-        .and_then(|c| c.other.get("archive").cloned())
-        .unwrap_or(Value::Null);
-    let repo = match args
-        .repo
-        .or_else(|| settings["repo"].as_str().map(PathBuf::from))
-    {
+    let settings = archive::settings(&data_dir)?;
+    let repo = match args.repo.or(settings.repo) {
         Some(repo) if repo.is_absolute() => repo,
         Some(repo) => current_dir()?.join(repo),
         None => {
@@ -59,14 +53,6 @@ pub fn run(args: Args) -> Result {
             )));
         }
     };
-    let keywords = settings["keywords"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(Value::as_str)
-        .filter(|k| !k.trim().is_empty())
-        .map(str::to_owned)
-        .collect();
     let home = paths::home_dir();
     let options = Options {
         repo,
@@ -76,7 +62,7 @@ pub fn run(args: Args) -> Result {
         push: args.push,
         thinking: args.thinking,
         redact: !args.no_redact,
-        keywords,
+        keywords: settings.keywords,
         data_dir,
         user: user(home.as_deref()),
         host: host(),

@@ -6,6 +6,7 @@
 //! when it has not caught up with the payload yet), reconcile it with the payload and append
 //! the result to every enabled mirror.
 
+mod archive;
 mod behind;
 mod stdin;
 mod wait;
@@ -142,8 +143,17 @@ fn handle(
         message,
     };
     let fail = |message: String| report("ERROR", message);
+    // Archiving does not depend on this project mirroring anything.
+    let mut reports = Vec::new();
+    if payload.hook_event_name == "SessionEnd" {
+        if let Some(dir) = data_dir {
+            if let Err(problem) = archive::start(dir) {
+                reports.push(report("WARN", problem));
+            }
+        }
+    }
     let Some(work) = work_for(&payload.hook_event_name) else {
-        return Ok(Vec::new());
+        return Ok(reports);
     };
     let Some(data_dir) = data_dir else {
         return Err(fail(
@@ -168,10 +178,10 @@ fn handle(
         }
     }
     let Some(located) = located else {
-        return Ok(Vec::new());
+        return Ok(reports);
     };
     if located.paused() || located.config.enabled_targets().is_empty() {
-        return Ok(Vec::new());
+        return Ok(reports);
     }
     if !safe_id {
         return Err(fail("session_id is not a plain id; ignored".into()));
@@ -192,7 +202,8 @@ fn handle(
     };
     let mut warnings = Vec::new();
     session.sync(work, &mut warnings, behind).map_err(fail)?;
-    Ok(warnings.into_iter().map(|w| report("WARN", w)).collect())
+    reports.extend(warnings.into_iter().map(|w| report("WARN", w)));
+    Ok(reports)
 }
 
 /// Mirrors an existing session from wherever its state left off (the `mirror` command): the
