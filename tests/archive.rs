@@ -205,7 +205,8 @@ fn append_codex_turn(path: &Path) {
             json!({ "type": "message", "role": "assistant", "content": [{ "type": "output_text", "text": "You are welcome." }] }),
         ),
     ]
-    .concat();
+    .concat()
+    .replace("10:00:00", "10:05:00");
     let mut file = std::fs::OpenOptions::new().append(true).open(path).unwrap();
     std::io::Write::write_all(&mut file, text.as_bytes()).unwrap();
 }
@@ -233,7 +234,7 @@ fn archived_twice_changes_nothing_and_growth_updates_that_session_only() {
         "{message}"
     );
     let first = tree(&repo(&env));
-    assert!(first.contains_key("index.html") || first.contains_key(".session-sync-archive.json"));
+    assert!(first.contains_key("index.html") && first.contains_key(".session-sync-archive.json"));
     let names: Vec<&String> = first.keys().collect();
     assert!(
         names.iter().any(|p| p.starts_with("history/user/codex/")
@@ -277,8 +278,10 @@ fn archived_twice_changes_nothing_and_growth_updates_that_session_only() {
         &["diff", "--name-only", "HEAD~1", "HEAD"],
     );
     let changed: Vec<&str> = changed.lines().collect();
-    assert_eq!(changed.len(), 3, "{changed:?}");
+    // Its Markdown, hidden JSON and page data, the index and the page's list.
+    assert_eq!(changed.len(), 5, "{changed:?}");
     assert!(changed.contains(&".session-sync-archive.json"));
+    assert!(changed.contains(&"archive-index.js"));
     assert!(
         changed
             .iter()
@@ -707,4 +710,61 @@ fn markdown_snapshots() {
         .replace(&format!("host: \"{host}\""), "host: \"[host]\"")
         .replace(env.home.to_str().unwrap(), "/home/user");
     snapshot!("archive_codex", text);
+}
+
+/// The page in a real headless Chromium (Debian's `chromium`), from `file://`: the list, a
+/// search over the conversations' text, and an opened conversation with its calls folded.
+/// `cargo test --test archive -- --ignored` (needs `apt-get install chromium`).
+#[test]
+#[ignore]
+fn index_html_in_headless_chromium() {
+    let env = Env::new();
+    for fixture in ["simple_bash", "parallel_tools", "subagent"] {
+        Recording::load(fixture).write_transcript(&env, usize::MAX);
+    }
+    codex_rollout(&env);
+    ok(archive(&env, &[]));
+    let page = repo(&env).join("index.html");
+    let dom = |hash: &str| -> String {
+        let out = Command::new("chromium")
+            .args([
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--allow-file-access-from-files",
+                "--virtual-time-budget=10000",
+                "--dump-dom",
+            ])
+            .arg(format!("file://{}#{hash}", page.display()))
+            .env("HOME", &env.home)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+        stdout(&out)
+    };
+    let items = |dom: &str| dom.matches("<li data-lineage=").count();
+
+    let all = dom("");
+    assert_eq!(items(&all), 4, "{all}");
+    assert!(all.contains("4 of 4 sessions"), "{all}");
+    assert!(all.contains("list the files"), "{all}");
+
+    // Text only in a tool call's output of one session ("a.txt" is Codex's ls output, and the
+    // subagent's): the search reads the conversations, not only titles.
+    let found = dom("q=definitely%2Fmissing");
+    assert_eq!(items(&found), 1, "{found}");
+    assert!(found.contains("Look around the project"), "{found}");
+
+    let by_agent = dom("agent=codex");
+    assert_eq!(items(&by_agent), 1, "{by_agent}");
+    let by_date = dom("from=2026-01-01");
+    assert_eq!(items(&by_date), 3, "{by_date}");
+
+    let lineage = format!("codex:{CODEX_ID}");
+    let opened = dom(&format!("open={}", lineage.replace(':', "%3A")));
+    assert!(opened.contains("<details"), "{opened}");
+    assert!(opened.contains("<code>ls</code>"), "{opened}");
+    assert!(opened.contains("One file."), "{opened}");
+    assert!(opened.contains("a.txt"), "{opened}");
 }

@@ -23,6 +23,11 @@ fn run(mut command: Command, what: &str) -> Result<Output, String> {
     let output = command.output().map_err(|e| {
         format!("cannot run git ({e}); install git or put it on PATH, then run this again")
     })?;
+    check(output, what)
+}
+
+/// The output of a git run that succeeded, else its first line of complaint.
+fn check(output: Output, what: &str) -> Result<Output, String> {
     if output.status.success() {
         return Ok(output);
     }
@@ -120,10 +125,26 @@ pub fn commit(repo: &Path, pathspec: &[&str], message: &str) -> Result<bool, Str
     if !configured(repo, "user.email") {
         command.args(["-c", &format!("user.email={FALLBACK_EMAIL}")]);
     }
+    // The message on stdin: a first run lists thousands of sessions, past one argument's limit.
     command
-        .args(["commit", "-q", "--no-verify", "-m", message, "--"])
-        .args(pathspec);
-    run(command, "git commit failed")?;
+        .args(["commit", "-q", "--no-verify", "-F", "-", "--"])
+        .args(pathspec)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = command.spawn().map_err(|e| {
+        format!("cannot run git ({e}); install git or put it on PATH, then run this again")
+    })?;
+    let mut stdin = child.stdin.take().expect("stdin is piped");
+    let message = message.to_owned();
+    // Written from a thread: git may answer before reading it all.
+    let writer =
+        std::thread::spawn(move || std::io::Write::write_all(&mut stdin, message.as_bytes()));
+    let output = child
+        .wait_with_output()
+        .map_err(|e| format!("git commit failed: {e}"))?;
+    let _ = writer.join();
+    check(output, "git commit failed")?;
     Ok(true)
 }
 

@@ -4,6 +4,7 @@
 //! Design: `docs/archive.md`.
 
 pub mod git;
+pub mod html;
 pub mod index;
 pub mod naming;
 pub mod render;
@@ -134,10 +135,9 @@ pub fn run(options: &Options) -> Result<Report, String> {
         let lineage = format!("{}:{}", session.agent, session.id);
         let stamp = stamp(&session);
         let known = index.sessions.contains_key(&lineage);
-        if stamp.is_some() && seen.get(&lineage) == stamp.as_ref() {
-            if known {
-                report.unchanged += 1;
-            }
+        // Only for archived sessions: an index reset by git must not hide a session.
+        if known && stamp.is_some() && seen.get(&lineage) == stamp.as_ref() {
+            report.unchanged += 1;
             continue;
         }
         let conversation = match (reader.read)(&session) {
@@ -196,8 +196,17 @@ pub fn run(options: &Options) -> Result<Report, String> {
         }
     }
     // The index always describes the files on disk, even after a failure part-way.
-    let written = crate::store::archive::write(&repo, index::FILE, &index.to_bytes())
-        .map_err(|e| format!("cannot write {}: {e}", repo.join(index::FILE).display()));
+    let written = [
+        (html::PAGE_FILE, html::PAGE.as_bytes().to_vec()),
+        (html::LIST_FILE, html::list_script(&index).into_bytes()),
+        (index::FILE, index.to_bytes()),
+    ]
+    .iter()
+    .try_for_each(|(file, bytes)| {
+        crate::store::archive::write(&repo, file, bytes)
+            .map(drop)
+            .map_err(|e| format!("cannot write {}: {e}", repo.join(file).display()))
+    });
     if let Some(failure) = failure {
         return Err(failure);
     }
@@ -208,7 +217,7 @@ pub fn run(options: &Options) -> Result<Report, String> {
     }
     if options.commit || options.push {
         let message = commit_message(&report);
-        let paths: Vec<&str> = ["history", index::FILE]
+        let paths: Vec<&str> = ["history", index::FILE, html::PAGE_FILE, html::LIST_FILE]
             .into_iter()
             .filter(|p| repo.join(p).exists())
             .collect();
@@ -545,6 +554,11 @@ fn archive_one(
         (markdown.clone(), rendered.markdown.into_bytes()),
         (format!("{dir}/.{base}.json"), hidden.into_bytes()),
     ];
+    files.push((
+        html::script_path(&markdown),
+        html::session_script(lineage, &cleaned, options.thinking, session.cwd.as_deref())
+            .into_bytes(),
+    ));
     for (name, text) in rendered.subagents {
         files.push((format!("{dir}/{name}"), text.into_bytes()));
     }

@@ -354,7 +354,7 @@ fn tool_call(
 }
 
 /// The line that says what a call did: the command, the file, the pattern.
-fn summary(name: &str, input: &Value, cwd: Option<&Path>) -> String {
+pub(super) fn summary(name: &str, input: &Value, cwd: Option<&Path>) -> String {
     let field = |key: &str| input.get(key).and_then(Value::as_str);
     let path = |p: &str| match cwd.and_then(|cwd| Path::new(p).strip_prefix(cwd).ok()) {
         Some(rel) if rel.as_os_str().is_empty() => ".".to_owned(),
@@ -468,7 +468,7 @@ fn output_block(parts: &[Part]) -> String {
 }
 
 /// `text` cut to its head and tail when long, with what was left out said in between.
-fn limit(text: &str) -> String {
+pub(super) fn limit(text: &str) -> String {
     let text = text.trim_end_matches('\n');
     let lines: Vec<&str> = text.lines().collect();
     let by_lines = if lines.len() > MAX_LINES {
