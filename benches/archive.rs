@@ -3,6 +3,8 @@
 //! without the local "seen" cache (every session read and its chain compared), and a run after
 //! one session grew.
 //!
+//! Every run but the first without `--commit` commits.
+//!
 //! `cargo bench --bench archive` (options: `-- --runs N --sessions N`). Prints medians; never
 //! fails on timing.
 
@@ -49,10 +51,11 @@ impl Bench {
         self.root.path().join("archive")
     }
 
-    fn archive(&self) -> Duration {
+    fn archive(&self, commit: bool) -> Duration {
         let started = Instant::now();
         let out = Command::new(BIN)
-            .args(["archive", self.repo().to_str().unwrap(), "--commit"])
+            .args(["archive", self.repo().to_str().unwrap()])
+            .args(commit.then_some("--commit"))
             .env_clear()
             .env("HOME", &self.home)
             .env("PATH", "/usr/bin:/bin")
@@ -129,7 +132,8 @@ fn main() {
     let runs = arg("--runs", 3);
     let sessions = arg("--sessions", 2000);
     let bench = Bench::new(sessions);
-    let (mut first, mut unchanged, mut uncached, mut grown) = (vec![], vec![], vec![], vec![]);
+    let (mut uncommitted, mut first, mut unchanged, mut uncached, mut grown) =
+        (vec![], vec![], vec![], vec![], vec![]);
     let grow = bench
         .home
         .join(".claude/projects")
@@ -143,10 +147,12 @@ fn main() {
         .join("0b5e55ed-0000-4000-8000-000000000000.jsonl");
     for run in 0..runs {
         bench.reset();
-        first.push(bench.archive());
-        unchanged.push(bench.archive());
+        uncommitted.push(bench.archive(false));
+        bench.reset();
+        first.push(bench.archive(true));
+        unchanged.push(bench.archive(true));
         std::fs::remove_dir_all(bench.root.path().join("data/archive")).unwrap();
-        uncached.push(bench.archive());
+        uncached.push(bench.archive(true));
         let more = transcript(
             "0b5e55ed-0000-4000-8000-000000000000",
             &bench.home.join("work/project-0"),
@@ -154,12 +160,16 @@ fn main() {
             6 + run,
         );
         std::fs::write(&grow, more).unwrap();
-        grown.push(bench.archive());
+        grown.push(bench.archive(true));
     }
     let bytes: u64 = walk(&bench.repo().join("history"));
     println!(
         "archive of {sessions} sessions ({runs} runs, medians; archive {:.1} MB):",
         bytes as f64 / 1e6
+    );
+    println!(
+        "  first run without --commit (render, write):  {}",
+        ms(median(uncommitted))
     );
     println!(
         "  first run (render, write, git add + commit): {}",

@@ -10,7 +10,7 @@ pub mod naming;
 pub mod render;
 
 use crate::agents::{self, Conversation, NativeSession, native};
-use crate::model::{Item, Part, Record};
+use crate::model::{Item, Record};
 use index::{Entry, Index};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -340,7 +340,7 @@ fn sha256(bytes: &[u8]) -> String {
 fn mentions_marker(conversation: &Conversation) -> bool {
     let mut found = false;
     for record in &conversation.records {
-        map_text(record, &mut |text| {
+        record.map_text(&mut |text| {
             found |= text.contains(SKIP_MARKER);
             text.to_owned()
         });
@@ -349,52 +349,6 @@ fn mentions_marker(conversation: &Conversation) -> bool {
         }
     }
     false
-}
-
-/// The record with `f` applied to every text it holds: prompts, answers, arguments, output.
-fn map_text(record: &Record, f: &mut dyn FnMut(&str) -> String) -> Record {
-    fn parts(parts: &[Part], f: &mut dyn FnMut(&str) -> String) -> Vec<Part> {
-        parts
-            .iter()
-            .map(|p| match p {
-                Part::Text(t) => Part::Text(f(t)),
-                image => image.clone(),
-            })
-            .collect()
-    }
-    fn value(v: &Value, f: &mut dyn FnMut(&str) -> String) -> Value {
-        match v {
-            Value::String(s) => Value::String(f(s)),
-            Value::Array(items) => Value::Array(items.iter().map(|i| value(i, f)).collect()),
-            Value::Object(map) => {
-                Value::Object(map.iter().map(|(k, v)| (k.clone(), value(v, f))).collect())
-            }
-            other => other.clone(),
-        }
-    }
-    let item = match &record.item {
-        Item::Prompt { parts: p } => Item::Prompt { parts: parts(p, f) },
-        Item::Text { text } => Item::Text { text: f(text) },
-        Item::Thinking { text } => Item::Thinking { text: f(text) },
-        Item::ToolCall { id, name, input } => Item::ToolCall {
-            id: id.clone(),
-            name: name.clone(),
-            input: value(input, f),
-        },
-        Item::ToolResult {
-            id,
-            parts: p,
-            is_error,
-        } => Item::ToolResult {
-            id: id.clone(),
-            parts: parts(p, f),
-            is_error: *is_error,
-        },
-    };
-    Record {
-        item,
-        ..record.clone()
-    }
 }
 
 /// Each line holding a keyword (case-insensitive) replaced whole.
@@ -477,7 +431,7 @@ fn archive_one(
                 } else {
                     record.clone()
                 };
-                map_text(&record, &mut |t| sanitize(t, &keywords, &mut sanitized))
+                record.map_text(&mut |t| sanitize(t, &keywords, &mut sanitized))
             })
             .collect()
     };
