@@ -474,6 +474,32 @@ fn secrets_are_redacted_keywords_sanitized_and_marked_sessions_skipped() {
 }
 
 #[test]
+fn agent_and_since_choose_the_sessions() {
+    let env = Env::new();
+    Recording::load("simple_bash").write_transcript(&env, usize::MAX);
+    codex_rollout(&env);
+    // Activity is the session file's last write: just now.
+    let out = ok(archive(&env, &["--since", "2999-01-01"]));
+    assert!(out.contains("0 added"), "{out}");
+    let out = ok(archive(
+        &env,
+        &["--agent", "codex", "--since", "2020-01-01T00:00:00Z"],
+    ));
+    assert!(out.contains("1 added"), "{out}");
+    let keys: Vec<String> = index(&env)["sessions"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .cloned()
+        .collect();
+    assert_eq!(keys, vec![format!("codex:{CODEX_ID}")]);
+    let out = archive(&env, &["--since", "last tuesday"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let out = archive(&env, &["--agent", "nobody"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+}
+
+#[test]
 fn without_repo_or_configuration_it_says_to_pass_one() {
     let env = Env::new();
     let out = env.run(&["archive"]);
@@ -732,7 +758,6 @@ fn index_html_in_headless_chromium() {
                 "--no-sandbox",
                 "--disable-gpu",
                 "--disable-background-networking",
-                "--allow-file-access-from-files",
                 "--virtual-time-budget=10000",
                 "--dump-dom",
             ])
