@@ -35,6 +35,8 @@ pub struct Settings {
     pub keywords: Vec<String>,
     /// Set by `init --archive`: the hook archives in the background at SessionEnd.
     pub on_session_end: bool,
+    /// The hook's run also pushes.
+    pub push: bool,
 }
 
 /// The archive settings in the global configuration (none when it does not exist).
@@ -43,8 +45,15 @@ pub fn settings(data_dir: &Path) -> Result<Settings, crate::config::ConfigError>
         return Ok(Settings::default());
     };
     let archive = config.other.get("archive").cloned().unwrap_or(Value::Null);
+    let home = crate::paths::home_dir();
     Ok(Settings {
-        repo: archive["repo"].as_str().map(PathBuf::from),
+        // `~/…` as people write it in JSON by hand.
+        repo: archive["repo"]
+            .as_str()
+            .map(|repo| match (repo.strip_prefix("~/"), &home) {
+                (Some(rest), Some(home)) => home.join(rest),
+                _ => PathBuf::from(repo),
+            }),
         keywords: archive["keywords"]
             .as_array()
             .into_iter()
@@ -54,6 +63,7 @@ pub fn settings(data_dir: &Path) -> Result<Settings, crate::config::ConfigError>
             .map(str::to_owned)
             .collect(),
         on_session_end: archive["on_session_end"].as_bool() == Some(true),
+        push: archive["push"].as_bool() == Some(true),
     })
 }
 

@@ -211,7 +211,8 @@ fn conversation(
             speaker = Some(who);
             match record.timestamp.as_deref().map(short_time) {
                 Some(time) => {
-                    let _ = writeln!(out, "## {who} <sub>{time}</sub>\n");
+                    // Plain text after the name: reads the same on GitHub and in a pager.
+                    let _ = writeln!(out, "## {who} · {time}\n");
                 }
                 None => {
                     let _ = writeln!(out, "## {who}\n");

@@ -1,5 +1,6 @@
 //! Archiving at SessionEnd (`init --archive`): the hook starts `session-sync archive REPO
-//! --commit` in its own session, detached, and returns at once; Claude Code never waits for it.
+//! --commit` (`--push` with `archive.push`) in its own session, detached, and returns at once;
+//! Claude Code never waits for it.
 
 use std::os::unix::process::CommandExt;
 use std::path::Path;
@@ -9,7 +10,7 @@ use std::process::{Command, Stdio};
 /// does not.
 pub fn start(data_dir: &Path) -> Result<bool, String> {
     let settings = crate::archive::settings(data_dir).map_err(|e| e.to_string())?;
-    let (true, Some(repo)) = (settings.on_session_end, settings.repo) else {
+    let (true, Some(repo)) = (settings.on_session_end, settings.repo.clone()) else {
         return Ok(false);
     };
     let binary = std::env::current_exe()
@@ -18,7 +19,7 @@ pub fn start(data_dir: &Path) -> Result<bool, String> {
     command
         .arg("archive")
         .arg(repo)
-        .arg("--commit")
+        .arg(if settings.push { "--push" } else { "--commit" })
         // Nothing may hold Claude Code's pipes open: they are how it knows the hook ended.
         .stdin(Stdio::null())
         .stdout(Stdio::null())
