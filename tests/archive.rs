@@ -268,6 +268,13 @@ fn archived_twice_changes_nothing_and_growth_updates_that_session_only() {
 
     // The Codex session continues: only its files and its index entry change.
     let before = index(&env);
+    let body = |markdown: &str| markdown.splitn(3, "---\n").nth(2).unwrap().to_owned();
+    let old_body = body(&markdowns(&env)["2025-01-15-1000-list-the-files.md"]);
+    // No thinking without --thinking (the recorded session has some).
+    let thought = markdowns(&env)
+        .values()
+        .any(|m| m.contains("Thinking") || m.contains("inspect the project first"));
+    assert!(!thought);
     append_codex_turn(&rollout);
     let out = ok(archive(&env, &["--commit"]));
     assert!(out.contains("0 added, 1 updated, 2 unchanged"), "{out}");
@@ -308,6 +315,11 @@ fn archived_twice_changes_nothing_and_growth_updates_that_session_only() {
     );
     let markdown = &markdowns(&env)["2025-01-15-1000-list-the-files.md"];
     assert!(markdown.contains("You are welcome."), "{markdown}");
+    // The conversation grew at its end: the old text is the new one's beginning.
+    assert!(
+        body(markdown).starts_with(old_body.trim_end()),
+        "{markdown}"
+    );
 
     // The agent deletes the session: the archive keeps it.
     std::fs::remove_file(&rollout).unwrap();
