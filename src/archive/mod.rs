@@ -8,6 +8,7 @@ pub mod html;
 pub mod index;
 pub mod naming;
 pub mod render;
+pub mod subagents;
 
 use crate::agents::{self, Conversation, NativeSession, native};
 use crate::model::{Item, Record};
@@ -386,20 +387,27 @@ fn sanitize(text: &str, keywords: &[String], count: &mut u64) -> String {
 
 /// The subagents an agent keeps beside a session (Claude Code's own files); other agents'
 /// readers put subagent records, if any, into the conversation itself.
-fn side_subagents(session: &NativeSession) -> Vec<agents::claude::Subagent> {
+fn side_subagents(session: &NativeSession) -> Vec<subagents::Subagent> {
     if session.agent == "claude" {
-        agents::claude::subagents(session)
+        subagents::read(session)
     } else {
         Vec::new()
     }
 }
 
 /// Subagent records placed where the normalized model has them: just before the result of
-/// the call that started them (at the end when that call is unknown).
-fn splice(main: &[Record], subagents: &[agents::claude::Subagent]) -> Vec<Record> {
+/// the call that started them (at the end when that call is unknown). They replace what the
+/// reader already gave of the same subagents (their calls only).
+fn splice(main: &[Record], subagents: &[subagents::Subagent]) -> Vec<Record> {
     let mut out = Vec::with_capacity(main.len());
     let mut placed = vec![false; subagents.len()];
-    for record in main {
+    let whole = |record: &Record| {
+        record
+            .agent
+            .as_deref()
+            .is_some_and(|a| subagents.iter().any(|s| s.agent == a))
+    };
+    for record in main.iter().filter(|r| !whole(r)) {
         if let (None, Item::ToolResult { id, .. }) = (&record.agent, &record.item) {
             for (i, sub) in subagents.iter().enumerate() {
                 if !placed[i] && sub.call.as_deref() == Some(id.as_str()) {
@@ -446,9 +454,9 @@ fn archive_one(
             .collect()
     };
     let main = clean(&conversation.records);
-    let subagents: Vec<agents::claude::Subagent> = side_subagents(session)
+    let subagents: Vec<subagents::Subagent> = side_subagents(session)
         .into_iter()
-        .map(|sub| agents::claude::Subagent {
+        .map(|sub| subagents::Subagent {
             records: clean(&sub.records),
             ..sub
         })
@@ -634,7 +642,7 @@ struct HiddenJson<'a> {
     count: u64,
     redacted: bool,
     records: &'a [Record],
-    subagents: &'a [agents::claude::Subagent],
+    subagents: &'a [subagents::Subagent],
 }
 
 /// The session's records and facts, self-contained so that an import can restore it: one
@@ -725,6 +733,55 @@ fn commit_message(report: &Report) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn subagents_go_before_their_calls_result_replacing_what_the_reader_gave() {
+        let record = |agent: Option<&str>, item: Item| Record {
+            agent: agent.map(str::to_owned),
+            ..Record::new(item)
+        };
+        let call = |agent: Option<&str>, id: &str| {
+            record(
+                agent,
+                Item::ToolCall {
+                    id: id.into(),
+                    name: "Agent".into(),
+                    input: Value::Null,
+                },
+            )
+        };
+        let result = |agent: Option<&str>, id: &str| {
+            record(
+                agent,
+                Item::ToolResult {
+                    id: id.into(),
+                    parts: Vec::new(),
+                    is_error: false,
+                },
+            )
+        };
+        // What a reader gives when it splices a subagent's calls itself (as the live mirror).
+        let main = vec![
+            call(None, "a"),
+            call(Some("s"), "x"),
+            result(Some("s"), "x"),
+            result(None, "a"),
+        ];
+        let sub = subagents::Subagent {
+            agent: "s".into(),
+            call: Some("a".into()),
+            records: vec![
+                record(Some("s"), Item::Text { text: "go".into() }),
+                call(Some("s"), "x"),
+                result(Some("s"), "x"),
+            ],
+        };
+        let spliced = splice(&main, &[sub]);
+        assert_eq!(spliced.len(), 5);
+        assert_eq!(spliced[0], main[0]);
+        assert!(matches!(&spliced[1].item, Item::Text { text } if text == "go"));
+        assert_eq!(spliced[4], main[3]);
+    }
 
     #[test]
     fn keyword_lines_are_replaced_whole() {
