@@ -253,6 +253,61 @@ fn archived_twice_changes_nothing_and_growth_updates_that_session_only() {
         "{names:#?}"
     );
     assert_index_consistent(&env);
+    // The hidden JSON is self-contained: the records with their ids, and what names them.
+    for (path, bytes) in first
+        .iter()
+        .filter(|(p, _)| p.ends_with(".json") && p.starts_with("history/"))
+    {
+        let hidden: Value = serde_json::from_slice(bytes).unwrap_or_else(|e| panic!("{path}: {e}"));
+        let lineage = hidden["lineage"].as_str().unwrap();
+        let entry = &index(&env)["sessions"][lineage];
+        assert_eq!(hidden["record_count"], entry["records"], "{path}");
+        assert_eq!(hidden["chain"], entry["chain"], "{path}");
+        assert_eq!(
+            lineage,
+            format!(
+                "{}:{}",
+                hidden["agent"].as_str().unwrap(),
+                hidden["session_id"].as_str().unwrap()
+            )
+        );
+        assert!(
+            hidden["cwd"]
+                .as_str()
+                .unwrap()
+                .starts_with(env.home.to_str().unwrap())
+        );
+        assert!(hidden["title"].is_string());
+        let records = hidden["records"].as_array().unwrap();
+        assert_eq!(
+            records.len() as u64,
+            hidden["record_count"].as_u64().unwrap()
+        );
+        let rids: Vec<&str> = records.iter().map(|r| r["rid"].as_str().unwrap()).collect();
+        assert_eq!(
+            session_sync::agents::native::chain(lineage, rids),
+            hidden["chain"].as_str().unwrap()
+        );
+        for record in records {
+            assert!(
+                session_sync::model::Record::from_json(record).is_some(),
+                "{record}"
+            );
+        }
+    }
+    let subagent_json = first
+        .iter()
+        .find(|(p, _)| p.ends_with(".json") && p.contains("use-a-subagent"))
+        .map(|(_, b)| serde_json::from_slice::<Value>(b).unwrap())
+        .unwrap();
+    assert_eq!(subagent_json["subagents"][0]["agent"], "ad2fc5f300eb647a3");
+    assert!(
+        subagent_json["subagents"][0]["records"]
+            .as_array()
+            .unwrap()
+            .len()
+            >= 4
+    );
 
     // Nothing new: no byte changes, no commit.
     let out = ok(archive(&env, &["--commit"]));
