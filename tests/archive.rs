@@ -642,6 +642,22 @@ fn a_repository_it_cannot_write_fails_whole() {
         git(&env, &repo, &["status", "--porcelain", "--", "history"]),
         ""
     );
+
+    // A read-only repository (permissions do not stop root: then only the case above counts).
+    let other = Env::new();
+    Recording::load("simple_bash").write_transcript(&other, usize::MAX);
+    let repo = self::repo(&other);
+    std::fs::create_dir_all(&repo).unwrap();
+    git(&other, &repo, &["init", "-q"]);
+    let mode = |m| std::os::unix::fs::PermissionsExt::from_mode(m);
+    std::fs::set_permissions(&repo, mode(0o555)).unwrap();
+    let writable = std::fs::write(repo.join("probe"), "x").is_ok();
+    if !writable {
+        let err = fails(archive(&other, &[]));
+        assert!(err.contains("cannot write"), "{err}");
+        assert_eq!(tree(&repo).len(), 0);
+    }
+    std::fs::set_permissions(&repo, mode(0o755)).unwrap();
 }
 
 #[test]

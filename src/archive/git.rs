@@ -44,16 +44,19 @@ fn check(output: Output, what: &str) -> Result<Output, String> {
     Err(format!("{what}: {reason}"))
 }
 
-/// The top of the work tree `dir` is in, if any.
-pub fn toplevel(dir: &Path) -> Option<std::path::PathBuf> {
+/// The top of the work tree `dir` is in; `None` when it is in none. An error when git
+/// refuses the directory for another reason (another user's repository, say).
+pub fn toplevel(dir: &Path) -> Result<Option<std::path::PathBuf>, String> {
     let mut command = git(dir);
     command.args(["rev-parse", "--show-toplevel"]);
-    let output = command.stderr(Stdio::null()).output().ok()?;
-    if !output.status.success() {
-        return None;
+    match run(command, &format!("git cannot use {}", dir.display())) {
+        Ok(output) => {
+            let text = String::from_utf8_lossy(&output.stdout).trim().to_owned();
+            Ok(Some(std::path::PathBuf::from(text)))
+        }
+        Err(e) if e.contains("not a git repository") => Ok(None),
+        Err(e) => Err(e),
     }
-    let text = String::from_utf8_lossy(&output.stdout).trim().to_owned();
-    Some(std::path::PathBuf::from(text))
 }
 
 pub fn init(repo: &Path) -> Result<(), String> {

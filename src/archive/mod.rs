@@ -256,7 +256,7 @@ fn prepare(repo: &Path) -> Result<PathBuf, String> {
             repo.display()
         ));
     }
-    if git::toplevel(&repo).is_some_and(|top| top.canonicalize().ok() == Some(repo.clone())) {
+    if git::toplevel(&repo)?.is_some_and(|top| top.canonicalize().ok() == Some(repo.clone())) {
         return Ok(repo);
     }
     let empty = std::fs::read_dir(&repo)
