@@ -48,12 +48,12 @@ enum Command {
     Resume(resume::Args),
     /// Mirror an existing session of any agent into others (backfill); safe to run again
     Mirror(mirror::Args),
+    /// Keep every agent's sessions as Markdown in a git repository (history archive)
+    Archive(archive::Args),
     /// List every installed agent's own sessions for this directory
     Sessions(sessions::Args),
     /// Print one session as an OpenAI-chat JSONL log (system, user, assistant, tool messages)
     Export(export::Args),
-    /// Keep every agent's sessions as Markdown in a git repository (history archive)
-    Archive(archive::Args),
     /// Remove mirrors not synced for a while, and their state
     Clean(clean::Args),
     /// Check the installation: hook, configuration, target stores, agent versions, hook log
@@ -109,9 +109,9 @@ pub fn main() -> i32 {
         Command::Pause(args) => pause::run(args),
         Command::Resume(args) => resume::run(args),
         Command::Mirror(args) => mirror::run(args),
+        Command::Archive(args) => archive::run(args),
         Command::Sessions(args) => sessions::run(args),
         Command::Export(args) => export::run(args),
-        Command::Archive(args) => archive::run(args),
         Command::Clean(args) => clean::run(args),
         Command::Doctor(args) => doctor::run(args),
         Command::Uninstall(args) => uninstall::run(args),
