@@ -623,7 +623,7 @@ fn new_name(
                 .to_string()
         })
         .unwrap_or_else(|_| "0000-00-00-0000".to_owned());
-    let id8: String = naming::slug(&session.id).chars().take(8).collect();
+    let id8: String = naming::name_segment(&session.id).chars().take(8).collect();
     let slug = Some(naming::slug(title))
         .filter(|s| !s.is_empty())
         .unwrap_or_else(|| id8.clone());
