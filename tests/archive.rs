@@ -661,6 +661,61 @@ fn a_repository_it_cannot_write_fails_whole() {
 }
 
 #[test]
+fn a_session_written_in_part_is_listed_and_rendered_again() {
+    // Where the files go (the machine's name is in the path).
+    let probe = Env::new();
+    Recording::load("simple_bash").write_transcript(&probe, usize::MAX);
+    ok(archive(&probe, &[]));
+    let markdown = index(&probe)["sessions"]
+        .as_object()
+        .unwrap()
+        .values()
+        .next()
+        .unwrap()["markdown"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (dir, file) = markdown.rsplit_once('/').unwrap();
+    let hidden = format!("{dir}/.{}.json", file.trim_end_matches(".md"));
+
+    let env = Env::new();
+    Recording::load("simple_bash").write_transcript(&env, usize::MAX);
+    let repo = repo(&env);
+    std::fs::create_dir_all(repo.join(&hidden)).unwrap();
+    git(&env, &repo, &["init", "-q"]);
+    // The hidden JSON cannot replace a directory: the Markdown is written, the rest is not.
+    let err = fails(archive(&env, &[]));
+    assert!(
+        err.contains("cannot write") && err.contains(".json"),
+        "{err}"
+    );
+    assert_index_consistent(&env);
+    let entry = index(&env)["sessions"]
+        .as_object()
+        .unwrap()
+        .values()
+        .next()
+        .unwrap()
+        .clone();
+    assert_eq!(entry["markdown"], markdown.as_str());
+    assert_eq!(entry["records"], 0);
+
+    std::fs::remove_dir(repo.join(&hidden)).unwrap();
+    let out = ok(archive(&env, &["--commit"]));
+    assert!(out.contains("1 updated"), "{out}");
+    assert_index_consistent(&env);
+    assert_eq!(
+        index(&env)["sessions"]
+            .as_object()
+            .unwrap()
+            .values()
+            .next()
+            .unwrap()["records"],
+        5
+    );
+}
+
+#[test]
 fn an_unreadable_session_is_left_out_and_the_rest_archived() {
     let env = Env::new();
     Recording::load("simple_bash").write_transcript(&env, usize::MAX);

@@ -534,30 +534,45 @@ fn archive_one(
     for (name, text) in rendered.subagents {
         files.push((format!("{dir}/{name}"), text.into_bytes()));
     }
-    let mut hashes = previous.map(|e| e.files).unwrap_or_default();
+    let (old_records, old_chain) = previous
+        .as_ref()
+        .map_or((0, String::new()), |e| (e.records, e.chain.clone()));
+    let mut entry = Entry {
+        agent: session.agent.to_owned(),
+        id: session.id.clone(),
+        user: options.user.clone(),
+        host: options.host.clone(),
+        project,
+        title,
+        started,
+        last_activity,
+        // What was archived before, until every file is written.
+        records: old_records,
+        chain: old_chain,
+        markdown: markdown.clone(),
+        files: previous.map(|e| e.files).unwrap_or_default(),
+    };
+    let mut failure = None;
     for (rel, bytes) in &files {
-        crate::store::archive::write(repo, rel, bytes)
-            .map_err(|e| format!("cannot write {}: {e}", repo.join(rel).display()))?;
-        hashes.insert(rel.clone(), sha256(bytes));
+        if let Err(e) = crate::store::archive::write(repo, rel, bytes) {
+            failure = Some(format!("cannot write {}: {e}", repo.join(rel).display()));
+            break;
+        }
+        entry.files.insert(rel.clone(), sha256(bytes));
     }
-    index.sessions.insert(
-        lineage.to_owned(),
-        Entry {
-            agent: session.agent.to_owned(),
-            id: session.id.clone(),
-            user: options.user.clone(),
-            host: options.host.clone(),
-            project,
-            title,
-            started,
-            last_activity,
-            records: count,
-            chain,
-            markdown: markdown.clone(),
-            files: hashes,
-        },
-    );
-    Ok(markdown)
+    if failure.is_none() {
+        entry.records = count;
+        entry.chain = chain;
+    }
+    // Files written before a failure are listed as ours, with the old count and chain so
+    // that the next run renders the session again.
+    if !entry.files.is_empty() {
+        index.sessions.insert(lineage.to_owned(), entry);
+    }
+    match failure {
+        Some(failure) => Err(failure),
+        None => Ok(markdown),
+    }
 }
 
 /// The session's own title, else its first real prompt, without injected context; the
