@@ -5,6 +5,7 @@
 //! agent) → `store` (the only writer of files).
 
 pub mod agents;
+pub mod archive;
 pub mod claude;
 pub mod cmd;
 pub mod config;

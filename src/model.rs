@@ -72,6 +72,55 @@ impl Part {
     }
 }
 
+impl Record {
+    /// The record with `f` applied to every text it holds: prompts, answers, thinking, every
+    /// string of a call's arguments, outputs. Ids, names and images stay.
+    pub fn map_text(&self, f: &mut dyn FnMut(&str) -> String) -> Record {
+        fn parts(parts: &[Part], f: &mut dyn FnMut(&str) -> String) -> Vec<Part> {
+            parts
+                .iter()
+                .map(|p| match p {
+                    Part::Text(t) => Part::Text(f(t)),
+                    image => image.clone(),
+                })
+                .collect()
+        }
+        fn value(v: &Value, f: &mut dyn FnMut(&str) -> String) -> Value {
+            match v {
+                Value::String(s) => Value::String(f(s)),
+                Value::Array(items) => Value::Array(items.iter().map(|i| value(i, f)).collect()),
+                Value::Object(map) => {
+                    Value::Object(map.iter().map(|(k, v)| (k.clone(), value(v, f))).collect())
+                }
+                other => other.clone(),
+            }
+        }
+        let item = match &self.item {
+            Item::Prompt { parts: p } => Item::Prompt { parts: parts(p, f) },
+            Item::Text { text } => Item::Text { text: f(text) },
+            Item::Thinking { text } => Item::Thinking { text: f(text) },
+            Item::ToolCall { id, name, input } => Item::ToolCall {
+                id: id.clone(),
+                name: name.clone(),
+                input: value(input, f),
+            },
+            Item::ToolResult {
+                id,
+                parts: p,
+                is_error,
+            } => Item::ToolResult {
+                id: id.clone(),
+                parts: parts(p, f),
+                is_error: *is_error,
+            },
+        };
+        Record {
+            item,
+            ..self.clone()
+        }
+    }
+}
+
 /// A Claude Code record's origin id: a call and its result are named by the call's id (the
 /// same whether a hook payload or the transcript reported them), anything else by its line's
 /// `uuid`.

@@ -2,7 +2,7 @@
 //! archive): a gitleaks-derived set of rules (`../shared/specs/packages.md`, "Redaction").
 //! Each match becomes `[REDACTED:<rule>]`. A floor, not a guarantee: what no rule knows stays.
 
-use crate::model::{Item, Part, Record};
+use crate::model::Record;
 use regex::Regex;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -92,47 +92,9 @@ pub fn json(value: &Value, counts: &mut Counts) -> Value {
     }
 }
 
-fn parts(parts: &[Part], counts: &mut Counts) -> Vec<Part> {
-    parts
-        .iter()
-        .map(|part| match part {
-            Part::Text(t) => Part::Text(text(t, counts)),
-            image => image.clone(),
-        })
-        .collect()
-}
-
 /// A record with every secret in its text, arguments and output replaced.
 pub fn record(record: &Record, counts: &mut Counts) -> Record {
-    let item = match &record.item {
-        Item::Prompt { parts: p } => Item::Prompt {
-            parts: parts(p, counts),
-        },
-        Item::Text { text: t } => Item::Text {
-            text: text(t, counts),
-        },
-        Item::Thinking { text: t } => Item::Thinking {
-            text: text(t, counts),
-        },
-        Item::ToolCall { id, name, input } => Item::ToolCall {
-            id: id.clone(),
-            name: name.clone(),
-            input: json(input, counts),
-        },
-        Item::ToolResult {
-            id,
-            parts: p,
-            is_error,
-        } => Item::ToolResult {
-            id: id.clone(),
-            parts: parts(p, counts),
-            is_error: *is_error,
-        },
-    };
-    Record {
-        item,
-        ..record.clone()
-    }
+    record.map_text(&mut |t| text(t, counts))
 }
 
 #[cfg(test)]

@@ -16,6 +16,10 @@ pub struct Args {
     /// Register in .claude/settings.local.json (personal, not committed) instead of settings.json
     #[arg(long)]
     local: bool,
+    /// Archive every agent's sessions into this git repository whenever a Claude Code session
+    /// ends (in the background); only registers the hook and `archive.repo`
+    #[arg(long, value_name = "REPO")]
+    archive: Option<PathBuf>,
 }
 
 pub fn run(args: Args) -> Result {
@@ -45,6 +49,9 @@ pub fn run(args: Args) -> Result {
     };
 
     register_hook(&settings_path, &binary)?;
+    if let Some(repo) = args.archive {
+        return enable_archive(&project.join(repo));
+    }
     write_config(&config_path)?;
     if args.global {
         println!(
@@ -119,6 +126,35 @@ fn register_hook(path: &Path, binary: &Path) -> Result {
     Ok(())
 }
 
+/// Sets `archive.repo` and `archive.on_session_end` in the global configuration, keeping
+/// every other key.
+fn enable_archive(repo: &Path) -> Result {
+    let data_dir = data_dir()?;
+    let path = paths::global_config(&data_dir);
+    let mut value = match config::read(&path)? {
+        Some(config) => serde_json::to_value(&config).map_err(|e| Error::new(e.to_string()))?,
+        None => serde_json::json!({}),
+    };
+    let archive = &mut value["archive"];
+    if !archive.is_object() {
+        *archive = serde_json::json!({});
+    }
+    archive["repo"] = Value::from(repo.to_string_lossy());
+    archive["on_session_end"] = Value::from(true);
+    store::write_json(&path, &value, None)
+        .map_err(|e| Error::new(format!("cannot write {}: {e}", path.display())))?;
+    println!(
+        "Archiving into {} when a session ends (set in {}).",
+        repo.display(),
+        path.display()
+    );
+    println!(
+        "  the hook starts `session-sync archive {} --commit` in the background; run it yourself once now to archive what exists",
+        repo.display()
+    );
+    Ok(())
+}
+
 pub(super) fn backup_path(path: &Path) -> PathBuf {
     let mut name = path.file_name().unwrap_or_default().to_os_string();
     name.push(".session-sync.bak");
@@ -126,9 +162,10 @@ pub(super) fn backup_path(path: &Path) -> PathBuf {
 }
 
 fn write_config(path: &Path) -> Result {
-    if let Some(existing) = config::read(path)? {
+    let existing = config::read(path)?;
+    if let Some(existing) = existing.as_ref().filter(|c| !c.targets.is_empty()) {
         println!("Kept the existing configuration {}.", path.display());
-        describe_targets(&existing);
+        describe_targets(existing);
         return Ok(());
     }
     let found: Vec<(&agents::Agent, Option<agents::Found>)> =
@@ -138,7 +175,12 @@ fn write_config(path: &Path) -> Result {
         .filter(|(_, f)| f.is_some())
         .map(|(a, _)| a.name)
         .collect();
-    let config = Config::new(&agents::names(agents::live_targets()), &enabled);
+    let mut config = Config::new(&agents::names(agents::live_targets()), &enabled);
+    // A global configuration holding only the archive settings (`init --archive`) keeps them.
+    if let Some(existing) = existing {
+        config.paused = existing.paused;
+        config.other = existing.other;
+    }
     let value = serde_json::to_value(&config).map_err(|e| Error::new(e.to_string()))?;
     store::write_json(path, &value, None)
         .map_err(|e| Error::new(format!("cannot write {}: {e}", path.display())))?;

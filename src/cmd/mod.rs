@@ -1,6 +1,7 @@
 //! User commands. Each prints one-line errors that say what to do (exit 1); clap handles
 //! usage errors (exit 2). Commands read freely but write only through `store`.
 
+mod archive;
 mod clean;
 mod doctor;
 mod export;
@@ -50,6 +51,8 @@ enum Command {
     Resume(resume::Args),
     /// Mirror an existing session of any agent into others (backfill); safe to run again
     Mirror(mirror::Args),
+    /// Keep every agent's sessions as Markdown in a git repository (history archive)
+    Archive(archive::Args),
     /// List every installed agent's own sessions for this directory
     Sessions(sessions::Args),
     /// Pack sessions of any agents into a package for another machine
@@ -117,6 +120,7 @@ pub fn main() -> i32 {
         Command::Pause(args) => pause::run(args),
         Command::Resume(args) => resume::run(args),
         Command::Mirror(args) => mirror::run(args),
+        Command::Archive(args) => archive::run(args),
         Command::Sessions(args) => sessions::run(args),
         Command::Export(args) => export::run(args),
         Command::Inspect(args) => import::inspect(args),

@@ -6,6 +6,7 @@
 //! when it has not caught up with the payload yet), reconcile it with the payload and append
 //! the result to every enabled mirror.
 
+mod archive;
 mod behind;
 mod event;
 mod stdin;
@@ -114,6 +115,15 @@ fn handle(
         message,
     };
     let fail = |message: String| report("ERROR", message);
+    // Archiving does not depend on this project mirroring anything.
+    let mut reports = Vec::new();
+    if event.name == "SessionEnd" {
+        if let Some(dir) = data_dir {
+            if let Err(problem) = archive::start(dir) {
+                reports.push(report("WARN", problem));
+            }
+        }
+    }
     let Some(data_dir) = data_dir else {
         return Err(fail(
             "no home directory: cannot find the data directory".into(),
@@ -136,10 +146,10 @@ fn handle(
         }
     }
     let Some(located) = located else {
-        return Ok(Vec::new());
+        return Ok(reports);
     };
     if located.paused() || located.config.enabled_targets().is_empty() {
-        return Ok(Vec::new());
+        return Ok(reports);
     }
     if !safe_id {
         return Err(fail("session_id is not a plain id; ignored".into()));
@@ -150,5 +160,6 @@ fn handle(
         .ok_or_else(|| fail("payload has no absolute transcript_path".into()))?;
     let warnings =
         pipeline::run_hook(&event, cwd, transcript, located, data_dir, left).map_err(fail)?;
-    Ok(warnings.into_iter().map(|w| report("WARN", w)).collect())
+    reports.extend(warnings.into_iter().map(|w| report("WARN", w)));
+    Ok(reports)
 }

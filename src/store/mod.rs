@@ -1,5 +1,6 @@
 //! The only module that writes files: locks, appends, atomic rewrites, state, lineage, logs.
 
+pub mod archive;
 pub mod fs;
 pub mod index;
 pub mod inspect;
