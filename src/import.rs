@@ -699,6 +699,19 @@ pub fn as_exported(
     }
 }
 
+/// `agent:id` of every session an import wrote into the session's own agent: that session
+/// on this machine, to export and archive as such (not as a mirror).
+pub fn copies(states: &[SessionState]) -> std::collections::HashSet<String> {
+    states
+        .iter()
+        .filter_map(|s| {
+            let source = s.source.as_ref().filter(|s| s.package.is_some())?;
+            let copy = s.mirrors.get(&source.agent)?;
+            Some(format!("{}:{}", source.agent, copy.id))
+        })
+        .collect()
+}
+
 /// The state of the import whose copy in `agent` is the session `id`.
 fn import_of(data_dir: &Path, agent: &str, id: &str) -> Option<SessionState> {
     store::all_sessions(data_dir).into_iter().find(|state| {

@@ -931,3 +931,70 @@ fn index_html_in_headless_chromium() {
     assert!(opened.contains("One file."), "{opened}");
     assert!(opened.contains("a.txt"), "{opened}");
 }
+
+/// The archive carries sessions between machines: A archives and pushes to a bare remote, B
+/// clones and imports the clone as a package, goes on and pushes back, A pulls and imports: a
+/// fast-forward of A's own session, nothing twice.
+#[test]
+fn sessions_go_from_machine_to_machine_through_the_archive() {
+    let (a, b) = (Env::new(), Env::new());
+    let rollout_a = codex_rollout(&a);
+    let remote = a.root.path().join("remote.git");
+    git(
+        &a,
+        a.root.path(),
+        &["init", "-q", "--bare", remote.to_str().unwrap()],
+    );
+    ok(archive(&a, &["--commit"]));
+    git(
+        &a,
+        &repo(&a),
+        &["remote", "add", "origin", remote.to_str().unwrap()],
+    );
+    ok(archive(&a, &["--push"]));
+
+    let clone = repo(&b);
+    git(
+        &b,
+        b.root.path(),
+        &[
+            "clone",
+            "-q",
+            remote.to_str().unwrap(),
+            clone.to_str().unwrap(),
+        ],
+    );
+    let plan = ok(b.run(&["inspect", clone.to_str().unwrap()]));
+    assert!(plan.contains("codex     new: 4 records"), "{plan}");
+    ok(b.run(&["import", clone.to_str().unwrap(), "--to", "claude"]));
+    let rollouts_b = common::rollouts_in(&b.codex_home);
+    assert_eq!(rollouts_b.len(), 1);
+    assert!(
+        rollouts_b[0]
+            .to_string_lossy()
+            .ends_with(&format!("{CODEX_ID}.jsonl"))
+    );
+    let again = ok(b.run(&["import", clone.to_str().unwrap()]));
+    assert!(again.contains("Nothing to write"), "{again}");
+
+    append_codex_turn(&rollouts_b[0]);
+    ok(archive(&b, &["--push"]));
+    git(&a, &repo(&a), &["pull", "-q", "origin", "HEAD"]);
+    let before = std::fs::read(&rollout_a).unwrap();
+    let imported = ok(a.run(&["import", repo(&a).to_str().unwrap()]));
+    assert!(imported.contains("fast-forward: +2 records"), "{imported}");
+    let after = std::fs::read(&rollout_a).unwrap();
+    assert_eq!(
+        &after[..before.len()],
+        &before[..],
+        "A's own session is only appended to"
+    );
+    let text = String::from_utf8(after).unwrap();
+    assert_eq!(
+        text.matches("You are welcome.").count(),
+        2,
+        "one response item, one event"
+    );
+    let still = ok(a.run(&["import", repo(&a).to_str().unwrap()]));
+    assert!(still.contains("Nothing to write"), "{still}");
+}

@@ -118,6 +118,8 @@ pub fn run(options: &Options) -> Result<Report, String> {
     let mut seen = load_seen(&seen_path);
     let seen_before = seen.clone();
     let mirrors = mirror_ids(&options.data_dir);
+    // An import's copy in the session's own agent is that session on this machine.
+    let imported = crate::import::copies(&crate::store::all_sessions(&options.data_dir));
     let mut report = Report::default();
 
     let mut candidates: Vec<(&agents::Reader, NativeSession)> = Vec::new();
@@ -129,7 +131,10 @@ pub fn run(options: &Options) -> Result<Report, String> {
             Ok(sessions) => candidates.extend(
                 sessions
                     .into_iter()
-                    .filter(|s| !s.ours && !mirrors.contains(&(s.agent.to_owned(), s.id.clone())))
+                    .filter(|s| {
+                        imported.contains(&format!("{}:{}", s.agent, s.id))
+                            || !s.ours && !mirrors.contains(&(s.agent.to_owned(), s.id.clone()))
+                    })
                     .filter(|s| options.since.is_none_or(|since| active_since(s, since)))
                     .map(|s| (reader, s)),
             ),
@@ -151,8 +156,11 @@ pub fn run(options: &Options) -> Result<Report, String> {
             report.unchanged += 1;
             continue;
         }
-        let conversation = match (reader.read)(&session) {
-            Ok(conversation) => conversation,
+        // A session an import wrote goes under the lineage it came in with, as in a package.
+        let read =
+            (reader.read)(&session).and_then(|c| crate::import::as_exported(c, &options.data_dir));
+        let (lineage, conversation) = match read {
+            Ok(read) => read,
             Err(e) => {
                 report.warnings.push(format!("{lineage} not archived: {e}"));
                 continue;

@@ -48,14 +48,7 @@ pub fn run(args: Args) -> Result {
     let states = store::all_sessions(&data_dir);
     let mirrors = super::sessions::mirror_keys(&states);
     // An import's copy in the session's own agent is that session on this machine.
-    let imported: std::collections::HashSet<String> = states
-        .iter()
-        .filter_map(|s| {
-            let source = s.source.as_ref().filter(|s| s.package.is_some())?;
-            let copy = s.mirrors.get(&source.agent)?;
-            Some(format!("{}:{}", source.agent, copy.id))
-        })
-        .collect();
+    let imported = crate::import::copies(&states);
     let mut conversations = Vec::new();
     for (reader, session) in selected(&args, &here)? {
         let named = !args.sessions.is_empty();

@@ -2,6 +2,7 @@
 //! agent as normalized records with their identity chains, a manifest and checksums. Built and
 //! read here; `store::package` writes the file.
 
+pub mod archive;
 pub mod paths;
 
 use crate::agents::{Conversation, native};
@@ -218,8 +219,12 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
         .collect()
 }
 
-/// Reads and verifies a package: a `.sspkg` file, or a folder with the same layout.
+/// Reads and verifies a package: a `.sspkg` file, a folder with the same layout, or a history
+/// archive (`session-sync archive`).
 pub fn read(path: &Path) -> Result<Package, String> {
+    if path.is_dir() && archive::is_archive(path) {
+        return archive::read(path);
+    }
     let files = if path.is_dir() {
         read_dir(path)?
     } else {
