@@ -998,3 +998,111 @@ fn sessions_go_from_machine_to_machine_through_the_archive() {
     let still = ok(a.run(&["import", repo(&a).to_str().unwrap()]));
     assert!(still.contains("Nothing to write"), "{still}");
 }
+
+/// Copies a recorded native store under `dest`, its paths moved into `env`'s HOME.
+fn install_native(env: &Env, fixture: &str, dest: &Path) {
+    let from = common::fixture_dir("native").join(fixture);
+    for (relative, bytes) in tree(&from) {
+        if relative.ends_with("README.md") || relative.starts_with("request-") {
+            continue;
+        }
+        let path = dest.join(&relative);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        let text = env.localize(&String::from_utf8(bytes).unwrap());
+        std::fs::write(path, text).unwrap();
+    }
+}
+
+/// OpenCode's database holding the recorded session's rows, in its own columns.
+fn install_opencode(env: &Env) {
+    let dump = common::fixture_dir("native").join("opencode/ses_dc8ab1092ffeB7g71iPQ1Z0Mor.json");
+    let rows: Value =
+        serde_json::from_str(&env.localize(&std::fs::read_to_string(dump).unwrap())).unwrap();
+    let dir = env.home.join(".local/share/opencode");
+    std::fs::create_dir_all(&dir).unwrap();
+    let connection = rusqlite::Connection::open(dir.join("opencode.db")).unwrap();
+    for (table, rows) in rows.as_object().unwrap() {
+        let rows = rows.as_array().unwrap();
+        let columns: Vec<&String> = rows[0].as_object().unwrap().keys().collect();
+        let names: Vec<&str> = columns.iter().map(|c| c.as_str()).collect();
+        connection
+            .execute_batch(&format!("CREATE TABLE {table} ({});", names.join(", ")))
+            .unwrap();
+        let marks: Vec<String> = (1..=columns.len()).map(|i| format!("?{i}")).collect();
+        let sql = format!("INSERT INTO {table} VALUES ({})", marks.join(", "));
+        for row in rows {
+            let values: Vec<rusqlite::types::Value> = columns
+                .iter()
+                .map(|c| match &row[c.as_str()] {
+                    Value::Null => rusqlite::types::Value::Null,
+                    Value::String(s) => rusqlite::types::Value::Text(s.clone()),
+                    Value::Number(n) if n.is_i64() => {
+                        rusqlite::types::Value::Integer(n.as_i64().unwrap())
+                    }
+                    Value::Number(n) => rusqlite::types::Value::Real(n.as_f64().unwrap()),
+                    other => rusqlite::types::Value::Text(other.to_string()),
+                })
+                .collect();
+            connection
+                .execute(&sql, rusqlite::params_from_iter(values))
+                .unwrap();
+        }
+    }
+}
+
+/// Sessions the real Codex, Gemini CLI, OpenCode, Copilot CLI and Qwen Code wrote (recorded
+/// against the mock models) archive once, then a second run changes nothing; each agent's
+/// Markdown is snapshotted.
+#[test]
+fn every_agents_recorded_sessions_archive_once_and_read_well() {
+    let env = Env::new();
+    let codex = common::fixture_dir("native").join("codex");
+    let rollout = std::fs::read_dir(&codex)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|e| e == "jsonl"))
+        .unwrap();
+    let dest = env.codex_home.join("sessions/2026/12/02");
+    std::fs::create_dir_all(&dest).unwrap();
+    std::fs::write(
+        dest.join(rollout.file_name().unwrap()),
+        env.localize(&std::fs::read_to_string(&rollout).unwrap()),
+    )
+    .unwrap();
+    install_native(&env, "gemini", &env.home.join(".gemini"));
+    install_native(&env, "copilot", &env.home.join(".copilot"));
+    let qwen_chats = env.home.join(".qwen/projects").join(
+        env.project
+            .to_string_lossy()
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+            .collect::<String>(),
+    );
+    install_native(&env, "qwen", &qwen_chats.join("chats"));
+    install_opencode(&env);
+
+    let first = ok(archive(&env, &["--commit"]));
+    assert!(first.contains("5 added"), "{first}");
+    let files = tree(&repo(&env));
+    let again = ok(archive(&env, &["--commit"]));
+    assert!(again.contains("0 added, 0 updated, 5 unchanged"), "{again}");
+    assert_eq!(
+        tree(&repo(&env)),
+        files,
+        "a run with nothing new changes no byte"
+    );
+    assert_eq!(commits(&env), 1);
+
+    let sessions = index(&env)["sessions"].as_object().unwrap().clone();
+    for (lineage, entry) in sessions {
+        let agent = lineage.split(':').next().unwrap().to_owned();
+        let host = entry["host"].as_str().unwrap();
+        let markdown = entry["markdown"].as_str().unwrap();
+        let text = String::from_utf8(files[markdown].clone())
+            .unwrap()
+            .replace(&format!("host: \"{host}\""), "host: \"[host]\"")
+            .replace(env.home.to_str().unwrap(), "/home/user");
+        snapshot!(format!("archive_native_{agent}"), text);
+    }
+}
