@@ -318,7 +318,8 @@ pub struct Applied {
     pub problems: Vec<String>,
 }
 
-/// Applies `plan` as one transaction of the journal.
+/// Applies `plan` as one transaction of the journal. `recover` comes before the plan: a
+/// half-applied import must not count as what is here.
 pub fn apply(
     plan: &Plan,
     package_path: &Path,
@@ -326,7 +327,6 @@ pub fn apply(
     config: &Config,
 ) -> Result<Applied, String> {
     let journal = journal::Journal::new(data_dir);
-    recover(data_dir);
     if !plan
         .sessions
         .iter()

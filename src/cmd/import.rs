@@ -64,6 +64,12 @@ pub fn run(args: Args) -> Result {
         })
         .collect::<Result<Vec<_>>>()?;
     let package = package::read(&args.file).map_err(Error::new)?;
+    // An import a crash left half-applied is undone first: the plan must not count its writes.
+    if !args.dry_run {
+        for line in import::recover(&data_dir) {
+            println!("{line}");
+        }
+    }
     let options = import::Options {
         to: args.to,
         maps,
