@@ -827,3 +827,39 @@ fn diverged_on_the_importing_machine_keeps_its_continued_copy() {
     let listed = ok(&b, &["list"]);
     assert!(listed.contains("continued in the agent"), "{listed}");
 }
+
+/// Codex 0.169's own paginated rollout (recorded): B's turn comes back onto it with the
+/// ordinals Codex requires on every line (`../shared/specs/codex.md` §7).
+#[test]
+fn a_fast_forward_onto_a_paginated_rollout_continues_its_ordinals() {
+    let a = Env::new();
+    let b = Env::new();
+    let fixture = common::fixture_dir("native/codex")
+        .join("rollout-2026-12-02T15-14-08-01a23751-f769-74d0-94f8-26eecde115d0.jsonl");
+    let id = "01a23751-f769-74d0-94f8-26eecde115d0";
+    let dir = a.codex_home.join("sessions/2026/12/02");
+    std::fs::create_dir_all(&dir).unwrap();
+    let native = dir.join(fixture.file_name().unwrap());
+    let text = std::fs::read_to_string(&fixture).unwrap();
+    std::fs::write(&native, a.localize(&text)).unwrap();
+    let packages = tempfile::tempdir().unwrap();
+    let there = packages.path().join("a.sspkg");
+    export(&a, &there);
+    import(&b, &there, &[]);
+    continue_codex(&b.rollouts()[0], "now on B", "B says hi.");
+    let back = packages.path().join("b.sspkg");
+    export(&b, &back);
+
+    let said = import(&a, &back, &[]);
+    assert!(said.contains("fast-forward: +2 records"), "{said}");
+    let lines = common::parse_rollout(&native);
+    assert_eq!(lines[0]["payload"]["id"], id);
+    let ordinals: Vec<Option<u64>> = lines.iter().map(|l| l["ordinal"].as_u64()).collect();
+    let expected: Vec<Option<u64>> = (0..lines.len() as u64).map(Some).collect();
+    assert_eq!(ordinals, expected);
+    assert!(
+        std::fs::read_to_string(&native)
+            .unwrap()
+            .contains("B says hi.")
+    );
+}
