@@ -863,3 +863,106 @@ fn a_fast_forward_onto_a_paginated_rollout_continues_its_ordinals() {
             .contains("B says hi.")
     );
 }
+
+/// A turn appended to a Claude Code transcript as Claude Code writes one: a prompt and an
+/// answer chained to the last line.
+fn continue_claude(env: &Env, path: &Path, id: &str, prompt: &str, answer: &str) {
+    let text = std::fs::read_to_string(path).unwrap();
+    let last = text
+        .lines()
+        .rev()
+        .find_map(|l| {
+            serde_json::from_str::<Value>(l).ok()?["uuid"]
+                .as_str()
+                .map(str::to_owned)
+        })
+        .unwrap();
+    let (user, assistant) = (
+        uuid::Uuid::new_v4().to_string(),
+        uuid::Uuid::new_v4().to_string(),
+    );
+    let common = |parent: &str, uuid: &str| {
+        json!({ "parentUuid": parent, "isSidechain": false, "uuid": uuid, "sessionId": id,
+                "cwd": env.project, "timestamp": "2026-11-22T10:00:00.000Z", "userType": "external",
+                "version": "2.1.197" })
+    };
+    let mut prompt_line = common(&last, &user);
+    prompt_line["type"] = json!("user");
+    prompt_line["message"] = json!({ "role": "user", "content": prompt });
+    let mut answer_line = common(&user, &assistant);
+    answer_line["type"] = json!("assistant");
+    answer_line["message"] = json!({ "id": format!("msg_{assistant}"), "type": "message",
+        "role": "assistant", "model": "claude-opus-4-8", "content": [{ "type": "text", "text": answer }],
+        "stop_reason": "end_turn", "usage": { "input_tokens": 1, "output_tokens": 1 } });
+    let mut file = std::fs::OpenOptions::new().append(true).open(path).unwrap();
+    let lines = format!("{prompt_line}\n{answer_line}\n");
+    std::io::Write::write_all(&mut file, lines.as_bytes()).unwrap();
+}
+
+/// Claude Code's Stop hook for session `id` at `path`.
+fn stop_hook(env: &Env, id: &str, path: &Path) {
+    let payload = json!({ "session_id": id, "transcript_path": path, "cwd": env.project,
+        "hook_event_name": "Stop", "stop_hook_active": false });
+    env.hook(payload.to_string().as_bytes());
+}
+
+/// Issue 9's "live mirrors keep working across machines": a Claude session A mirrors live
+/// into Codex goes to B (its id kept), B's hook mirrors it on as B's Claude Code continues it,
+/// and B's package fast-forwards A's transcript, which A's hook then mirrors on.
+#[test]
+fn a_live_mirrored_claude_session_keeps_mirroring_across_machines() {
+    let a = Env::new();
+    a.init();
+    let recording = Recording::load("simple_bash");
+    common::replay(&a, &recording, common::Lag::None);
+    let id = recording.session_id();
+    let transcript_a = recording.transcript_path(&a);
+    assert_eq!(a.rollouts().len(), 1, "A's live Codex mirror");
+    let packages = tempfile::tempdir().unwrap();
+    let there = packages.path().join("a.sspkg");
+    let said = export(&a, &there);
+    assert!(said.contains(&format!("claude    {id}")), "{said}");
+    assert!(
+        !said.contains("codex "),
+        "the mirror is not a session of its own: {said}"
+    );
+
+    let b = Env::new();
+    b.init();
+    import(&b, &there, &[]);
+    let sessions = claude_sessions(&b);
+    assert_eq!(sessions.len(), 1, "{sessions:?}");
+    let transcript_b = sessions[0].clone();
+    assert!(transcript_b.ends_with(format!("{id}.jsonl")));
+    continue_claude(&b, &transcript_b, &id, "now on B", "B says hi.");
+    stop_hook(&b, &id, &transcript_b);
+    let rollouts = b.rollouts();
+    assert_eq!(rollouts.len(), 1, "B's live Codex mirror: {rollouts:?}");
+    let mirror_b = std::fs::read_to_string(&rollouts[0]).unwrap();
+    assert!(
+        mirror_b.contains("Run echo hi") && mirror_b.contains("B says hi."),
+        "{mirror_b}"
+    );
+
+    let back = packages.path().join("b.sspkg");
+    let said = export(&b, &back);
+    assert!(said.contains(&format!("claude    {id}")), "{said}");
+    let before = std::fs::read(&transcript_a).unwrap();
+    let said = import(&a, &back, &[]);
+    assert!(said.contains("fast-forward: +2 records"), "{said}");
+    let after = std::fs::read(&transcript_a).unwrap();
+    assert!(after.starts_with(&before) && after.len() > before.len());
+    let added = String::from_utf8_lossy(&after[before.len()..]).into_owned();
+    assert_eq!(added.matches("B says hi.").count(), 1, "{added}");
+
+    // A's hook carries the fast-forwarded turn into A's own Codex mirror, once.
+    stop_hook(&a, &id, &transcript_a);
+    let rollouts = a.rollouts();
+    assert_eq!(rollouts.len(), 1, "{rollouts:?}");
+    let mirror_a = std::fs::read_to_string(&rollouts[0]).unwrap();
+    assert_eq!(
+        mirror_a.matches("\"text\":\"B says hi.\"").count(),
+        1,
+        "{mirror_a}"
+    );
+}
