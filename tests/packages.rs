@@ -783,6 +783,18 @@ fn a_claude_session_keeps_its_id_on_the_other_machine() {
         "{}",
         sessions[0].display()
     );
+    // The project folder is recomputed from B's project dir.
+    let folder: String = b
+        .project
+        .to_string_lossy()
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect();
+    assert!(
+        sessions[0].parent().unwrap().ends_with(&folder),
+        "{}",
+        sessions[0].display()
+    );
     let text = std::fs::read_to_string(&sessions[0]).unwrap();
     assert!(
         text.contains(&format!("\"cwd\":\"{}\"", b.project.display())),
@@ -964,5 +976,74 @@ fn a_live_mirrored_claude_session_keeps_mirroring_across_machines() {
         mirror_a.matches("\"text\":\"B says hi.\"").count(),
         1,
         "{mirror_a}"
+    );
+}
+
+/// A second import fast-forwards the copy; its rollback truncates the copy and restores
+/// session-sync's state to the first import's, so the same package fast-forwards again.
+#[test]
+fn rolling_back_a_fast_forward_restores_the_state_before_it() {
+    let (a, b, packages, package) = transfer();
+    import(&b, &package, &[]);
+    let copy = b.rollouts()[0].clone();
+    let first = std::fs::read(&copy).unwrap();
+    let state = b.data.join(format!("sessions/pkg-codex-{ID}/state.jsonl"));
+    // state.jsonl is a log of saves: its last line is the state.
+    let last = |path: &Path| {
+        let text = std::fs::read_to_string(path).unwrap();
+        serde_json::from_str::<Value>(text.lines().last().unwrap()).unwrap()
+    };
+    let first_state = last(&state);
+    continue_codex(&a.rollouts()[0], "now on A", "A says hi.");
+    let again = packages.path().join("a2.sspkg");
+    export(&a, &again);
+    let said = import(&b, &again, &[]);
+    assert!(
+        said.contains("→ codex     fast-forward: +2 records"),
+        "{said}"
+    );
+    assert!(std::fs::read(&copy).unwrap().starts_with(&first));
+
+    let said = ok(&b, &["rollback", "--last"]);
+    assert!(said.contains("truncated to its size before"), "{said}");
+    assert!(std::fs::read(&copy).unwrap() == first, "not truncated back");
+    assert_eq!(last(&state), first_state);
+    let said = import(&b, &again, &[]);
+    assert!(
+        said.contains("→ codex     fast-forward: +2 records"),
+        "{said}"
+    );
+}
+
+/// Redaction changes what the package says, not the ids its records are chained by: B's
+/// continuation of a redacted session still fast-forwards A's, whose secret stays as it was.
+#[test]
+fn redacted_secrets_still_fast_forward() {
+    let a = Env::new();
+    let b = Env::new();
+    let key = "sk-ant-api03-abcdefghijklmnopqrstuvwxyz0123";
+    let native = codex_session(&a, ID, &format!("use {key} please"), "a.txt");
+    let packages = tempfile::tempdir().unwrap();
+    let there = packages.path().join("a.sspkg");
+    export(&a, &there);
+    import(&b, &there, &[]);
+    let copy = b.rollouts()[0].clone();
+    assert!(!std::fs::read_to_string(&copy).unwrap().contains(key));
+    continue_codex(&copy, "now on B", "B says hi.");
+    let back = packages.path().join("b.sspkg");
+    export(&b, &back);
+
+    let before = std::fs::read(&native).unwrap();
+    let said = import(&a, &back, &[]);
+    assert!(said.contains("fast-forward: +2 records"), "{said}");
+    let after = std::fs::read(&native).unwrap();
+    assert!(
+        after.starts_with(&before),
+        "A's session (and its secret) changed"
+    );
+    let added = String::from_utf8_lossy(&after[before.len()..]).into_owned();
+    assert!(
+        added.contains("B says hi.") && !added.contains("REDACTED"),
+        "{added}"
     );
 }
