@@ -211,7 +211,7 @@ fn own_copy(
         return Err(busy);
     }
     let here = (reader.read)(&native)?;
-    let Some(records) = local_view(state, mirror, &here, data_dir)? else {
+    let Some((records, continued)) = local_view(state, mirror, &here, data_dir)? else {
         return Ok(None);
     };
     let ours = rids(&records);
@@ -220,7 +220,6 @@ fn own_copy(
         theirs.len() as u64,
         common_prefix(&ours, theirs),
     );
-    let continued = ours.len() as u64 > state.source.as_ref().map_or(0, |s| s.records);
     Ok(Some(Step {
         target: target.to_owned(),
         adopted: (continued && matches!(class, Class::FastForward { .. }))
@@ -688,7 +687,7 @@ pub fn as_exported(
         return Ok((own_lineage, conversation));
     };
     match local_view(&state, mirror, &conversation, data_dir)? {
-        Some(records) => Ok((
+        Some((records, _)) => Ok((
             format!("{}:{}", source.agent, source.id),
             Conversation {
                 records,
@@ -712,13 +711,14 @@ fn import_of(data_dir: &Path, agent: &str, id: &str) -> Option<SessionState> {
 
 /// The records an import's copy holds, as its lineage names them: what the import wrote
 /// (from session-sync's journal), then what was said in the copy since (read from the bytes
-/// after ours). `None` when the copy no longer starts with what was written.
+/// after ours), and whether there is any. `None` when the copy no longer starts with what was
+/// written.
 fn local_view(
     state: &SessionState,
     mirror: &Mirror,
     native: &Conversation,
     data_dir: &Path,
-) -> Result<Option<Vec<Record>>, String> {
+) -> Result<Option<(Vec<Record>, bool)>, String> {
     let agent = native.session.agent;
     let reader = agents::reader(agent).ok_or_else(|| format!("cannot read {agent} sessions"))?;
     let journal = store::records::read(
@@ -754,7 +754,15 @@ fn local_view(
     if common_prefix(&mine, &here) < mine.len() as u64 {
         return Ok(None);
     }
+    // An import that fast-forwarded only other targets with what was said here journaled it
+    // already: the journal ends with the first records said here since.
+    let since = &native.records[mine.len()..];
+    let (journaled, said) = (rids(&journal), rids(since));
+    let overlap = (0..=journaled.len().min(said.len()))
+        .rev()
+        .find(|&n| journaled[journaled.len() - n..] == said[..n])
+        .unwrap_or(0);
     let mut records = journal;
-    records.extend(native.records[mine.len()..].iter().cloned());
-    Ok(Some(records))
+    records.extend(since[overlap..].iter().cloned());
+    Ok(Some((records, !since.is_empty())))
 }

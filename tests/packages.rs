@@ -340,10 +340,10 @@ fn continued_on_b_fast_forwards_onto_a_native_file() {
     );
 }
 
+/// A package that fast-forwards only the Claude copy with B's own Codex turn journals that
+/// turn: the Codex copy's view must not count it twice (it read local-ahead, and B's next
+/// export repeated the turn), and A's next turn still appends to B's copy.
 #[test]
-#[ignore = "bug: after a package fast-forwards only the Claude copy with B's own continuation, \
-            import::local_view counts that continuation twice (journal + native tail): the \
-            Codex copy reads local-ahead and B's next export repeats the turn"]
 fn a_claude_copy_catching_up_does_not_duplicate_the_continuation() {
     let (a, b, packages, package) = transfer();
     import(&b, &package, &["--to", "claude"]);
@@ -363,6 +363,31 @@ fn a_claude_copy_catching_up_does_not_duplicate_the_continuation() {
     assert!(said.contains("→ codex     unchanged"), "{said}");
     let third = packages.path().join("b2.sspkg");
     assert!(export(&b, &third).contains("6 records"));
+
+    let copy = b.rollouts()[0].clone();
+    let before = std::fs::read(&copy).unwrap();
+    continue_codex(&a.rollouts()[0], "now on A", "A says hi.");
+    let fourth = packages.path().join("a3.sspkg");
+    export(&a, &fourth);
+    let said = import(&b, &fourth, &["--to", "claude"]);
+    assert!(
+        said.contains("→ codex     adopt, then fast-forward: +2 records"),
+        "{said}"
+    );
+    assert_eq!(
+        b.rollouts(),
+        vec![copy.clone()],
+        "a fork instead of an append"
+    );
+    let after = std::fs::read(&copy).unwrap();
+    assert!(after.starts_with(&before));
+    let added = String::from_utf8_lossy(&after[before.len()..]).into_owned();
+    assert_eq!(
+        added.matches("\"text\":\"A says hi.\"").count(),
+        1,
+        "{added}"
+    );
+    assert!(!added.contains("B says hi."), "{added}");
 }
 
 #[test]
