@@ -440,7 +440,8 @@ fn patch_as_function(item: &Item) -> Item {
 /// A Codex session moved between two machines by packages (`export`, `import`): on B it
 /// resumes in Codex and, imported `--to claude`, in Claude Code, each sending the whole history
 /// to its model; continued in Codex on B and brought back, it fast-forwards A's own rollout
-/// (appended to, the turn once), which `codex exec resume` then sends whole.
+/// (appended to, the turn once), which `codex exec resume` then sends whole; rolled back, it
+/// resumes as before.
 #[test]
 #[ignore = "end-to-end: runs the real codex and claude CLIs (cargo test --test e2e_handoff -- --ignored)"]
 fn codex_session_moves_by_package_to_another_machine_and_back() {
@@ -534,6 +535,20 @@ fn codex_session_moves_by_package_to_another_machine_and_back() {
         other => other.clone(),
     };
     check("codex on B → codex on A", &expected, &seen, unwrapped);
+
+    // Rolled back, A's rollout is as it was and resumes as it did.
+    session_sync(&a, &["rollback", "--last"]);
+    assert!(
+        fs::read(&rollout).unwrap() == before,
+        "A's rollout not restored"
+    );
+    let seen = resume_codex(&a, &codex_a, &id, NEXT_1);
+    let expected = seen_by_source(
+        codex_requests(&source),
+        native::CODEX_PROMPT_2,
+        native::CODEX_FINAL_2,
+    );
+    check("codex on A, rolled back", &expected, &seen, Clone::clone);
 }
 
 #[test]

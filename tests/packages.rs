@@ -1072,3 +1072,62 @@ fn redacted_secrets_still_fast_forward() {
         "{added}"
     );
 }
+
+/// One package with two sessions of one lineage (A's own, and the branch B's turn came in as):
+/// on B, whose copy holds B's turn, A's diverges and the branch is unchanged.
+#[test]
+fn a_package_may_mix_a_branch_and_an_unchanged_session_of_one_lineage() {
+    let (a, b, packages, package) = transfer();
+    import(&b, &package, &[]);
+    let copy = b.rollouts()[0].clone();
+    continue_codex(&copy, "now on B", "B says hi.");
+    continue_codex(&a.rollouts()[0], "now on A", "A says hi.");
+    let back = packages.path().join("b1.sspkg");
+    export(&b, &back);
+    import(&a, &back, &[]);
+    let branch = a
+        .rollouts()
+        .into_iter()
+        .find(|p| !p.to_string_lossy().contains(ID))
+        .unwrap();
+    let branch_id = common::parse_rollout(&branch)[0]["payload"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let both = packages.path().join("a2.sspkg");
+    ok(
+        &a,
+        &["export", ID, &branch_id, "-o", both.to_str().unwrap()],
+    );
+    let copy_bytes = std::fs::read(&copy).unwrap();
+
+    let said = import(&b, &both, &[]);
+    assert!(
+        said.contains(&format!("{ID} → codex     diverged")),
+        "{said}"
+    );
+    assert!(
+        said.contains(&format!("{branch_id} → codex     unchanged")),
+        "{said}"
+    );
+    assert_eq!(
+        std::fs::read(&copy).unwrap(),
+        copy_bytes,
+        "B's copy changed"
+    );
+    let rollouts = b.rollouts();
+    let texts: Vec<String> = rollouts
+        .iter()
+        .map(|p| std::fs::read_to_string(p).unwrap())
+        .collect();
+    assert_eq!(
+        texts.iter().filter(|t| t.contains("A says hi.")).count(),
+        1,
+        "A's turn once on B: {rollouts:?}"
+    );
+    assert_eq!(
+        texts.iter().filter(|t| t.contains("B says hi.")).count(),
+        1,
+        "B's turn once on B: {rollouts:?}"
+    );
+}
