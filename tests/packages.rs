@@ -668,23 +668,39 @@ fn damaged_or_hostile_packages_are_refused_and_write_nothing() {
         f.insert("manifest.json".into(), manifest.to_string().into_bytes());
     });
     refused(&future, "version 2");
-    for (name, kind, fault) in [
-        ("dotdot.sspkg", tar::EntryType::Regular, "../x"),
+    for (name, entry, kind, fault) in [
+        ("dotdot.sspkg", "../x", tar::EntryType::Regular, "../x"),
+        (
+            "absolute.sspkg",
+            "/tmp/x",
+            tar::EntryType::Regular,
+            "/tmp/x",
+        ),
         (
             "symlink.sspkg",
+            "link",
             tar::EntryType::Symlink,
+            "not a regular file",
+        ),
+        (
+            "hardlink.sspkg",
+            "link",
+            tar::EntryType::Link,
             "not a regular file",
         ),
     ] {
         let path = packages.path().join(name);
-        let entry = if kind == tar::EntryType::Symlink {
-            "link"
-        } else {
-            "../x"
-        };
         pack(&path, &files, &[(entry, kind)]);
         refused(&path, fault);
     }
+    let crowded = packages.path().join("crowded.sspkg");
+    let many: Vec<String> = (0..10_000).map(|n| format!("x{n}")).collect();
+    let extra: Vec<(&str, tar::EntryType)> = many
+        .iter()
+        .map(|n| (n.as_str(), tar::EntryType::Regular))
+        .collect();
+    pack(&crowded, &files, &extra);
+    refused(&crowded, "larger than a package may be");
     let truncated = packages.path().join("truncated.sspkg");
     let bytes = std::fs::read(&package).unwrap();
     std::fs::write(&truncated, &bytes[..bytes.len() / 2]).unwrap();
@@ -1001,6 +1017,34 @@ fn a_live_mirrored_claude_session_keeps_mirroring_across_machines() {
         mirror_a.matches("\"text\":\"B says hi.\"").count(),
         1,
         "{mirror_a}"
+    );
+
+    // Once more the other way: A's next turn fast-forwards B's transcript and B's mirror.
+    continue_claude(&a, &transcript_a, &id, "now on A", "A says hi.");
+    stop_hook(&a, &id, &transcript_a);
+    let again = packages.path().join("a2.sspkg");
+    export(&a, &again);
+    let before = std::fs::read(&transcript_b).unwrap();
+    let said = import(&b, &again, &[]);
+    assert!(said.contains("fast-forward: +2 records"), "{said}");
+    let after = std::fs::read(&transcript_b).unwrap();
+    assert!(after.starts_with(&before));
+    let added = String::from_utf8_lossy(&after[before.len()..]).into_owned();
+    assert!(
+        added.contains("A says hi.") && !added.contains("B says hi."),
+        "{added}"
+    );
+    stop_hook(&b, &id, &transcript_b);
+    let mirror_b = std::fs::read_to_string(&b.rollouts()[0]).unwrap();
+    assert_eq!(
+        mirror_b.matches("\"text\":\"A says hi.\"").count(),
+        1,
+        "{mirror_b}"
+    );
+    assert_eq!(
+        mirror_b.matches("\"text\":\"B says hi.\"").count(),
+        1,
+        "{mirror_b}"
     );
 }
 
