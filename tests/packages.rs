@@ -724,7 +724,17 @@ fn a_root_outside_home_needs_a_map_or_keep_paths() {
     let text = std::fs::read_to_string(&path)
         .unwrap()
         .replace(a.project.to_str().unwrap(), outside.to_str().unwrap());
-    std::fs::write(&path, text).unwrap();
+    // A call whose arguments name a path under the root: mapped as the session dir is.
+    let args = json!({ "cmd": "ls", "workdir": outside.join("sub") }).to_string();
+    let call = line(
+        "response_item",
+        json!({ "type": "function_call", "name": "exec_command", "arguments": args, "call_id": "call_2" }),
+    );
+    let output = line(
+        "response_item",
+        json!({ "type": "function_call_output", "call_id": "call_2", "output": "b.txt" }),
+    );
+    std::fs::write(&path, text + &call + &output).unwrap();
     let packages = tempfile::tempdir().unwrap();
     let package = packages.path().join("a.sspkg");
     ok(&a, &["export", "--all", "-o", package.to_str().unwrap()]);
@@ -746,8 +756,18 @@ fn a_root_outside_home_needs_a_map_or_keep_paths() {
         said.contains(&format!("{} → {}", outside.display(), there.display())),
         "{said}"
     );
-    let meta = &common::parse_rollout(&b.rollouts()[0])[0];
-    assert_eq!(meta["payload"]["cwd"], there.to_str().unwrap());
+    let lines = common::parse_rollout(&b.rollouts()[0]);
+    assert_eq!(lines[0]["payload"]["cwd"], there.to_str().unwrap());
+    let call = lines
+        .iter()
+        .find(|l| l["payload"]["call_id"] == "call_2" && l["payload"]["type"] == "function_call")
+        .unwrap();
+    let args: Value = serde_json::from_str(call["payload"]["arguments"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        args["workdir"],
+        there.join("sub").to_str().unwrap(),
+        "{call}"
+    );
 
     let c = Env::new();
     import(&c, &package, &["--keep-paths"]);

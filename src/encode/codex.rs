@@ -17,7 +17,12 @@ fn native_call(name: &str, input: &Value) -> Option<(&'static str, Value)> {
     match name {
         "Bash" => {
             let command = input.get("command")?.as_str()?;
-            Some(("exec_command", json!({ "cmd": command })))
+            let mut args = json!({ "cmd": command });
+            // A Codex shell call read back (agents::codex) keeps the directory it ran in.
+            if let Some(workdir) = input.get("workdir").filter(|w| w.is_string()) {
+                args["workdir"] = workdir.clone();
+            }
+            Some(("exec_command", args))
         }
         _ => None,
     }
@@ -276,5 +281,14 @@ mod tests {
             lines[0]
         );
         assert_eq!(cursor["ordinal"], 2 + lines.len() as u64);
+    }
+
+    #[test]
+    fn a_shell_call_keeps_its_workdir() {
+        let input = json!({ "command": "ls", "workdir": "/p/sub", "description": "List" });
+        assert_eq!(
+            native_call("Bash", &input),
+            Some(("exec_command", json!({ "cmd": "ls", "workdir": "/p/sub" })))
+        );
     }
 }
