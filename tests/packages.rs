@@ -1,6 +1,7 @@
 //! Offline packages between two machines, each a temporary HOME with its own agent homes and
 //! data dir (`../shared/specs/packages.md`): export, inspect, import and its classes, rollback,
-//! the journal, crash recovery, hostile packages, path maps and redaction, through the binary.
+//! the journal, crash recovery, hostile packages, path maps and redaction, and a Claude session
+//! mirrored live on both machines, through the binary.
 
 mod common;
 
@@ -192,7 +193,7 @@ fn manifest(package: &Path) -> Value {
     serde_json::from_slice(&unpack(package)["manifest.json"]).unwrap()
 }
 
-/// The one file under `dir` (recursively) whose name contains `needle`, if any.
+/// The files under `dir` (recursively) whose path contains `needle`.
 fn find(dir: &Path, needle: &str) -> Vec<PathBuf> {
     tree(dir)
         .into_iter()
@@ -489,7 +490,7 @@ fn an_unrelated_session_with_the_same_id_gets_a_new_id() {
 
 #[test]
 fn rollback_undoes_exactly_and_keeps_what_was_continued() {
-    let (_a, b, packages, package) = transfer();
+    let (_a, b, _packages, package) = transfer();
     let home_before = tree(&b.home);
     let said = import(&b, &package, &["--to", "claude"]);
     let txid = said
@@ -552,7 +553,6 @@ fn rollback_undoes_exactly_and_keeps_what_was_continued() {
         claude_sessions(&b).is_empty(),
         "the untouched Claude copy is deleted"
     );
-    drop(packages);
 }
 
 #[test]
