@@ -1224,3 +1224,16 @@ fn a_target_that_cannot_be_written_is_reported_as_such() {
         "{stderr}"
     );
 }
+
+/// An older package of a session continued since: local-ahead, nothing written.
+#[test]
+fn an_older_package_writes_nothing() {
+    let (_a, b, _packages, package) = transfer();
+    import(&b, &package, &[]);
+    continue_codex(&b.rollouts()[0], "now on B", "B says hi.");
+    let before = settled(&b);
+    let said = import(&b, &package, &[]);
+    assert!(said.contains("→ codex     local-ahead"), "{said}");
+    assert!(said.contains("Nothing to write"), "{said}");
+    assert_eq!(settled(&b), before);
+}
