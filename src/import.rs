@@ -267,7 +267,8 @@ fn classify(
             return Ok(step);
         }
         let class = match state.mirrors.get(target) {
-            None if common == n_s && handed >= n_s => Class::LocalAhead,
+            // No copy in this target yet (`--to` added it since): one is made, whatever the
+            // package holds compared with the lineage here.
             None => Class::New,
             Some(_) if !same_lineage && common < handed.min(n_s) => Class::Diverged { at: common },
             Some(_) => by_prefix(handed, n_s, common.min(handed)),

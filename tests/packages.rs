@@ -1237,3 +1237,30 @@ fn an_older_package_writes_nothing() {
     assert!(said.contains("Nothing to write"), "{said}");
     assert_eq!(settled(&b), before);
 }
+
+/// `--to` on a later import of the same package adds the target's copy (it read local-ahead
+/// and wrote nothing).
+#[test]
+fn a_target_added_later_gets_its_copy() {
+    let (_a, b, _packages, package) = transfer();
+    import(&b, &package, &[]);
+    let said = import(&b, &package, &["--to", "claude"]);
+    assert!(said.contains("→ codex     unchanged"), "{said}");
+    assert!(said.contains("→ claude    new"), "{said}");
+    let sessions = claude_sessions(&b);
+    assert_eq!(sessions.len(), 1, "{sessions:?}");
+    assert!(
+        std::fs::read_to_string(&sessions[0])
+            .unwrap()
+            .contains("list the files")
+    );
+    let said = import(&b, &package, &["--to", "claude"]);
+    assert!(said.contains("Nothing to write"), "{said}");
+    ok(&b, &["rollback", "--last"]);
+    assert!(claude_sessions(&b).is_empty());
+    assert_eq!(
+        b.rollouts().len(),
+        1,
+        "the Codex copy of the first import stays"
+    );
+}
