@@ -815,6 +815,13 @@ fn secrets_are_redacted_and_counted_unless_no_redact() {
         "the key is somewhere in the package"
     );
 
+    let b = Env::new();
+    let said = ok(&b, &["inspect", package.to_str().unwrap()]);
+    assert!(
+        said.contains("redacted at export:") && said.contains("anthropic-key"),
+        "{said}"
+    );
+
     let plain = packages.path().join("plain.sspkg");
     ok(
         &a,
