@@ -736,8 +736,10 @@ fn local_view(
     let path = &native.session.path;
     let prefix = store::fs::read_range(path, 0, mirror.lineage.bytes)
         .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    let scratch = data_dir.join("tmp").join(format!(
-        "{}.{}",
+    // Beside the data dir's own files, so that once removed it leaves nothing behind
+    // (`inspect` writes nothing).
+    let scratch = data_dir.join(format!(
+        ".scratch.{}.{}",
         std::process::id(),
         path.file_name()
             .map_or("session".into(), |n| n.to_string_lossy())

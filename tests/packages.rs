@@ -263,28 +263,21 @@ fn export_inspect_import_then_reimport_writes_nothing() {
     assert!(said.contains("codex     created codex resume"), "{said}");
     assert_eq!(txids(&b).len(), 1);
 
-    let before = settled(&b);
+    let before = tree(b.root.path());
     let said = import(&b, &package, &["--to", "claude"]);
     assert!(said.contains("Nothing to write"), "{said}");
     assert!(said.contains("→ codex     unchanged"), "{said}");
     assert!(said.contains("→ claude    unchanged"), "{said}");
-    assert_eq!(settled(&b), before, "a re-import wrote something");
+    assert_eq!(tree(b.root.path()), before, "a re-import wrote something");
 }
 
-/// The whole tree of a machine but the scratch folder classification leaves (see
-/// `inspect_of_an_imported_session_writes_nothing`).
-fn settled(env: &Env) -> Tree {
-    let mut found = tree(env.root.path());
-    found.remove(Path::new("data/tmp"));
-    found
-}
-
+/// Classifying against an import's copy reads it through a scratch file, which once left an
+/// empty `<data>/tmp` behind.
 #[test]
-#[ignore = "bug: import::local_view reads an import's copy through a scratch file in \
-            <data>/tmp and leaves that folder behind, so `inspect` writes to the data dir"]
 fn inspect_of_an_imported_session_writes_nothing() {
     let (_a, b, _packages, package) = transfer();
     import(&b, &package, &[]);
+    continue_codex(&b.rollouts()[0], "now on B", "B says hi.");
     let before = tree(b.root.path());
     ok(&b, &["inspect", package.to_str().unwrap()]);
     assert_eq!(tree(b.root.path()), before);
@@ -321,11 +314,11 @@ fn continued_on_b_fast_forwards_onto_a_native_file() {
     // And back: B has all of it already.
     let again = packages.path().join("a2.sspkg");
     assert!(export(&a, &again).contains("6 records"));
-    let before = settled(&b);
+    let before = tree(b.root.path());
     let said = import(&b, &again, &[]);
     assert!(said.contains("→ codex     unchanged"), "{said}");
     assert!(said.contains("Nothing to write"), "{said}");
-    assert_eq!(settled(&b), before);
+    assert_eq!(tree(b.root.path()), before);
     assert_eq!(txids(&b).len(), 1);
 
     // Rolled back on A: the append is truncated away, A's file is as it was.
@@ -1238,11 +1231,11 @@ fn an_older_package_writes_nothing() {
     let (_a, b, _packages, package) = transfer();
     import(&b, &package, &[]);
     continue_codex(&b.rollouts()[0], "now on B", "B says hi.");
-    let before = settled(&b);
+    let before = tree(b.root.path());
     let said = import(&b, &package, &[]);
     assert!(said.contains("→ codex     local-ahead"), "{said}");
     assert!(said.contains("Nothing to write"), "{said}");
-    assert_eq!(settled(&b), before);
+    assert_eq!(tree(b.root.path()), before);
 }
 
 /// `--to` on a later import of the same package adds the target's copy (it read local-ahead
