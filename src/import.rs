@@ -482,6 +482,31 @@ fn apply_session(
             }
         },
     )?;
+    // A write that did not happen (its target failed, or has the session open) fails the
+    // import: it is undone whole rather than committed half-applied.
+    let unwritten: Vec<String> = outcome
+        .after
+        .mirrors
+        .iter()
+        .filter(|(_, mirror)| mirror.pending.is_some())
+        .map(|(target, mirror)| {
+            let place = format!("{target} mirror {}:", mirror.path.display());
+            outcome
+                .problems
+                .iter()
+                .find(|p| p.starts_with(&place))
+                .cloned()
+                .unwrap_or_else(|| {
+                    format!(
+                        "{target} has session {} open; close it there and import again",
+                        mirror.id
+                    )
+                })
+        })
+        .collect();
+    if !unwritten.is_empty() {
+        return Err(unwritten.join("; "));
+    }
     let mut after = outcome.after.clone();
     if let Some((local_id, class)) = branch_of {
         if let Some(new) = after.mirrors.get(agent) {

@@ -1204,11 +1204,10 @@ fn a_package_may_mix_a_branch_and_an_unchanged_session_of_one_lineage() {
     );
 }
 
+/// A target that cannot be written (here CLAUDE_CONFIG_DIR is a file) fails the import, undone
+/// whole: it was reported as created, blamed on Claude having the session open, and committed
+/// half-applied.
 #[test]
-#[ignore = "bug: a target that cannot be written (here CLAUDE_CONFIG_DIR is a file) leaves its \
-            mirror `pending` in the state: import prints `claude created claude --resume <id>` \
-            for a file that does not exist, blames Claude for having the session open \
-            (handoff::pending_problems), and commits the transaction half-applied"]
 fn a_target_that_cannot_be_written_is_reported_as_such() {
     let (_a, b, _packages, package) = transfer();
     std::fs::create_dir_all(&b.home).unwrap();
@@ -1223,6 +1222,12 @@ fn a_target_that_cannot_be_written_is_reported_as_such() {
         stderr.contains("Not a directory") && !stderr.contains("open"),
         "{stderr}"
     );
+    assert!(
+        stderr.contains("nothing of this import was kept"),
+        "{stderr}"
+    );
+    assert!(b.rollouts().is_empty(), "the Codex copy is kept");
+    assert!(ok(&b, &["journal"]).contains("Failed"));
 }
 
 /// An older package of a session continued since: local-ahead, nothing written.
