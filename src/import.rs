@@ -211,7 +211,7 @@ fn own_copy(
         return Err(busy);
     }
     let here = (reader.read)(&native)?;
-    let Some(records) = local_view(state, mirror, &here, data_dir)? else {
+    let Some((records, continued)) = local_view(state, mirror, &here, data_dir)? else {
         return Ok(None);
     };
     let ours = rids(&records);
@@ -220,7 +220,6 @@ fn own_copy(
         theirs.len() as u64,
         common_prefix(&ours, theirs),
     );
-    let continued = ours.len() as u64 > state.source.as_ref().map_or(0, |s| s.records);
     Ok(Some(Step {
         target: target.to_owned(),
         adopted: (continued && matches!(class, Class::FastForward { .. }))
@@ -268,7 +267,8 @@ fn classify(
             return Ok(step);
         }
         let class = match state.mirrors.get(target) {
-            None if common == n_s && handed >= n_s => Class::LocalAhead,
+            // No copy in this target yet (`--to` added it since): one is made, whatever the
+            // package holds compared with the lineage here.
             None => Class::New,
             Some(_) if !same_lineage && common < handed.min(n_s) => Class::Diverged { at: common },
             Some(_) => by_prefix(handed, n_s, common.min(handed)),
@@ -318,7 +318,8 @@ pub struct Applied {
     pub problems: Vec<String>,
 }
 
-/// Applies `plan` as one transaction of the journal.
+/// Applies `plan` as one transaction of the journal. `recover` comes before the plan: a
+/// half-applied import must not count as what is here.
 pub fn apply(
     plan: &Plan,
     package_path: &Path,
@@ -326,7 +327,6 @@ pub fn apply(
     config: &Config,
 ) -> Result<Applied, String> {
     let journal = journal::Journal::new(data_dir);
-    recover(data_dir);
     if !plan
         .sessions
         .iter()
@@ -482,6 +482,31 @@ fn apply_session(
             }
         },
     )?;
+    // A write that did not happen (its target failed, or has the session open) fails the
+    // import: it is undone whole rather than committed half-applied.
+    let unwritten: Vec<String> = outcome
+        .after
+        .mirrors
+        .iter()
+        .filter(|(_, mirror)| mirror.pending.is_some())
+        .map(|(target, mirror)| {
+            let place = format!("{target} mirror {}:", mirror.path.display());
+            outcome
+                .problems
+                .iter()
+                .find(|p| p.starts_with(&place))
+                .cloned()
+                .unwrap_or_else(|| {
+                    format!(
+                        "{target} has session {} open; close it there and import again",
+                        mirror.id
+                    )
+                })
+        })
+        .collect();
+    if !unwritten.is_empty() {
+        return Err(unwritten.join("; "));
+    }
     let mut after = outcome.after.clone();
     if let Some((local_id, class)) = branch_of {
         if let Some(new) = after.mirrors.get(agent) {
@@ -688,7 +713,7 @@ pub fn as_exported(
         return Ok((own_lineage, conversation));
     };
     match local_view(&state, mirror, &conversation, data_dir)? {
-        Some(records) => Ok((
+        Some((records, _)) => Ok((
             format!("{}:{}", source.agent, source.id),
             Conversation {
                 records,
@@ -725,13 +750,14 @@ fn import_of(data_dir: &Path, agent: &str, id: &str) -> Option<SessionState> {
 
 /// The records an import's copy holds, as its lineage names them: what the import wrote
 /// (from session-sync's journal), then what was said in the copy since (read from the bytes
-/// after ours). `None` when the copy no longer starts with what was written.
+/// after ours), and whether there is any. `None` when the copy no longer starts with what was
+/// written.
 fn local_view(
     state: &SessionState,
     mirror: &Mirror,
     native: &Conversation,
     data_dir: &Path,
-) -> Result<Option<Vec<Record>>, String> {
+) -> Result<Option<(Vec<Record>, bool)>, String> {
     let agent = native.session.agent;
     let reader = agents::reader(agent).ok_or_else(|| format!("cannot read {agent} sessions"))?;
     let journal = store::records::read(
@@ -748,8 +774,10 @@ fn local_view(
     let path = &native.session.path;
     let prefix = crate::read::read_range(path, 0, mirror.lineage.bytes)
         .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    let scratch = data_dir.join("tmp").join(format!(
-        "{}.{}",
+    // Beside the data dir's own files, so that once removed it leaves nothing behind
+    // (`inspect` writes nothing).
+    let scratch = data_dir.join(format!(
+        ".scratch.{}.{}",
         std::process::id(),
         path.file_name()
             .map_or("session".into(), |n| n.to_string_lossy())
@@ -767,7 +795,15 @@ fn local_view(
     if common_prefix(&mine, &here) < mine.len() as u64 {
         return Ok(None);
     }
+    // An import that fast-forwarded only other targets with what was said here journaled it
+    // already: the journal ends with the first records said here since.
+    let since = &native.records[mine.len()..];
+    let (journaled, said) = (rids(&journal), rids(since));
+    let overlap = (0..=journaled.len().min(said.len()))
+        .rev()
+        .find(|&n| journaled[journaled.len() - n..] == said[..n])
+        .unwrap_or(0);
     let mut records = journal;
-    records.extend(native.records[mine.len()..].iter().cloned());
-    Ok(Some(records))
+    records.extend(since[overlap..].iter().cloned());
+    Ok(Some((records, !since.is_empty())))
 }

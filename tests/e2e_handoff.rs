@@ -10,6 +10,9 @@
 //! rollout is restored after `codex exec resume`), so the second `mirror --from` may append:
 //! a target the user continued is forked instead, which is another test's business.
 //!
+//! The same between two machines by packages: `export` on one, `import` on the other, and
+//! back.
+//!
 //! Run: `cargo test --test e2e_handoff -- --ignored --test-threads=1`.
 
 mod support;
@@ -409,6 +412,143 @@ fn opencode_session_hands_off_to_claude_and_keeps_up() {
         &seen,
         opencode_to_claude,
     );
+}
+
+/// `session-sync <args>` on `env`, which must succeed; its stdout.
+fn session_sync(env: &TestEnv, args: &[&str]) -> String {
+    let out = env.run(env.session_sync().args(args));
+    out.assert_success();
+    out.stdout.clone()
+}
+
+/// `--map` from `from`'s project to `to`'s: the e2e projects are outside the home.
+fn map(from: &TestEnv, to: &TestEnv) -> String {
+    format!("{}={}", from.project.display(), to.project.display())
+}
+
+/// Codex → Codex through a package: it carries records, not the rollout, so a free-form
+/// `apply_patch` comes back as a function call with `{input}` (as in Claude).
+fn patch_as_function(item: &Item) -> Item {
+    match item {
+        Item::Call { name, args, .. } if name == "apply_patch" && args.is_string() => {
+            renamed(item, "apply_patch", json!({ "input": args }))
+        }
+        other => other.clone(),
+    }
+}
+
+/// A Codex session moved between two machines by packages (`export`, `import`): on B it
+/// resumes in Codex and, imported `--to claude`, in Claude Code, each sending the whole history
+/// to its model; continued in Codex on B and brought back, it fast-forwards A's own rollout
+/// (appended to, the turn once), which `codex exec resume` then sends whole; rolled back, it
+/// resumes as before.
+#[test]
+#[ignore = "end-to-end: runs the real codex and claude CLIs (cargo test --test e2e_handoff -- --ignored)"]
+fn codex_session_moves_by_package_to_another_machine_and_back() {
+    let mut a = TestEnv::new();
+    let source = ResponsesMock::scripted(native::codex_script());
+    a.use_codex(&source);
+    let id = native::codex_session(&a);
+    let packages = a.root.join("packages");
+    fs::create_dir_all(&packages).unwrap();
+    let there = packages.join("a.sspkg");
+    session_sync(&a, &["export", &id, "-o", there.to_str().unwrap()]);
+
+    let mut b = TestEnv::new();
+    let codex_b = ResponsesMock::start(TARGET_REPLY);
+    b.use_codex(&codex_b);
+    let claude_b = claude_mock();
+    use_claude(&mut b, &claude_b);
+    let said = session_sync(
+        &b,
+        &[
+            "import",
+            there.to_str().unwrap(),
+            "--to",
+            "claude",
+            "--map",
+            &map(&a, &b),
+        ],
+    );
+    let claude_id = target_id(&said, "claude")
+        .unwrap_or_else(|| panic!("no claude session in the import's output: {said}"));
+    let expected = seen_by_source(
+        codex_requests(&source),
+        native::CODEX_PROMPT_2,
+        native::CODEX_FINAL_2,
+    );
+    let seen = resume_codex(&b, &codex_b, &id, NEXT_1);
+    check(
+        "codex on A → codex on B",
+        &expected,
+        &seen,
+        patch_as_function,
+    );
+    let seen = resume_claude(&b, &claude_b, &claude_id, NEXT_1);
+    check(
+        "codex on A → claude on B",
+        &expected,
+        &seen,
+        codex_to_claude,
+    );
+
+    // B goes on in Codex and sends the session back.
+    let continued = ResponsesMock::scripted(native::codex_script());
+    b.use_codex(&continued);
+    native::codex_exec(&b, Some(&id), native::CODEX_PROMPT_3);
+    let back = packages.join("b.sspkg");
+    session_sync(&b, &["export", &id, "-o", back.to_str().unwrap()]);
+    let rollout = native::codex_rollout(&a, &id);
+    let before = fs::read(&rollout).unwrap();
+    let said = session_sync(
+        &a,
+        &["import", back.to_str().unwrap(), "--map", &map(&b, &a)],
+    );
+    assert!(said.contains("fast-forward"), "{said}");
+    assert_eq!(
+        a.codex_rollouts(),
+        vec![rollout.clone()],
+        "a second rollout on A"
+    );
+    let after = fs::read(&rollout).unwrap();
+    assert_appended(&before, &after, "B's turn onto A's rollout");
+    let added = String::from_utf8_lossy(&after[before.len()..]).into_owned();
+    assert_eq!(
+        added.matches(native::CODEX_FINAL_3).count(),
+        2,
+        "B's answer once (a response_item and its agent_message): {added}"
+    );
+
+    let codex_a = ResponsesMock::start(TARGET_REPLY);
+    a.use_codex(&codex_a);
+    let seen = resume_codex(&a, &codex_a, &id, NEXT_2);
+    let expected = seen_by_source(
+        codex_requests(&continued),
+        native::CODEX_PROMPT_3,
+        native::CODEX_FINAL_3,
+    );
+    // B's Codex saw the patch as the import wrote it; A's rollout holds its own original.
+    let unwrapped = |item: &Item| match item {
+        Item::Call { name, args, .. } if name == "apply_patch" && args["input"].is_string() => {
+            renamed(item, "apply_patch", args["input"].clone())
+        }
+        other => other.clone(),
+    };
+    check("codex on B → codex on A", &expected, &seen, unwrapped);
+
+    // Rolled back, A's rollout is as it was and resumes as it did.
+    session_sync(&a, &["rollback", "--last"]);
+    assert!(
+        fs::read(&rollout).unwrap() == before,
+        "A's rollout not restored"
+    );
+    let seen = resume_codex(&a, &codex_a, &id, NEXT_1);
+    let expected = seen_by_source(
+        codex_requests(&source),
+        native::CODEX_PROMPT_2,
+        native::CODEX_FINAL_2,
+    );
+    check("codex on A, rolled back", &expected, &seen, Clone::clone);
 }
 
 #[test]

@@ -3,7 +3,7 @@
 
 use super::{Error, Result, data_dir};
 use crate::config::Config;
-use crate::{agents, import, package};
+use crate::{agents, import, package, store};
 use std::path::PathBuf;
 
 #[derive(clap::Args)]
@@ -69,7 +69,26 @@ pub fn run(args: Args) -> Result {
         maps,
         keep_paths: args.keep_paths,
     };
-    let plan = import::plan(package, &data_dir, &options).map_err(Error::new)?;
+    // Planned before anything is written, so that a refused import writes nothing.
+    let mut plan = import::plan(package, &data_dir, &options).map_err(Error::new)?;
+    // One import at a time, so that a transaction found `applying` is one a crash left
+    // half-applied, never one running beside this. It is undone first, and the plan made
+    // again: it must not count the writes undone.
+    let _importing = if args.dry_run {
+        None
+    } else {
+        let lock = data_dir.join("import.lock");
+        let guard = store::LockGuard::acquire(&lock, std::time::Duration::from_secs(60))
+            .map_err(|e| Error::new(format!("another import is running ({e})")))?;
+        let recovered = import::recover(&data_dir);
+        for line in &recovered {
+            println!("{line}");
+        }
+        if !recovered.is_empty() {
+            plan = import::plan(plan.package, &data_dir, &options).map_err(Error::new)?;
+        }
+        Some(guard)
+    };
     let manifest = &plan.package.manifest;
     println!(
         "{}: package {} from {}, {} sessions",

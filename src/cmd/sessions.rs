@@ -169,7 +169,13 @@ fn relations(states: &[SessionState]) -> HashMap<String, Mirrored> {
                 .or_default()
                 .of = Some(source.clone());
         }
-        for old in &state.retired {
+        // A session with no path is this machine's own, kept beside a diverged import
+        // (import::apply_session): session-sync never wrote it, it mirrors nothing.
+        for old in state
+            .retired
+            .iter()
+            .filter(|r| !r.path.as_os_str().is_empty())
+        {
             relations
                 .entry(format!("{}:{}", old.target, old.id))
                 .or_default()

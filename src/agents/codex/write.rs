@@ -19,7 +19,12 @@ fn native_call(name: &str, input: &Value) -> Option<(&'static str, Value)> {
     match name {
         "Bash" => {
             let command = input.get("command")?.as_str()?;
-            Some(("exec_command", json!({ "cmd": command })))
+            let mut args = json!({ "cmd": command });
+            // A Codex shell call read back (agents::codex) keeps the directory it ran in.
+            if let Some(workdir) = input.get("workdir").filter(|w| w.is_string()) {
+                args["workdir"] = workdir.clone();
+            }
+            Some(("exec_command", args))
         }
         _ => None,
     }
@@ -71,20 +76,55 @@ impl Encoder for Codex {
         })
     }
 
-    fn adopt(&self, _text: &str) -> Option<Value> {
-        // Each line stands alone: nothing to remember.
-        Some(Value::Null)
+    fn adopt(&self, text: &str) -> Option<Value> {
+        // Each line stands alone, but a paginated rollout (native 0.169) needs the next
+        // ordinal on every line appended: Codex refuses to resume it otherwise.
+        let first: Value = serde_json::from_str(text.lines().next()?).ok()?;
+        if first["payload"]["history_mode"] != "paginated" {
+            return Some(Value::Null);
+        }
+        let last = text
+            .lines()
+            .rev()
+            .find_map(|l| serde_json::from_str::<Value>(l).ok()?["ordinal"].as_u64())?;
+        Some(json!({ "ordinal": last + 1 }))
     }
 
-    fn encode(&self, records: &[Record], _cursor: &mut Value, lines: &mut Vec<String>) -> u64 {
+    fn encode(&self, records: &[Record], cursor: &mut Value, lines: &mut Vec<String>) -> u64 {
+        let mut ordinal = cursor["ordinal"].as_u64();
         let mut count = 0;
         for record in records {
             let before = lines.len();
             self.encode_one(record, lines);
+            if let Some(next) = ordinal.as_mut() {
+                for line in &mut lines[before..] {
+                    *line = with_ordinal(line, *next);
+                    *next += 1;
+                }
+            }
             count += u64::from(lines.len() > before);
+        }
+        if let Some(next) = ordinal {
+            *cursor = json!({ "ordinal": next });
         }
         count
     }
+}
+
+/// A rollout line with `"ordinal"` after its timestamp, where Codex puts it.
+fn with_ordinal(line: &str, ordinal: u64) -> String {
+    let Ok(Value::Object(fields)) = serde_json::from_str::<Value>(line) else {
+        return line.to_owned();
+    };
+    let mut out = serde_json::Map::new();
+    for (key, value) in fields {
+        let after = key == "timestamp";
+        out.insert(key, value);
+        if after {
+            out.insert("ordinal".into(), ordinal.into());
+        }
+    }
+    Value::Object(out).to_string()
 }
 
 impl Codex {
@@ -204,4 +244,53 @@ fn output(parts: &[Part]) -> Value {
             })
             .collect(),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn appends_to_a_paginated_rollout_continue_its_ordinals() {
+        let codex = Codex {
+            home: PathBuf::from("/codex"),
+            style: ToolStyle::Structured,
+            max_output_bytes: 1 << 20,
+        };
+        let legacy = "{\"type\":\"session_meta\",\"payload\":{\"id\":\"x\"}}\n";
+        assert_eq!(codex.adopt(legacy), Some(Value::Null));
+        let paginated = "{\"timestamp\":\"t\",\"ordinal\":0,\"type\":\"session_meta\",\"payload\":{\"id\":\"x\",\"history_mode\":\"paginated\"}}\n\
+                         {\"timestamp\":\"t\",\"ordinal\":1,\"type\":\"event_msg\",\"payload\":{}}\n";
+        let mut cursor = codex.adopt(paginated).unwrap();
+        let mut lines = Vec::new();
+        let records = [
+            Record::new(Item::Text { text: "one".into() }),
+            Record::new(Item::Text { text: "two".into() }),
+        ];
+        codex.encode(&records, &mut cursor, &mut lines);
+        let ordinals: Vec<u64> = lines
+            .iter()
+            .map(|l| {
+                serde_json::from_str::<Value>(l).unwrap()["ordinal"]
+                    .as_u64()
+                    .unwrap()
+            })
+            .collect();
+        assert_eq!(ordinals, (2..2 + lines.len() as u64).collect::<Vec<_>>());
+        assert!(
+            lines[0].starts_with("{\"timestamp\":\"\",\"ordinal\":2,"),
+            "{}",
+            lines[0]
+        );
+        assert_eq!(cursor["ordinal"], 2 + lines.len() as u64);
+    }
+
+    #[test]
+    fn a_shell_call_keeps_its_workdir() {
+        let input = json!({ "command": "ls", "workdir": "/p/sub", "description": "List" });
+        assert_eq!(
+            native_call("Bash", &input),
+            Some(("exec_command", json!({ "cmd": "ls", "workdir": "/p/sub" })))
+        );
+    }
 }
