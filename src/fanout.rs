@@ -28,6 +28,7 @@ pub fn write(
 ) -> Result<Vec<String>, String> {
     let now_text = encode::rfc3339(now);
     let mut problems = Vec::new();
+    let journal_before = state.records_bytes;
     state.records_bytes = store::records::append(&files.records, state.records_bytes, records)
         .map_err(|e| format!("cannot append to {}: {e}", files.records.display()))?;
 
@@ -97,6 +98,10 @@ pub fn write(
                             reason,
                             retired_at: now_text.clone(),
                             successor,
+                            written: Some(store::state::Written {
+                                bytes: parent.lineage.bytes,
+                                journal_bytes: journal_before,
+                            }),
                         });
                     }
                     forks.push(batch);

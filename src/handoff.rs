@@ -167,6 +167,7 @@ pub fn apply(
             reason: format!("left behind: the {} session was rewritten", session.agent),
             retired_at: now_text.clone(),
             successor,
+            written: None,
         });
     }
     if !prefix_holds {

@@ -211,7 +211,11 @@ fn own_copy(
         return Err(busy);
     }
     let here = (reader.read)(&native)?;
-    let Some((records, continued)) = local_view(state, mirror, &here, data_dir)? else {
+    let copy = Copy {
+        end: mirror.lineage.bytes,
+        journal_bytes: state.records_bytes,
+    };
+    let Some((records, continued)) = local_view(state, copy, &here, data_dir)? else {
         return Ok(None);
     };
     let ours = rids(&records);
@@ -520,6 +524,7 @@ fn apply_session(
                 },
                 retired_at: after.last_sync.clone(),
                 successor: new.id.clone(),
+                written: None,
             });
             let _lock = store::LockGuard::acquire(&files.lock, std::time::Duration::from_secs(10))
                 .map_err(|e| format!("cannot lock {}: {e}", files.lock.display()))?;
@@ -706,13 +711,13 @@ pub fn as_exported(
 ) -> Result<(String, Conversation), String> {
     let session = &conversation.session;
     let own_lineage = format!("{}:{}", session.agent, session.id);
-    let Some(state) = import_of(data_dir, session.agent, &session.id) else {
+    let Some((state, copy)) = import_of(data_dir, session.agent, &session.id) else {
         return Ok((own_lineage, conversation));
     };
-    let (Some(source), Some(mirror)) = (&state.source, state.mirrors.get(session.agent)) else {
+    let Some(source) = &state.source else {
         return Ok((own_lineage, conversation));
     };
-    match local_view(&state, mirror, &conversation, data_dir)? {
+    match local_view(&state, copy, &conversation, data_dir)? {
         Some((records, _)) => Ok((
             format!("{}:{}", source.agent, source.id),
             Conversation {
@@ -727,24 +732,63 @@ pub fn as_exported(
 /// `agent:id` of every session an import wrote into the session's own agent: that session
 /// on this machine, to export and archive as such (not as a mirror).
 pub fn copies(states: &[SessionState]) -> std::collections::HashSet<String> {
-    states
-        .iter()
-        .filter_map(|s| {
-            let source = s.source.as_ref().filter(|s| s.package.is_some())?;
-            let copy = s.mirrors.get(&source.agent)?;
-            Some(format!("{}:{}", source.agent, copy.id))
-        })
-        .collect()
+    let mut copies = std::collections::HashSet::new();
+    for state in states {
+        let Some(source) = state.source.as_ref().filter(|s| s.package.is_some()) else {
+            continue;
+        };
+        for (id, _) in copy_ids(state, &source.agent) {
+            copies.insert(format!("{}:{id}", source.agent));
+        }
+    }
+    copies
 }
 
-/// The state of the import whose copy in `agent` is the session `id`.
-fn import_of(data_dir: &Path, agent: &str, id: &str) -> Option<SessionState> {
-    store::all_sessions(data_dir).into_iter().find(|state| {
+/// How far session-sync wrote the copies of an import in `agent`: the live one, and those the
+/// user went on with (left behind when the next import forked).
+fn copy_ids<'a>(state: &'a SessionState, agent: &str) -> Vec<(&'a str, Copy)> {
+    let live = state.mirrors.get(agent).map(|m| {
+        let copy = Copy {
+            end: m.lineage.bytes,
+            journal_bytes: state.records_bytes,
+        };
+        (m.id.as_str(), copy)
+    });
+    let left = state
+        .retired
+        .iter()
+        .filter(|r| r.target == agent)
+        .filter_map(|r| {
+            let written = r.written?;
+            let copy = Copy {
+                end: written.bytes,
+                journal_bytes: written.journal_bytes,
+            };
+            Some((r.id.as_str(), copy))
+        });
+    live.into_iter().chain(left).collect()
+}
+
+/// What session-sync wrote to an import's copy: up to `end` in its file, carrying the records
+/// journal's first `journal_bytes`.
+#[derive(Debug, Clone, Copy)]
+struct Copy {
+    end: u64,
+    journal_bytes: u64,
+}
+
+/// The state of the import whose copy in `agent` is the session `id`, and that copy.
+fn import_of(data_dir: &Path, agent: &str, id: &str) -> Option<(SessionState, Copy)> {
+    store::all_sessions(data_dir).into_iter().find_map(|state| {
         state
             .source
             .as_ref()
-            .is_some_and(|s| s.package.is_some() && s.agent == agent)
-            && state.mirrors.get(agent).is_some_and(|m| m.id == id)
+            .filter(|s| s.package.is_some() && s.agent == agent)?;
+        let copy = copy_ids(&state, agent)
+            .into_iter()
+            .find(|(copy_id, _)| *copy_id == id)?
+            .1;
+        Some((state, copy))
     })
 }
 
@@ -754,7 +798,7 @@ fn import_of(data_dir: &Path, agent: &str, id: &str) -> Option<SessionState> {
 /// written.
 fn local_view(
     state: &SessionState,
-    mirror: &Mirror,
+    copy: Copy,
     native: &Conversation,
     data_dir: &Path,
 ) -> Result<Option<(Vec<Record>, bool)>, String> {
@@ -762,7 +806,7 @@ fn local_view(
     let reader = agents::reader(agent).ok_or_else(|| format!("cannot read {agent} sessions"))?;
     let journal = store::records::read(
         &SessionFiles::new(data_dir, &state.claude_session_id).records,
-        state.records_bytes,
+        copy.journal_bytes,
     )
     .map_err(|e| {
         format!(
@@ -772,7 +816,7 @@ fn local_view(
     })?;
     // What the import wrote reads back as the copy's first records; the rest is new here.
     let path = &native.session.path;
-    let prefix = crate::read::read_range(path, 0, mirror.lineage.bytes)
+    let prefix = crate::read::read_range(path, 0, copy.end)
         .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     // Beside the data dir's own files, so that once removed it leaves nothing behind
     // (`inspect` writes nothing).

@@ -444,9 +444,6 @@ fn after_a_divergence_export_still_carries_the_local_session() {
 }
 
 #[test]
-#[ignore = "bug: on the importing machine, a diverged import forks the copy the user continued \
-            there (fanout) and cmd::sessions::mirror_keys counts the retired copy as a mirror, so \
-            `export` leaves out the turn said there"]
 fn after_a_divergence_export_still_carries_the_continued_copy() {
     let (a, b, packages, package) = transfer();
     import(&b, &package, &[]);

@@ -157,6 +157,18 @@ pub struct Retired {
     /// The id of the fork that replaced it (itself retired if the user continued that one
     /// too: `SessionState::live_successor` gives the live mirror).
     pub successor: String,
+    /// Where session-sync's writes to it ended, and how much of the records journal they
+    /// carried: an import's copy the user went on with is exported as that much of its
+    /// lineage, then what was said in it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub written: Option<Written>,
+}
+
+/// How far session-sync wrote a mirror that was then left behind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Written {
+    pub bytes: u64,
+    pub journal_bytes: u64,
 }
 
 /// Identity and integrity of the lines session-sync wrote to one mirror file.
