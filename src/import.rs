@@ -684,6 +684,11 @@ pub fn describe(plan: &Plan) -> Vec<String> {
     lines
 }
 
+/// Held by the one import that may run at a time (and by `doctor` while it recovers).
+pub fn lock_path(data_dir: &Path) -> PathBuf {
+    data_dir.join("import.lock")
+}
+
 /// Rolls back transactions a crash left half-applied.
 pub fn recover(data_dir: &Path) -> Vec<String> {
     let journal = journal::Journal::new(data_dir);

@@ -1266,3 +1266,25 @@ fn a_target_added_later_gets_its_copy() {
         "the Codex copy of the first import stays"
     );
 }
+
+#[test]
+fn an_import_killed_half_way_is_rolled_back_by_doctor() {
+    let (_a, b, _packages, package) = transfer();
+    import(&b, &package, &["--to", "claude"]);
+    let txid = txids(&b).pop().unwrap();
+    let tx_path = b.data.join("journal").join(&txid).join("tx.json");
+    let mut tx: Value = serde_json::from_slice(&std::fs::read(&tx_path).unwrap()).unwrap();
+    tx["status"] = json!("applying");
+    std::fs::write(&tx_path, tx.to_string()).unwrap();
+
+    let out = b.run(&["doctor"]);
+    let said = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        said.contains(&format!("rolled back the interrupted import {txid}")),
+        "{said}"
+    );
+    assert!(b.rollouts().is_empty());
+    assert!(claude_sessions(&b).is_empty());
+    let again = String::from_utf8_lossy(&b.run(&["doctor"]).stdout).into_owned();
+    assert!(!again.contains("interrupted"), "{again}");
+}

@@ -24,6 +24,7 @@ const CHECKS: &[fn(&Context) -> Vec<Finding>] = &[
     agent_versions,
     hook_log,
     mirror_formats,
+    interrupted_imports,
 ];
 
 /// How far the hook log has been read, by inode so that a rotation is noticed.
@@ -303,6 +304,28 @@ fn agent_versions(cx: &Context) -> Vec<Finding> {
                 format!("add {agent} to PATH"),
             ),
             Err(err) => Finding::warn(err, format!("check that `{agent} --version` works")),
+        })
+        .collect()
+}
+
+/// Imports a crash left half-applied are rolled back (as the next `import` would).
+fn interrupted_imports(cx: &Context) -> Vec<Finding> {
+    // An import running now holds the lock: its transaction is not an interrupted one.
+    let lock = crate::import::lock_path(&cx.data_dir);
+    let Ok(_idle) = store::LockGuard::acquire(&lock, std::time::Duration::ZERO) else {
+        return vec![Finding::ok("an import is running; its journal is its own")];
+    };
+    let undone = crate::import::recover(&cx.data_dir);
+    if undone.is_empty() {
+        return Vec::new();
+    }
+    undone
+        .into_iter()
+        .map(|line| {
+            Finding::warn(
+                line,
+                "import the package again if you still want it (`session-sync journal` shows what was undone)",
+            )
         })
         .collect()
 }

@@ -77,7 +77,7 @@ pub fn run(args: Args) -> Result {
     let _importing = if args.dry_run {
         None
     } else {
-        let lock = data_dir.join("import.lock");
+        let lock = import::lock_path(&data_dir);
         let guard = store::LockGuard::acquire(&lock, std::time::Duration::from_secs(60))
             .map_err(|e| Error::new(format!("another import is running ({e})")))?;
         let recovered = import::recover(&data_dir);
