@@ -598,3 +598,136 @@ fn compares_modulo_call_ids_and_bash_descriptions() {
     assert!(matches!(&normalise(&target)[1], Item::Call { id, args, .. }
         if id == "call-1" && *args == json!({"command": "ls"})));
 }
+
+/// git, quietly, failing the test on error.
+fn git(env: &TestEnv, args: &[&str]) {
+    let mut cmd = env.command("git");
+    cmd.args(args);
+    let out = env.run(&mut cmd);
+    assert!(out.success(), "git {args:?}: {}{}", out.stdout, out.stderr);
+}
+
+/// The history archive as the way between machines (issue 10): A archives and pushes to a
+/// bare remote, B clones and imports the clone; real Codex and Claude Code on B resume the
+/// whole session; B goes on in Codex, archives and pushes; A pulls and imports: a
+/// fast-forward of A's own rollout, nothing twice, and real Codex on A sees it all.
+#[test]
+#[ignore = "end to end: real CLIs from npm"]
+fn codex_session_moves_through_the_archive_to_another_machine_and_back() {
+    let mut a = TestEnv::new();
+    let source = ResponsesMock::scripted(native::codex_script());
+    a.use_codex(&source);
+    let id = native::codex_session(&a);
+    let remote = a.root.join("remote.git");
+    let repo_a = a.root.join("history");
+    git(&a, &["init", "-q", "--bare", remote.to_str().unwrap()]);
+    session_sync(&a, &["archive", repo_a.to_str().unwrap(), "--commit"]);
+    let repo = repo_a.to_str().unwrap();
+    git(
+        &a,
+        &[
+            "-C",
+            repo,
+            "remote",
+            "add",
+            "origin",
+            remote.to_str().unwrap(),
+        ],
+    );
+    session_sync(&a, &["archive", repo, "--push"]);
+
+    let mut b = TestEnv::new();
+    let codex_b = ResponsesMock::start(TARGET_REPLY);
+    b.use_codex(&codex_b);
+    let claude_b = claude_mock();
+    use_claude(&mut b, &claude_b);
+    let repo_b = b.root.join("history");
+    git(
+        &b,
+        &[
+            "clone",
+            "-q",
+            remote.to_str().unwrap(),
+            repo_b.to_str().unwrap(),
+        ],
+    );
+    let said = session_sync(
+        &b,
+        &[
+            "import",
+            repo_b.to_str().unwrap(),
+            "--to",
+            "claude",
+            "--map",
+            &map(&a, &b),
+        ],
+    );
+    let claude_id = target_id(&said, "claude")
+        .unwrap_or_else(|| panic!("no claude session in the import's output: {said}"));
+    let expected = seen_by_source(
+        codex_requests(&source),
+        native::CODEX_PROMPT_2,
+        native::CODEX_FINAL_2,
+    );
+    let seen = resume_codex(&b, &codex_b, &id, NEXT_1);
+    check(
+        "codex on A → archive → codex on B",
+        &expected,
+        &seen,
+        patch_as_function,
+    );
+    let seen = resume_claude(&b, &claude_b, &claude_id, NEXT_1);
+    check(
+        "codex on A → archive → claude on B",
+        &expected,
+        &seen,
+        codex_to_claude,
+    );
+
+    let continued = ResponsesMock::scripted(native::codex_script());
+    b.use_codex(&continued);
+    native::codex_exec(&b, Some(&id), native::CODEX_PROMPT_3);
+    session_sync(&b, &["archive", repo_b.to_str().unwrap(), "--push"]);
+
+    git(&a, &["-C", repo, "pull", "-q", "origin", "HEAD"]);
+    let rollout = native::codex_rollout(&a, &id);
+    let before = fs::read(&rollout).unwrap();
+    let said = session_sync(&a, &["import", repo, "--map", &map(&b, &a)]);
+    assert!(said.contains("fast-forward"), "{said}");
+    assert_eq!(
+        a.codex_rollouts(),
+        vec![rollout.clone()],
+        "a second rollout on A"
+    );
+    let after = fs::read(&rollout).unwrap();
+    assert_appended(&before, &after, "B's turn onto A's rollout");
+    let added = String::from_utf8_lossy(&after[before.len()..]).into_owned();
+    assert_eq!(
+        added.matches(native::CODEX_FINAL_3).count(),
+        2,
+        "B's answer once (a response_item and its agent_message): {added}"
+    );
+    let again = session_sync(&a, &["import", repo, "--map", &map(&b, &a)]);
+    assert!(again.contains("Nothing to write"), "{again}");
+
+    let codex_a = ResponsesMock::start(TARGET_REPLY);
+    a.use_codex(&codex_a);
+    let seen = resume_codex(&a, &codex_a, &id, NEXT_2);
+    let expected = seen_by_source(
+        codex_requests(&continued),
+        native::CODEX_PROMPT_3,
+        native::CODEX_FINAL_3,
+    );
+    let unwrapped = |item: &Item| match item {
+        Item::Call { name, args, .. } if name == "apply_patch" && args["input"].is_string() => {
+            renamed(item, "apply_patch", args["input"].clone())
+        }
+        other => other.clone(),
+    };
+    check(
+        "codex on B → archive → codex on A",
+        &expected,
+        &seen,
+        unwrapped,
+    );
+}

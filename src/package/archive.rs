@@ -29,9 +29,8 @@ pub fn read(repo: &Path) -> Result<Package, String> {
     let entries = index["sessions"]
         .as_object()
         .ok_or_else(|| format!("{} lists no sessions", index_path.display()))?;
-    let mut home_root = None;
-    let mut sessions = Vec::new();
-    for (n, (lineage, entry)) in entries.iter().enumerate() {
+    let mut read = Vec::new();
+    for (lineage, entry) in entries {
         let markdown = entry["markdown"].as_str().unwrap_or("");
         let hidden = hidden_path(repo, markdown)
             .ok_or_else(|| format!("{}: session {lineage} names no file", index_path.display()))?;
@@ -40,29 +39,31 @@ pub fn read(repo: &Path) -> Result<Package, String> {
                 .map_err(|e| format!("cannot read {}: {e}", hidden.display()))?,
         )
         .map_err(|e| format!("{} is damaged ({e})", hidden.display()))?;
+        read.push((lineage.clone(), json));
+    }
+    // The archive names each project relative to the home it came from (`~/work/app`): that
+    // home is what `{{HOME}}` stands for; a project outside it becomes a root to `--map`.
+    let home = read.iter().find_map(|(_, json)| {
+        source_home(
+            json["cwd"].as_str().map(Path::new),
+            json["project"].as_str(),
+        )
+    });
+    let mut roots = Roots::new(home.as_deref());
+    let mut sessions = Vec::new();
+    for (n, (lineage, json)) in read.into_iter().enumerate() {
+        let agent = json["agent"].as_str().unwrap_or_default().to_owned();
+        let id = json["session_id"].as_str().unwrap_or_default().to_owned();
+        let cwd = json["cwd"].as_str().map(|c| roots.tokenize(Path::new(c)));
         let records: Vec<Record> = json["records"]
             .as_array()
             .into_iter()
             .flatten()
             .filter_map(Record::from_json)
+            .map(|r| roots.tokenize_record(&r))
             .collect();
-        let agent = json["agent"].as_str().unwrap_or_default().to_owned();
-        let id = json["session_id"].as_str().unwrap_or_default().to_owned();
-        let cwd = json["cwd"].as_str().map(PathBuf::from);
-        // The archive names the project relative to the home it came from (`~/work/app`):
-        // that home is what `{{HOME}}` stands for in this session.
-        let home = source_home(cwd.as_deref(), json["project"].as_str());
-        let mut roots = Roots::new(home.as_deref());
-        let tokenized_cwd = cwd.as_deref().map(|c| roots.tokenize(c));
-        let records: Vec<Record> = records.iter().map(|r| roots.tokenize_record(r)).collect();
-        if home_root.is_none() {
-            home_root = roots
-                .used()
-                .into_iter()
-                .find(|r| r.token == super::paths::HOME);
-        }
         let chain_head = native::chain(
-            lineage,
+            &lineage,
             records.iter().map(|r| r.rid.as_deref().unwrap_or("")),
         );
         sessions.push(PackedSession {
@@ -70,12 +71,12 @@ pub fn read(repo: &Path) -> Result<Package, String> {
                 key: format!("a{:04}-{agent}", n + 1),
                 agent,
                 source_id: id,
-                lineage_id: lineage.clone(),
+                lineage_id: lineage,
                 records: records.len() as u64,
                 chain_head,
                 first_at: json["started"].as_str().map(str::to_owned),
                 last_at: json["last_activity"].as_str().map(str::to_owned),
-                cwd: tokenized_cwd,
+                cwd,
                 title: json["title"].as_str().map(str::to_owned),
                 files: Vec::new(),
             },
@@ -90,7 +91,7 @@ pub fn read(repo: &Path) -> Result<Package, String> {
             created_at: crate::encode::rfc3339(chrono::Utc::now()),
             created_by: serde_json::json!({ "tool": "session-sync archive" }),
             source: serde_json::json!({ "archive": repo }),
-            path_roots: home_root.into_iter().collect(),
+            path_roots: roots.used(),
             // The archive redacted what it wrote; its counts are in each session's file.
             redaction: Redaction::default(),
             excluded: Vec::new(),
