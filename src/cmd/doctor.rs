@@ -310,6 +310,9 @@ fn agent_versions(cx: &Context) -> Vec<Finding> {
 
 /// Imports a crash left half-applied are rolled back (as the next `import` would).
 fn interrupted_imports(cx: &Context) -> Vec<Finding> {
+    if !cx.data_dir.join("journal").exists() {
+        return Vec::new();
+    }
     // An import running now holds the lock: its transaction is not an interrupted one.
     let lock = crate::import::lock_path(&cx.data_dir);
     let Ok(_idle) = store::LockGuard::acquire(&lock, std::time::Duration::ZERO) else {

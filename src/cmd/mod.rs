@@ -29,7 +29,7 @@ use std::path::{Path, PathBuf};
 #[command(
     name = "session-sync",
     version,
-    about = "Mirror Claude Code sessions live into other coding agents, so you can continue them there.",
+    about = "Move coding-agent sessions between agents and machines: Claude Code mirrored live into every other agent, any agent's session handed to any other, packages and a git archive to carry them.",
     after_help = "Claude Code runs `session-sync hook` itself once `session-sync init` registered it."
 )]
 struct Cli {

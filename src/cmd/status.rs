@@ -15,12 +15,9 @@ pub struct Args {
 pub fn run(args: Args) -> Result {
     let data_dir = data_dir()?;
     let cwd = current_dir()?;
-    let located = config::locate(&cwd, Some(&data_dir))?.ok_or_else(|| {
-        Error::new(format!(
-            "session-sync is not set up for {}; run `session-sync init` here",
-            cwd.display()
-        ))
-    })?;
+    let Some(located) = config::locate(&cwd, Some(&data_dir))? else {
+        return handed_over_only(&data_dir, &cwd, args.json);
+    };
     let root = located.project.clone().unwrap_or_else(|| cwd.clone());
     let sessions: Vec<SessionState> = store::all_sessions(&data_dir)
         .into_iter()
@@ -77,6 +74,40 @@ pub fn run(args: Args) -> Result {
     Ok(())
 }
 
+/// Where live mirroring is not set up: the sessions handed over (`mirror --from`, `import`)
+/// for this directory, if any.
+fn handed_over_only(data_dir: &std::path::Path, cwd: &std::path::Path, as_json: bool) -> Result {
+    let sessions: Vec<SessionState> = store::all_sessions(data_dir)
+        .into_iter()
+        .filter(|s| s.source.is_some() && s.cwd.starts_with(cwd))
+        .collect();
+    if sessions.is_empty() {
+        return Err(Error::new(format!(
+            "session-sync is not set up for {}; run `session-sync init` here",
+            cwd.display()
+        )));
+    }
+    if as_json {
+        print_json(&json!({
+            "project": cwd,
+            "config": null,
+            "paused": false,
+            "targets": [],
+            "sessions": sessions.iter().map(session_json).collect::<Vec<_>>(),
+        }));
+        return Ok(());
+    }
+    println!(
+        "{}: no live mirroring (`session-sync init` sets it up); sessions handed over here:",
+        cwd.display()
+    );
+    for state in &sessions {
+        println!();
+        print_session(state);
+    }
+    Ok(())
+}
+
 pub fn print_session(state: &SessionState) {
     println!(
         "{}  {}",
@@ -113,11 +144,14 @@ pub fn print_session(state: &SessionState) {
             old.reason,
         );
     }
-    let (agent, id) = source_of(state);
-    println!(
-        "  {agent:<11} {}",
-        resume_command(agent, id, &state.transcript_path)
-    );
+    // An imported session's source is on another machine: its copies are listed above.
+    if state.source.as_ref().is_none_or(|s| s.package.is_none()) {
+        let (agent, id) = source_of(state);
+        println!(
+            "  {agent:<11} {}",
+            resume_command(agent, id, &state.transcript_path)
+        );
+    }
 }
 
 /// `claude <id>` or the other agent's session a hand-off comes from.

@@ -282,9 +282,32 @@ fn purge(data_dir: &Path, mirrors: bool, say: &mut impl FnMut(String)) -> Result
         say(format!("Removed the hook log ({}).", logs.display()));
     }
     remove_empty_dir(logs)?;
+    let imports = store::remove::journal(data_dir)
+        .map_err(|e| Error::new(format!("cannot remove the import journal: {e}")))?;
+    if imports > 0 {
+        say(format!(
+            "Removed the journal of {imports} import(s) ({}).",
+            data_dir.join("journal").display()
+        ));
+    }
+    let archive = data_dir.join("archive");
+    if store::remove::files_ending(&archive, &[".seen.json", ".lock"])
+        .map_err(|e| Error::new(format!("cannot remove {}: {e}", archive.display())))?
+        > 0
+    {
+        say(format!(
+            "Removed the archive's cache ({}).",
+            archive.display()
+        ));
+    }
     for (path, what) in [
         (paths::global_config(data_dir), "the global configuration"),
         (paths::doctor_mark(data_dir), "doctor's log mark"),
+        (crate::import::lock_path(data_dir), "the import lock"),
+        (
+            data_dir.join("machine-id"),
+            "this machine's id for packages",
+        ),
     ] {
         if remove(&path)? {
             say(format!("Removed {what} ({}).", path.display()));

@@ -196,7 +196,11 @@ pub fn losses(
                 if args.contains_key("description") {
                     lost.push("Bash descriptions dropped (Codex's schema)");
                 }
-                if args.keys().any(|k| k != "command" && k != "description") {
+                let carried = crate::agents::codex::write::SHELL_ARGUMENTS;
+                if args
+                    .keys()
+                    .any(|k| k != "description" && !carried.contains(&k.as_str()))
+                {
                     lost.push("Bash options dropped (Codex's schema)");
                 }
             }

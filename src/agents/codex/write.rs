@@ -15,6 +15,10 @@ pub struct Codex {
 }
 
 /// Claude Code tools with an exact Codex equivalent, and how their arguments translate.
+/// The arguments of Claude Code's Bash that Codex's `exec_command` takes (its schema refuses
+/// others); the loss report counts the rest.
+pub const SHELL_ARGUMENTS: &[&str] = &["command", "workdir"];
+
 fn native_call(name: &str, input: &Value) -> Option<(&'static str, Value)> {
     match name {
         "Bash" => {
