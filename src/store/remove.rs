@@ -71,6 +71,37 @@ fn gone_is_false(result: io::Result<()>) -> io::Result<bool> {
     }
 }
 
+/// Removes the import journal (every transaction's `tx.json` and `ops.jsonl`), and its
+/// directories once empty; returns how many transactions went.
+pub fn journal(data_dir: &Path) -> io::Result<usize> {
+    let dir = data_dir.join("journal");
+    let mut count = 0;
+    for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+        let tx = entry.path();
+        let removed = file(&tx.join("tx.json"))?;
+        file(&tx.join("ops.jsonl"))?;
+        if dir_if_empty(&tx)? && removed {
+            count += 1;
+        }
+    }
+    dir_if_empty(&dir)?;
+    Ok(count)
+}
+
+/// Removes the files in `dir` whose names end with one of `suffixes`, then `dir` if empty.
+pub fn files_ending(dir: &Path, suffixes: &[&str]) -> io::Result<usize> {
+    let mut count = 0;
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if suffixes.iter().any(|s| name.ends_with(s)) && file(&entry.path())? {
+            count += 1;
+        }
+    }
+    dir_if_empty(dir)?;
+    Ok(count)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -104,35 +135,4 @@ mod tests {
         assert!(!session(dir.path(), "s1", &lock).unwrap());
         assert!(!session_dir.exists());
     }
-}
-
-/// Removes the import journal (every transaction's `tx.json` and `ops.jsonl`), and its
-/// directories once empty; returns how many transactions went.
-pub fn journal(data_dir: &Path) -> io::Result<usize> {
-    let dir = data_dir.join("journal");
-    let mut count = 0;
-    for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
-        let tx = entry.path();
-        let removed = file(&tx.join("tx.json"))?;
-        file(&tx.join("ops.jsonl"))?;
-        if dir_if_empty(&tx)? && removed {
-            count += 1;
-        }
-    }
-    dir_if_empty(&dir)?;
-    Ok(count)
-}
-
-/// Removes the files in `dir` whose names end with one of `suffixes`, then `dir` if empty.
-pub fn files_ending(dir: &Path, suffixes: &[&str]) -> io::Result<usize> {
-    let mut count = 0;
-    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-        let name = entry.file_name();
-        let name = name.to_string_lossy();
-        if suffixes.iter().any(|s| name.ends_with(s)) && file(&entry.path())? {
-            count += 1;
-        }
-    }
-    dir_if_empty(dir)?;
-    Ok(count)
 }
