@@ -1,9 +1,8 @@
 //! `session-sync archive`: every agent's sessions into a git repository, run twice, grown,
 //! pushed, and on bad input. Each test drives the built binary in a temporary HOME.
 
-mod common;
-
-use common::{Env, Recording};
+use crate::support::home::Env;
+use crate::support::recording::Recording;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -818,7 +817,7 @@ fn init_archive_archives_in_the_background_when_a_session_ends() {
 
 macro_rules! snapshot {
     ($name:expr, $value:expr) => {
-        insta::with_settings!({ snapshot_path => "../snapshots", prepend_module_to_snapshot => false }, {
+        insta::with_settings!({ snapshot_path => "../../snapshots", prepend_module_to_snapshot => false }, {
             insta::assert_snapshot!($name, $value);
         })
     };
@@ -878,7 +877,7 @@ fn markdown_snapshots() {
 
 /// The page in a real headless Chromium (Debian's `chromium`), from `file://`: the list, a
 /// search over the conversations' text, and an opened conversation with its calls folded.
-/// `cargo test --test archive -- --ignored` (needs `apt-get install chromium`).
+/// `cargo test --test integration -- --ignored archive::` (needs `apt-get install chromium`).
 #[test]
 #[ignore]
 fn index_html_in_headless_chromium() {
