@@ -7,22 +7,13 @@ use serde_json::{Value, json};
 
 use crate::support::anthropic::AnthropicMock;
 use crate::support::codex;
-use crate::support::env::TestEnv;
+use crate::support::env::{TestEnv, dump};
 use crate::support::flatten::{self, Item, claude_call_to_codex, compare_mirror, render};
 use crate::support::openai::ResponsesMock;
 use crate::support::scenario::{self, PROMPT_1, PROMPT_2, SUBAGENT_TASK};
 
 const CODEX_PROMPT: &str = "Continue in Codex.";
 const CODEX_REPLY: &str = "Codex here: I can see the whole conversation.";
-
-/// Writes `name` to `$SESSION_SYNC_E2E_DUMP` if set.
-fn dump(name: &str, value: &Value) {
-    if let Some(dir) = std::env::var_os("SESSION_SYNC_E2E_DUMP") {
-        let dir = Path::new(&dir);
-        fs::create_dir_all(dir).unwrap();
-        fs::write(dir.join(name), serde_json::to_string_pretty(value).unwrap()).unwrap();
-    }
-}
 
 fn dump_anthropic(mock: &AnthropicMock) {
     let all: Vec<Value> = mock

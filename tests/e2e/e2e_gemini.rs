@@ -11,7 +11,7 @@ use std::path::Path;
 
 use serde_json::{Value, json};
 
-use crate::support::env::TestEnv;
+use crate::support::env::{TestEnv, dump};
 use crate::support::files::jsonl;
 use crate::support::flatten::{Item, compare_mirror, render};
 use crate::support::gemini::{self, SessionFile, gemini_record, tool_call, user_record};
@@ -23,15 +23,6 @@ use crate::support::proc::Output;
 const PROMPT: &str = "What is my secret word?";
 const REPLY: &str = "Gemini mock here: I can see the whole conversation.";
 const SECRET: &str = "Remember this: my secret word is KUMQUAT-7. Then list the files.";
-
-/// Writes `name` to `$SESSION_SYNC_E2E_DUMP` if set.
-fn dump(name: &str, value: &Value) {
-    if let Some(dir) = std::env::var_os("SESSION_SYNC_E2E_DUMP") {
-        let dir = Path::new(&dir);
-        fs::create_dir_all(dir).unwrap();
-        fs::write(dir.join(name), serde_json::to_string_pretty(value).unwrap()).unwrap();
-    }
-}
 
 fn call(id: &str, name: &str, args: Value) -> Item {
     Item::Call {

@@ -7,13 +7,10 @@
 //! Set `SESSION_SYNC_E2E_KEEP=1` to keep each test's temp dir, and
 //! `SESSION_SYNC_E2E_DUMP=<dir>` to write the sessions written and the requests captured there.
 
-use std::fs;
-use std::path::Path;
-
 use serde_json::{Value, json};
 
 use crate::support::chat::{self, ChatMock};
-use crate::support::env::TestEnv;
+use crate::support::env::{TestEnv, dump};
 use crate::support::flatten::{Item, compare_mirror, render};
 use crate::support::proc::Output;
 use crate::support::{copilot, opencode, qwen};
@@ -21,15 +18,6 @@ use crate::support::{copilot, opencode, qwen};
 const PROMPT: &str = "Remember this: my secret word is KUMQUAT-7. Then list the files.";
 const NEW_PROMPT: &str = "What is my secret word?";
 const REPLY: &str = "Mock here: your secret word is KUMQUAT-7.";
-
-/// Writes `name` to `$SESSION_SYNC_E2E_DUMP` if set.
-fn dump(name: &str, value: &Value) {
-    if let Some(dir) = std::env::var_os("SESSION_SYNC_E2E_DUMP") {
-        let dir = Path::new(&dir);
-        fs::create_dir_all(dir).unwrap();
-        fs::write(dir.join(name), serde_json::to_string_pretty(value).unwrap()).unwrap();
-    }
-}
 
 /// Prompt with a secret word, assistant text + one `ls` call (in the target's tool naming), its
 /// output, assistant text.

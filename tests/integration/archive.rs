@@ -1,7 +1,7 @@
 //! `session-sync archive`: every agent's sessions into a git repository, run twice, grown,
 //! pushed, and on bad input. Each test drives the built binary in a temporary HOME.
 
-use crate::support::home::Env;
+use crate::support::home::{Env, ok, stderr, stdout};
 use crate::support::recording::Recording;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -9,25 +9,6 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 const CODEX_ID: &str = "5973b6c0-94b8-487b-a530-2aeb6098ae0e";
-
-fn stdout(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-fn ok(out: Output) -> String {
-    assert!(
-        out.status.success(),
-        "exit {:?}\nstdout: {}\nstderr: {}",
-        out.status.code(),
-        stdout(&out),
-        stderr(&out)
-    );
-    stdout(&out)
-}
 
 /// A failure as the user sees it: exit 1 and one line saying what to do.
 fn fails(out: Output) -> String {

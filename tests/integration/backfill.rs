@@ -2,27 +2,12 @@
 //! every target written through the same path; driven through the built binary.
 
 use crate::support::files::{files_under, jsonl};
-use crate::support::home::Env;
+use crate::support::home::{Env, ok};
 use crate::support::recording::{Recording, fixture_records};
 use crate::support::said::said;
 use crate::support::tui::Tui;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-
-fn stdout(out: &std::process::Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn ok(out: std::process::Output) -> String {
-    assert!(
-        out.status.success(),
-        "exit {:?}\nstdout: {}\nstderr: {}",
-        out.status.code(),
-        stdout(&out),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    stdout(&out)
-}
 
 /// Files under `dir` whose path ends with `suffix`, sorted.
 fn files_ending(dir: &Path, suffix: &str) -> Vec<PathBuf> {

@@ -1,17 +1,9 @@
 //! The user commands, driven through the built binary in a temporary HOME.
 
 use crate::support::files::{BIN, jsonl};
-use crate::support::home::Env;
+use crate::support::home::{Env, stderr, stdout};
 use crate::support::recording::{Lag, Recording, replay};
 use serde_json::{Value, json};
-
-fn stdout(out: &std::process::Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn stderr(out: &std::process::Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
 
 fn settings(env: &Env) -> Value {
     serde_json::from_str(

@@ -1,20 +1,11 @@
 //! `uninstall`, `clean` and `doctor`, driven through the built binary in a temporary HOME.
 
 use crate::support::files::BIN;
-use crate::support::home::{Env, assert_silent_success};
+use crate::support::home::{Env, assert_silent_success, stderr, stdout};
 use crate::support::recording::{Lag, Recording, replay};
 use serde_json::{Value, json};
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::Output;
-
-fn stdout(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
 
 fn ok(env: &Env, args: &[&str]) -> String {
     let out = env.run(args);

@@ -328,3 +328,13 @@ pub fn read_jsonl(path: &Path) -> Vec<serde_json::Value> {
         .filter_map(|l| serde_json::from_str(l).ok())
         .collect()
 }
+
+/// Writes `value` as `name` into `$SESSION_SYNC_E2E_DUMP`, if set (for looking at what a test
+/// saw).
+pub fn dump(name: &str, value: &serde_json::Value) {
+    if let Some(dir) = std::env::var_os("SESSION_SYNC_E2E_DUMP") {
+        let dir = Path::new(&dir);
+        fs::create_dir_all(dir).unwrap();
+        fs::write(dir.join(name), serde_json::to_string_pretty(value).unwrap()).unwrap();
+    }
+}
