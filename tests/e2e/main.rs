@@ -1,5 +1,6 @@
 //! End-to-end tests: the real agent CLIs (pinned, from npm) against local mock model servers,
-//! each test in a fresh [`TestEnv`](support::env::TestEnv). Every test is `#[ignore]`d:
+//! each test in a fresh [`TestEnv`](support::env::TestEnv). Every test that runs a CLI is
+//! `#[ignore]`d (`cargo test` runs only the support's own tests and the fixtures' check):
 //!
 //! ```sh
 //! cargo test --test e2e -- --ignored --test-threads=2 --skip record_native::
