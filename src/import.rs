@@ -5,8 +5,9 @@
 use crate::agents::{self, Conversation, NativeSession, native};
 use crate::config::{Config, TargetConfig};
 use crate::handoff;
+use crate::hash::sha256_hex;
 use crate::model::Record;
-use crate::package::{self, Package, PackedSession, paths::Localizer};
+use crate::package::{Package, PackedSession, paths::Localizer};
 use crate::store::{self, Lineage, Mirror, Retired, SessionFiles, SessionState, journal};
 use std::path::{Path, PathBuf};
 
@@ -346,7 +347,7 @@ pub fn apply(
     let mut tx = journal::Tx {
         txid: uuid::Uuid::now_v7().to_string(),
         package_id: plan.package.manifest.package_id.clone(),
-        package_sha256: package::sha256_hex(&package_bytes),
+        package_sha256: sha256_hex(&package_bytes),
         package_path: package_path.to_owned(),
         started_at: crate::encode::rfc3339(chrono::Utc::now()),
         status: journal::Status::Applying,
@@ -627,7 +628,7 @@ fn written(
             let sha256 = match mirror.kind {
                 crate::encode::Kind::Jsonl => {
                     crate::read::read_range(&mirror.path, offset_before, size_after - offset_before)
-                        .map(|b| package::sha256_hex(&b))
+                        .map(|b| sha256_hex(&b))
                         .unwrap_or_default()
                 }
                 crate::encode::Kind::OpencodeDb => String::new(),

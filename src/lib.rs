@@ -12,6 +12,7 @@ pub mod config;
 pub mod encode;
 pub mod fanout;
 pub mod handoff;
+pub mod hash;
 pub mod hook;
 pub mod import;
 pub mod model;

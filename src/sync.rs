@@ -447,7 +447,7 @@ impl<'a> Engine<'a> {
 /// Short stable digest used to recognise a text without storing it.
 pub fn digest(text: &str) -> String {
     let hash = Sha256::digest(text.as_bytes());
-    hash[..8].iter().map(|b| format!("{b:02x}")).collect()
+    crate::hash::hex(&hash[..8])
 }
 
 #[cfg(test)]

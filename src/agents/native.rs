@@ -103,12 +103,7 @@ pub fn content_rid(lineage: &str, ordinal: u64, canonical: &str) -> String {
     hasher.update(ordinal.to_string().as_bytes());
     hasher.update(b"\0");
     hasher.update(canonical.as_bytes());
-    hasher
-        .finalize()
-        .iter()
-        .take(16)
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    crate::hash::hex(&hasher.finalize()[..16])
 }
 
 /// The identity chain over record ids (`../shared/specs/packages.md`): `c0 = sha256(lineage)`,
@@ -121,7 +116,7 @@ pub fn chain<'a>(lineage: &str, rids: impl IntoIterator<Item = &'a str>) -> Stri
         hasher.update(rid.as_bytes());
         chain = hasher.finalize().to_vec();
     }
-    chain.iter().map(|b| format!("{b:02x}")).collect()
+    crate::hash::hex(&chain)
 }
 
 /// File modification time as RFC 3339.

@@ -11,10 +11,10 @@ pub mod render;
 pub mod subagents;
 
 use crate::agents::{self, Conversation, NativeSession, native};
+use crate::hash::sha256_hex;
 use crate::model::{Item, Record};
 use index::{Entry, Index};
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -295,7 +295,7 @@ fn check_clean(repo: &Path, index: &Index) -> Result<(), String> {
         .collect();
     for path in changed {
         let is_ours = ours.get(path.as_str()).is_some_and(|hash| {
-            std::fs::read(repo.join(&path)).is_ok_and(|bytes| sha256(&bytes) == *hash)
+            std::fs::read(repo.join(&path)).is_ok_and(|bytes| sha256_hex(&bytes) == *hash)
         });
         if !is_ours {
             return Err(format!(
@@ -346,14 +346,7 @@ fn load_seen(path: &Path) -> BTreeMap<String, String> {
 }
 
 fn repo_key(repo: &Path) -> String {
-    sha256(repo.as_os_str().as_encoded_bytes())[..16].to_owned()
-}
-
-fn sha256(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    sha256_hex(repo.as_os_str().as_encoded_bytes())[..16].to_owned()
 }
 
 fn mentions_marker(conversation: &Conversation) -> bool {
@@ -566,7 +559,7 @@ fn archive_one(
             failure = Some(format!("cannot write {}: {e}", repo.join(rel).display()));
             break;
         }
-        entry.files.insert(rel.clone(), sha256(bytes));
+        entry.files.insert(rel.clone(), sha256_hex(bytes));
     }
     if failure.is_none() {
         entry.records = count;

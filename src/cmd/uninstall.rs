@@ -76,7 +76,7 @@ pub fn run(args: Args) -> Result {
             }
             Some(text) => {
                 let backup = change.normalized.then(|| backup_path(path));
-                store::remove::rewrite(path, text.as_bytes(), backup.as_deref())
+                store::replace(path, text.as_bytes(), backup.as_deref())
                     .map_err(|e| Error::new(format!("cannot write {}: {e}", path.display())))?;
                 say(format!(
                     "Removed the hook from {} ({events}).",

@@ -28,6 +28,54 @@ pub struct Opening {
     pub benign: Option<Benign>,
 }
 
+impl Opening {
+    /// A mirror `id` at `path` in format `kind`, with nothing to write first, no writer lock,
+    /// side files or index, and an empty cursor; the setters below add what an agent needs.
+    pub fn new(id: String, path: PathBuf, kind: Kind) -> Self {
+        Opening {
+            id,
+            path,
+            kind,
+            header: Vec::new(),
+            writer_lock: None,
+            side_files: Vec::new(),
+            index: None,
+            cursor: Value::Null,
+            benign: None,
+        }
+    }
+
+    pub fn header(mut self, lines: Vec<String>) -> Self {
+        self.header = lines;
+        self
+    }
+
+    pub fn writer_lock(mut self, path: PathBuf) -> Self {
+        self.writer_lock = Some(path);
+        self
+    }
+
+    pub fn side_files(mut self, files: Vec<SideFile>) -> Self {
+        self.side_files = files;
+        self
+    }
+
+    pub fn index(mut self, index: Index) -> Self {
+        self.index = Some(index);
+        self
+    }
+
+    pub fn cursor(mut self, cursor: Value) -> Self {
+        self.cursor = cursor;
+        self
+    }
+
+    pub fn benign(mut self, benign: Benign) -> Self {
+        self.benign = Some(benign);
+        self
+    }
+}
+
 /// Lines an agent appends to a session file on its own (not a sign the user continued it):
 /// the mirror goes on after them instead of forking.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

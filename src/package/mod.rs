@@ -6,11 +6,11 @@ pub mod archive;
 pub mod paths;
 
 use crate::agents::{Conversation, native};
+use crate::hash::sha256_hex;
 use crate::model::Record;
 use crate::redact;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -210,13 +210,6 @@ pub fn files(package: &Package) -> Vec<(String, Vec<u8>)> {
     files.extend(payload);
     files.sort_by(|a, b| a.0.cmp(&b.0));
     files
-}
-
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }
 
 /// Reads and verifies a package: a `.sspkg` file, a folder with the same layout, or a history

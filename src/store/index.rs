@@ -1,7 +1,7 @@
 //! Indexes agents list sessions from: Codex's `threads` table in `state_5.sqlite` and Copilot
 //! CLI's `workspace.yaml`. Kept current so the agents' "most recent session" pick the mirror.
 
-use super::fs;
+use super::{fs, sql_error};
 use crate::encode::Index;
 use rusqlite::{Connection, OpenFlags, params};
 use std::collections::BTreeMap;
@@ -246,10 +246,6 @@ pub fn remove(index: &Index, mirror: &super::Mirror) -> io::Result<()> {
         }
     }
     Ok(())
-}
-
-fn sql_error(err: rusqlite::Error) -> io::Error {
-    io::Error::other(err.to_string())
 }
 
 fn copilot_workspace(entry: &Entry) -> String {

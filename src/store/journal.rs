@@ -262,7 +262,7 @@ fn undo_written(w: &Written) -> (String, bool) {
     if !w.sha256.is_empty() {
         let tail =
             crate::read::read_range(&w.path, w.offset_before, w.size_after - w.offset_before);
-        if tail.map(|t| crate::package::sha256_hex(&t)).ok().as_deref() != Some(w.sha256.as_str()) {
+        if tail.map(|t| crate::hash::sha256_hex(&t)).ok().as_deref() != Some(w.sha256.as_str()) {
             return (
                 format!("kept {place}: its content changed since the import"),
                 false,

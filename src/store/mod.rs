@@ -21,6 +21,17 @@ use crate::encode::Kind;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
+/// A SQLite error (OpenCode's database, Codex's index) as an I/O error. A database the agent
+/// holds busy is `WouldBlock`: a pending write waits for a later hook.
+fn sql_error(err: rusqlite::Error) -> io::Error {
+    match err {
+        rusqlite::Error::SqliteFailure(e, _) if e.code == rusqlite::ErrorCode::DatabaseBusy => {
+            io::Error::new(io::ErrorKind::WouldBlock, "the agent's database is busy")
+        }
+        other => io::Error::other(other.to_string()),
+    }
+}
+
 /// Where a session's state lives under the data directory.
 pub struct SessionFiles {
     pub state: PathBuf,
@@ -272,14 +283,20 @@ pub fn log_line(log_path: &Path, line: &str) -> io::Result<()> {
 /// Rewrites a whole JSON document (config, settings) atomically, keeping the previous
 /// version as `backup` when given.
 pub fn write_json(path: &Path, value: &serde_json::Value, backup: Option<&Path>) -> io::Result<()> {
+    let mut text = serde_json::to_string_pretty(value).map_err(io::Error::other)?;
+    text.push('\n');
+    replace(path, text.as_bytes(), backup)
+}
+
+/// Replaces a file (config, a user's settings) with `bytes` atomically, first copying the
+/// previous version, if there is one, to `backup` when given.
+pub fn replace(path: &Path, bytes: &[u8], backup: Option<&Path>) -> io::Result<()> {
     if let Some(backup) = backup {
         if path.exists() {
             std::fs::copy(path, backup)?;
         }
     }
-    let mut text = serde_json::to_string_pretty(value).map_err(io::Error::other)?;
-    text.push('\n');
-    fs::write_atomic(path, text.as_bytes())
+    fs::write_atomic(path, bytes)
 }
 
 /// Every session's state, most recently synced first; unreadable ones are skipped.

@@ -4,7 +4,7 @@
 //! running OpenCode is never disturbed.
 
 use super::inspect::MirrorFile;
-use super::{Flush, Mirror};
+use super::{Flush, Mirror, sql_error};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, types::Value as Sql};
 use serde_json::Value;
 use std::io;
@@ -245,14 +245,5 @@ fn sql_value(value: &Value) -> Sql {
         Value::String(s) => Sql::Text(s.clone()),
         // OpenCode keeps structured columns (`data`, `model`) as JSON text.
         other => Sql::Text(other.to_string()),
-    }
-}
-
-fn sql_error(err: rusqlite::Error) -> io::Error {
-    match err {
-        rusqlite::Error::SqliteFailure(e, _) if e.code == rusqlite::ErrorCode::DatabaseBusy => {
-            io::Error::new(io::ErrorKind::WouldBlock, "OpenCode's database is busy")
-        }
-        other => io::Error::other(other.to_string()),
     }
 }

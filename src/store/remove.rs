@@ -1,7 +1,7 @@
 //! Removing what session-sync created (uninstall, clean). The callers decide what is ours;
 //! these never follow a symlink, and take "already gone" as done (`false`).
 
-use super::{LockGuard, Mirror, SessionFiles, fs};
+use super::{LockGuard, Mirror, SessionFiles};
 use crate::encode::{Index, Kind};
 use std::io;
 use std::path::Path;
@@ -52,15 +52,6 @@ pub fn mirror(mirror: &Mirror) -> io::Result<bool> {
         None => {}
     }
     Ok(removed)
-}
-
-/// Replaces a user's file (settings) from which our part was taken out, atomically, keeping
-/// the previous version as `backup` when given.
-pub fn rewrite(path: &Path, bytes: &[u8], backup: Option<&Path>) -> io::Result<()> {
-    if let Some(backup) = backup {
-        std::fs::copy(path, backup)?;
-    }
-    fs::write_atomic(path, bytes)
 }
 
 fn gone_is_false(result: io::Result<()>) -> io::Result<bool> {

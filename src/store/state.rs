@@ -1,6 +1,7 @@
 //! What session-sync remembers per Claude session (documented in docs/state.md).
 
 use crate::encode::{Benign, Index, Kind};
+use crate::hash::{hex, sha256_hex};
 use crate::sync::Progress;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -203,7 +204,7 @@ impl Lineage {
             lineage_id: lineage_id.to_owned(),
             lines: 0,
             bytes: 0,
-            chain: hex(&Sha256::digest(lineage_id.as_bytes())),
+            chain: sha256_hex(lineage_id.as_bytes()),
             parent: None,
         }
     }
@@ -224,10 +225,6 @@ impl Lineage {
 pub struct PendingAppend {
     pub offset: u64,
     pub data: String,
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]

@@ -47,8 +47,6 @@ pub enum Reply {
     Blocks(Vec<Block>),
     /// A harmless generic answer (a short text); for side requests (titles, quota checks, …).
     Generic,
-    /// An HTTP error with an Anthropic-style error body.
-    Error { status: u16, message: String },
 }
 
 impl From<Vec<Block>> for Reply {
@@ -70,12 +68,6 @@ pub struct Exchange {
     pub scripted: bool,
     /// The assistant message returned (`{id, role, content, stop_reason, …}`), if any.
     pub response: Option<Value>,
-}
-
-impl Exchange {
-    pub fn is_messages(&self) -> bool {
-        self.method == "POST" && self.path.ends_with("/v1/messages")
-    }
 }
 
 pub type Script = dyn Fn(&Value) -> Reply + Send + Sync + 'static;
@@ -168,10 +160,6 @@ fn handle(
     let (blocks, scripted) = match reply {
         Reply::Blocks(b) => (b, true),
         Reply::Generic => (vec![Block::text("OK.")], false),
-        Reply::Error { status, message } => {
-            let err = json!({"type": "error", "error": {"type": "invalid_request_error", "message": message}});
-            return (Response::json(status, &err), false, None);
-        }
     };
     let model = body
         .get("model")
@@ -388,26 +376,4 @@ pub fn turns_since_prompt(req: &Value) -> usize {
 /// Whether the request offers tools at all (side requests such as titles do not).
 pub fn has_tools(req: &Value) -> bool {
     req["tools"].as_array().is_some_and(|t| !t.is_empty())
-}
-
-/// Whether the request offers a tool of this name.
-pub fn offers_tool(req: &Value, name: &str) -> bool {
-    req["tools"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .any(|t| t["name"] == name)
-}
-
-/// The system prompt as one string (string form or text blocks).
-pub fn system_text(req: &Value) -> String {
-    match &req["system"] {
-        Value::String(s) => s.clone(),
-        Value::Array(a) => a
-            .iter()
-            .filter_map(|b| b["text"].as_str())
-            .collect::<Vec<_>>()
-            .join("\n"),
-        _ => String::new(),
-    }
 }

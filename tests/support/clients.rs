@@ -47,8 +47,6 @@ pub const PINNED: &[Pinned] = &[
 ];
 
 pub struct Clients {
-    /// The `--prefix` dir.
-    pub dir: PathBuf,
     /// `<dir>/node_modules/.bin`
     pub bin_dir: PathBuf,
 }
@@ -82,7 +80,7 @@ pub fn clients() -> &'static Clients {
         ensure_installed(&dir, PINNED)
             .unwrap_or_else(|e| panic!("installing e2e clients into {}: {e}", dir.display()));
         let bin_dir = dir.join("node_modules").join(".bin");
-        Clients { dir, bin_dir }
+        Clients { bin_dir }
     })
 }
 

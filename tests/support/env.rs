@@ -13,16 +13,12 @@ use std::time::Duration;
 
 use super::anthropic::AnthropicMock;
 use super::clients::{Clients, clients};
+use super::files::{BIN, files_under};
 use super::openai::ResponsesMock;
 use super::proc::{Output, run_with_timeout};
 
 /// Default limit for one CLI invocation.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(120);
-
-/// The session-sync binary under test.
-pub fn session_sync_bin() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_session-sync"))
-}
 
 pub struct TestEnv {
     /// Keeps the temp dir alive; set `SESSION_SYNC_E2E_KEEP=1` to keep it after the test.
@@ -82,7 +78,7 @@ impl TestEnv {
         )
         .unwrap();
 
-        let ss_dir = session_sync_bin().parent().unwrap().to_path_buf();
+        let ss_dir = Path::new(BIN).parent().unwrap().to_path_buf();
         let path = format!(
             "{}:{}:/usr/local/bin:/usr/bin:/bin",
             clients.bin_dir.display(),
@@ -174,15 +170,6 @@ impl TestEnv {
         self
     }
 
-    pub fn remove_var(&mut self, key: &str) -> &mut Self {
-        self.vars.remove(key);
-        self
-    }
-
-    pub fn var(&self, key: &str) -> Option<&str> {
-        self.vars.get(key).map(String::as_str)
-    }
-
     /// Points `claude` at the mock Messages API and makes it quiet and offline.
     pub fn use_anthropic(&mut self, mock: &AnthropicMock) -> &mut Self {
         self.set_var("ANTHROPIC_BASE_URL", mock.base_url());
@@ -231,7 +218,7 @@ enabled = false
     }
 
     pub fn session_sync(&self) -> Command {
-        self.command(session_sync_bin())
+        self.command(BIN)
     }
 
     /// `session-sync <args>`, which must succeed; its stdout.
@@ -330,13 +317,11 @@ enabled = false
 
     /// All files under `$CODEX_HOME/sessions`.
     pub fn codex_rollouts(&self) -> Vec<PathBuf> {
-        let mut out = Vec::new();
-        walk(&self.codex_home.join("sessions"), &mut out);
-        out.sort();
-        out
+        files_under(&self.codex_home.join("sessions"))
     }
 }
 
+/// A JSONL file parsed line by line, skipping lines that are not JSON (a line being written).
 pub fn read_jsonl(path: &Path) -> Vec<serde_json::Value> {
     let text = fs::read_to_string(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
     text.lines()
@@ -344,14 +329,12 @@ pub fn read_jsonl(path: &Path) -> Vec<serde_json::Value> {
         .collect()
 }
 
-fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(rd) = fs::read_dir(dir) else { return };
-    for e in rd.flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            walk(&p, out);
-        } else {
-            out.push(p);
-        }
+/// Writes `value` as `name` into `$SESSION_SYNC_E2E_DUMP`, if set (for looking at what a test
+/// saw).
+pub fn dump(name: &str, value: &serde_json::Value) {
+    if let Some(dir) = std::env::var_os("SESSION_SYNC_E2E_DUMP") {
+        let dir = Path::new(&dir);
+        fs::create_dir_all(dir).unwrap();
+        fs::write(dir.join(name), serde_json::to_string_pretty(value).unwrap()).unwrap();
     }
 }

@@ -7,10 +7,10 @@ use std::path::PathBuf;
 use serde_json::Value;
 
 use super::env::TestEnv;
+use super::files::{RECORDED_HOME, fixture_dir};
 use super::flatten::{Item, flatten_anthropic};
 
 const RECORDED_PROJECT: &str = "/home/user/project";
-const RECORDED_HOME: &str = "/home/user";
 
 pub struct Installed {
     pub session_id: String,
@@ -18,12 +18,6 @@ pub struct Installed {
     lines: Vec<String>,
     /// Each subagent's transcript lines.
     subagents: Vec<Vec<String>>,
-}
-
-fn fixture_dir(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(name)
 }
 
 /// Installs fixture `name`'s transcript (and subagents) under `~/.claude/projects/`, paths

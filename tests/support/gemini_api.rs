@@ -15,15 +15,6 @@ impl Recorded {
     pub fn rpc(&self) -> &str {
         self.path.rsplit_once(':').map_or("", |(_, m)| m)
     }
-
-    /// `<model>` in `/v1beta/models/<model>:<method>`.
-    pub fn model(&self) -> &str {
-        let p = self
-            .path
-            .rsplit_once(':')
-            .map_or(self.path.as_str(), |x| x.0);
-        p.rsplit('/').next().unwrap_or("")
-    }
 }
 
 pub struct GeminiMock {

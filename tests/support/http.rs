@@ -153,10 +153,6 @@ impl Server {
         self.addr
     }
 
-    pub fn port(&self) -> u16 {
-        self.addr.port()
-    }
-
     /// `http://127.0.0.1:<port>`
     pub fn base_url(&self) -> String {
         format!("http://{}", self.addr)
@@ -471,7 +467,6 @@ pub struct Recorded {
     pub method: String,
     pub path: String,
     pub query: String,
-    pub headers: BTreeMap<String, String>,
     pub body: serde_json::Value,
 }
 
@@ -490,7 +485,6 @@ impl RecordingServer {
                 method: req.method.clone(),
                 path: req.path.clone(),
                 query: req.query.clone(),
-                headers: req.headers.clone(),
                 body: req.json(),
             });
             answer(req)

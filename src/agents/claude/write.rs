@@ -30,23 +30,14 @@ impl Encoder for Claude {
             .join("projects")
             .join(crate::claude::project_folder_name(&cwd))
             .join(format!("{id}.jsonl"));
-        Ok(Opening {
-            cursor: json!({
-                "session": id,
-                "cwd": cwd,
-                "last": null,
-                "message": null,
-                "title": facts.title,
-            }),
-            id,
-            path,
-            kind: Kind::Jsonl,
-            header: Vec::new(),
-            writer_lock: None,
-            side_files: Vec::new(),
-            index: None,
-            benign: None,
-        })
+        let cursor = json!({
+            "session": id,
+            "cwd": cwd,
+            "last": null,
+            "message": null,
+            "title": facts.title,
+        });
+        Ok(Opening::new(id, path, Kind::Jsonl).cursor(cursor))
     }
 
     fn adopt(&self, text: &str) -> Option<Value> {

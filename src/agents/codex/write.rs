@@ -61,23 +61,16 @@ impl Encoder for Codex {
                 "source": "cli",
             }
         });
-        Ok(Opening {
-            writer_lock: Some(
-                self.home
-                    .join("thread-writer-locks")
-                    .join(format!("{id}.lock")),
-            ),
-            id,
-            path,
-            kind: Kind::Jsonl,
-            header: vec![meta.to_string()],
-            side_files: Vec::new(),
-            index: Some(Index::CodexThreads {
+        let lock = self
+            .home
+            .join("thread-writer-locks")
+            .join(format!("{id}.lock"));
+        Ok(Opening::new(id, path, Kind::Jsonl)
+            .header(vec![meta.to_string()])
+            .writer_lock(lock)
+            .index(Index::CodexThreads {
                 db: self.home.join("state_5.sqlite"),
-            }),
-            cursor: Value::Null,
-            benign: None,
-        })
+            }))
     }
 
     fn adopt(&self, text: &str) -> Option<Value> {

@@ -39,19 +39,12 @@ impl Encoder for Copilot {
             "timestamp": now,
             "parentId": null,
         });
-        Ok(Opening {
-            cursor: json!({ "last": start_id, "turn": 0 }),
-            benign: None,
-            path: dir.join("events.jsonl"),
-            index: Some(Index::CopilotWorkspace {
+        Ok(Opening::new(id, dir.join("events.jsonl"), Kind::Jsonl)
+            .header(vec![start.to_string()])
+            .index(Index::CopilotWorkspace {
                 path: dir.join("workspace.yaml"),
-            }),
-            id,
-            kind: Kind::Jsonl,
-            header: vec![start.to_string()],
-            writer_lock: None,
-            side_files: Vec::new(),
-        })
+            })
+            .cursor(json!({ "last": start_id, "turn": 0 })))
     }
 
     fn encode(&self, records: &[Record], cursor: &mut Value, lines: &mut Vec<String>) -> u64 {

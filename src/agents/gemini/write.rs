@@ -8,9 +8,9 @@ use crate::encode::turns::{Turn, turns};
 use crate::encode::{
     Encoder, Kind, Opening, SessionFacts, SideFile, ToolStyle, rfc3339, tool_call,
 };
+use crate::hash::sha256_hex;
 use crate::model::Record;
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 
 pub struct Gemini {
@@ -102,7 +102,7 @@ impl Encoder for Gemini {
         );
         let meta = json!({
             "sessionId": id,
-            "projectHash": hex(&Sha256::digest(key.as_bytes())),
+            "projectHash": sha256_hex(key.as_bytes()),
             "startTime": now,
             "lastUpdated": now,
             "kind": "main",
@@ -111,14 +111,10 @@ impl Encoder for Gemini {
             path: self.root.join(dir).join(&slug).join(".project_root"),
             text: key.clone(),
         };
-        Ok(Opening {
-            path: self.root.join("tmp").join(&slug).join("chats").join(name),
-            cursor: json!({ "updated": now, "titled": false }),
-            id,
-            kind: Kind::Jsonl,
-            header: vec![meta.to_string()],
-            writer_lock: None,
-            side_files: vec![
+        let path = self.root.join("tmp").join(&slug).join("chats").join(name);
+        Ok(Opening::new(id, path, Kind::Jsonl)
+            .header(vec![meta.to_string()])
+            .side_files(vec![
                 marker("tmp"),
                 marker("history"),
                 SideFile::JsonEntry {
@@ -127,10 +123,9 @@ impl Encoder for Gemini {
                     key,
                     value: slug.clone().into(),
                 },
-            ],
-            index: None,
-            benign: Some(crate::encode::Benign::GeminiMetadata),
-        })
+            ])
+            .cursor(json!({ "updated": now, "titled": false }))
+            .benign(crate::encode::Benign::GeminiMetadata))
     }
 
     fn encode(&self, records: &[Record], cursor: &mut Value, lines: &mut Vec<String>) -> u64 {
@@ -201,8 +196,4 @@ fn title_of(text: &str) -> String {
         title.push('…');
     }
     title
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

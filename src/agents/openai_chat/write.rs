@@ -33,20 +33,11 @@ impl Encoder for OpenaiChat {
                 facts.cwd.display()
             ),
         });
-        Ok(Opening {
-            id: path
-                .file_stem()
-                .map(|s| s.to_string_lossy().into_owned())
-                .unwrap_or_default(),
-            path,
-            kind: Kind::Jsonl,
-            header: vec![system.to_string()],
-            writer_lock: None,
-            side_files: Vec::new(),
-            index: None,
-            cursor: Value::Null,
-            benign: None,
-        })
+        let id = path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        Ok(Opening::new(id, path, Kind::Jsonl).header(vec![system.to_string()]))
     }
 
     fn encode(&self, records: &[Record], cursor: &mut Value, lines: &mut Vec<String>) -> u64 {

@@ -71,27 +71,20 @@ impl Encoder for Opencode {
             "time_updated": ms,
             "sandboxes": "[]",
         });
-        Ok(Opening {
-            cursor: json!({
-                "session": session,
-                "cwd": facts.cwd.to_string_lossy(),
-                "root": worktree.to_string_lossy(),
-                "model": model,
-                "user": null,
-                "ms": ms,
-            }),
-            id: session,
-            path: self.db.clone(),
-            kind: Kind::OpencodeDb,
-            header: vec![
+        let cursor = json!({
+            "session": session,
+            "cwd": facts.cwd.to_string_lossy(),
+            "root": worktree.to_string_lossy(),
+            "model": model,
+            "user": null,
+            "ms": ms,
+        });
+        Ok(Opening::new(session, self.db.clone(), Kind::OpencodeDb)
+            .header(vec![
                 json!({ "table": "project", "keep": true, "row": project_row }).to_string(),
                 json!({ "table": "session", "row": session_row }).to_string(),
-            ],
-            writer_lock: None,
-            side_files: Vec::new(),
-            index: None,
-            benign: None,
-        })
+            ])
+            .cursor(cursor))
     }
 
     fn encode(&self, records: &[Record], cursor: &mut Value, lines: &mut Vec<String>) -> u64 {

@@ -34,17 +34,8 @@ impl Encoder for Qwen {
             .join(project_folder(facts.cwd))
             .join("chats")
             .join(format!("{id}.jsonl"));
-        Ok(Opening {
-            cursor: json!({ "session": id, "cwd": facts.cwd.to_string_lossy(), "last": null }),
-            id,
-            path,
-            kind: Kind::Jsonl,
-            header: Vec::new(),
-            writer_lock: None,
-            side_files: Vec::new(),
-            index: None,
-            benign: None,
-        })
+        let cursor = json!({ "session": id, "cwd": facts.cwd.to_string_lossy(), "last": null });
+        Ok(Opening::new(id, path, Kind::Jsonl).cursor(cursor))
     }
 
     fn encode(&self, records: &[Record], cursor: &mut Value, lines: &mut Vec<String>) -> u64 {

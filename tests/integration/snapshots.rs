@@ -1,12 +1,11 @@
 //! Each recorded Claude Code session → the Codex rollout it produces (ids and times masked).
 
-mod common;
-
+use crate::support::recording::batch_rollout;
 use serde_json::Value;
 use session_sync::encode::ToolStyle;
 
 fn rollout(name: &str, style: ToolStyle) -> Vec<Value> {
-    let mut lines = common::batch_rollout(name, &|text| text.to_owned(), style);
+    let mut lines = batch_rollout(name, &|text| text.to_owned(), style);
     let meta = &mut lines[0];
     meta["timestamp"] = "[time]".into();
     meta["payload"]["id"] = "[id]".into();
@@ -17,7 +16,7 @@ fn rollout(name: &str, style: ToolStyle) -> Vec<Value> {
 
 macro_rules! snapshot {
     ($name:expr, $value:expr) => {
-        insta::with_settings!({ snapshot_path => "../snapshots", prepend_module_to_snapshot => false }, {
+        insta::with_settings!({ snapshot_path => "../../snapshots", prepend_module_to_snapshot => false }, {
             insta::assert_json_snapshot!($name, $value);
         })
     };
@@ -63,7 +62,7 @@ fn parallel_tools_as_text() {
 /// Every other target's encoder over every recorded session; generated ids are numbered in
 /// order of appearance, so the snapshot shows how lines refer to each other.
 mod targets {
-    use super::common;
+    use crate::support::recording::{encode_all, fixture_records};
     use serde_json::Value;
     use session_sync::agents::{
         copilot::write::Copilot, gemini::write::Gemini, openai_chat::write::OpenaiChat,
@@ -171,9 +170,9 @@ mod targets {
     fn every_target_for_every_fixture() {
         let root = tempfile::tempdir().unwrap();
         for fixture in FIXTURES {
-            let records = common::fixture_records(fixture, &|text| text.to_owned());
+            let records = fixture_records(fixture, &|text| text.to_owned());
             for (target, encoder) in encoders(root.path()) {
-                let mut lines = common::encode_all(encoder.as_ref(), &records);
+                let mut lines = encode_all(encoder.as_ref(), &records);
                 let mut seen = HashMap::new();
                 lines.iter_mut().for_each(|line| mask(line, &mut seen));
                 let root_text = root.path().to_string_lossy().into_owned();

@@ -3,25 +3,23 @@
 //! against the mock Chat Completions server, and the model must see every prompt, text, call
 //! and output of the session, paired and in order.
 //!
-//! Run: `cargo test --test e2e_mirrors -- --ignored --test-threads=2`.
-
-mod support;
+//! Run: `cargo test --test e2e -- --ignored e2e_mirrors:: --test-threads=2`.
 
 use serde_json::Value;
 
-use support::anthropic::AnthropicMock;
-use support::chat::{ChatMock, flatten_chat_request};
-use support::env::TestEnv;
-use support::fixture;
-use support::flatten::{Item, compare_mirror, render};
-use support::gemini_api::{GeminiMock, flatten_gemini_request};
-use support::scenario;
-use support::{copilot, gemini, opencode, qwen};
+use crate::support::anthropic::AnthropicMock;
+use crate::support::chat::{ChatMock, flatten_chat_request};
+use crate::support::env::TestEnv;
+use crate::support::fixture;
+use crate::support::flatten::{Item, compare_mirror, render};
+use crate::support::gemini_api::{GeminiMock, flatten_gemini_request};
+use crate::support::scenario;
+use crate::support::{copilot, gemini, opencode, qwen};
 
 const NEW_PROMPT: &str = "What did we do so far?";
 
 /// Resumes a mirror headless with a new prompt.
-type Resume = fn(&TestEnv, &str, &str) -> support::proc::Output;
+type Resume = fn(&TestEnv, &str, &str) -> crate::support::proc::Output;
 const REPLY: &str = "Mock here: I can see the whole conversation.";
 
 /// Claude's Bash call as the target's shell tool; other tools keep their Claude names.
@@ -80,7 +78,7 @@ fn mirror_and_resume(
 }
 
 #[test]
-#[ignore = "end-to-end: runs the real qwen CLI (cargo test --test e2e_mirrors -- --ignored)"]
+#[ignore = "end-to-end: runs the real qwen CLI (cargo test --test e2e -- --ignored e2e_mirrors::)"]
 fn qwen_resumes_mirrored_sessions() {
     for fixture_name in ["parallel_tools", "subagent"] {
         let mut env = TestEnv::new();
@@ -99,7 +97,7 @@ fn qwen_resumes_mirrored_sessions() {
 }
 
 #[test]
-#[ignore = "end-to-end: runs the real opencode CLI (cargo test --test e2e_mirrors -- --ignored)"]
+#[ignore = "end-to-end: runs the real opencode CLI (cargo test --test e2e -- --ignored e2e_mirrors::)"]
 fn opencode_resumes_mirrored_sessions() {
     for fixture_name in ["parallel_tools", "subagent"] {
         let mut env = TestEnv::new();
@@ -123,7 +121,7 @@ fn opencode_resumes_mirrored_sessions() {
 }
 
 #[test]
-#[ignore = "end-to-end: runs the real copilot CLI (cargo test --test e2e_mirrors -- --ignored)"]
+#[ignore = "end-to-end: runs the real copilot CLI (cargo test --test e2e -- --ignored e2e_mirrors::)"]
 fn copilot_resumes_mirrored_sessions() {
     for fixture_name in ["parallel_tools", "subagent"] {
         let mut env = TestEnv::new();
@@ -142,7 +140,7 @@ fn copilot_resumes_mirrored_sessions() {
 }
 
 #[test]
-#[ignore = "end-to-end: runs the real gemini CLI (cargo test --test e2e_mirrors -- --ignored)"]
+#[ignore = "end-to-end: runs the real gemini CLI (cargo test --test e2e -- --ignored e2e_mirrors::)"]
 fn gemini_lists_and_resumes_mirrored_sessions() {
     for fixture_name in ["parallel_tools", "subagent"] {
         let mut env = TestEnv::new();

@@ -1,20 +1,11 @@
 //! `uninstall`, `clean` and `doctor`, driven through the built binary in a temporary HOME.
 
-mod common;
-
-use common::{Env, Lag, Recording};
+use crate::support::files::BIN;
+use crate::support::home::{Env, assert_silent_success, stderr, stdout};
+use crate::support::recording::{Lag, Recording, replay};
 use serde_json::{Value, json};
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::Output;
-
-fn stdout(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
 
 fn ok(env: &Env, args: &[&str]) -> String {
     let out = env.run(args);
@@ -29,7 +20,7 @@ fn settings_path(env: &Env) -> PathBuf {
 /// Replays a recorded session: its Codex mirror exists, its state says so.
 fn mirrored(env: &Env, fixture: &str) -> PathBuf {
     let recording = Recording::load(fixture);
-    common::replay(env, &recording, Lag::None);
+    replay(env, &recording, Lag::None);
     mirror_path(env, &recording.session_id())
 }
 
@@ -173,7 +164,7 @@ fn a_hand_laid_out_settings_file_is_normalized_with_a_backup() {
     let env = Env::new();
     let path = settings_path(&env);
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    let binary = std::fs::canonicalize(common::BIN).unwrap();
+    let binary = std::fs::canonicalize(BIN).unwrap();
     let text = format!(
         "{{ \"model\": \"opus\", \"hooks\": {{ \"Stop\": [ {{ \"hooks\": [ {{ \"type\": \"command\", \"command\": \"'{}' hook\" }} ] }} ] }} }}\n",
         binary.display()
@@ -476,7 +467,7 @@ fn clean_deleting_a_lock_never_lets_two_hooks_hold_it() {
         "the hook ran on the deleted lock while another held the session",
     );
     drop(next);
-    common::assert_silent_success(&waiting.wait_with_output().unwrap());
+    assert_silent_success(&waiting.wait_with_output().unwrap());
     assert!(env.log_lines("ERROR").is_empty(), "{}", env.log());
     assert_eq!(env.rollouts().len(), 1, "one mirror, written afresh");
 }
@@ -547,7 +538,7 @@ fn doctor_after_init_is_happy() {
     env.init();
     let (code, out) = doctor(&env);
     assert_eq!(code, Some(0), "{out}");
-    let binary = std::fs::canonicalize(common::BIN).unwrap();
+    let binary = std::fs::canonicalize(BIN).unwrap();
     let settings = settings_path(&env);
     for expected in [
         format!(

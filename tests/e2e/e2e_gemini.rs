@@ -1,38 +1,28 @@
 //! End-to-end tests of the Gemini CLI harness: hand-written sessions (gemini-cli.md) resumed by
 //! the real `gemini` against the mock Gemini API, and the record shapes an encoder may use.
 //!
-//! Run: `cargo test --test e2e_gemini -- --ignored --test-threads=2` (needs node/npm; installs
+//! Run: `cargo test --test e2e -- --ignored e2e_gemini:: --test-threads=2` (needs node/npm; installs
 //! the pinned CLIs into `target/e2e-clients` or `$SESSION_SYNC_E2E_CLIENTS` on first use).
 //! Set `SESSION_SYNC_E2E_KEEP=1` to keep each test's temp dir, and
 //! `SESSION_SYNC_E2E_DUMP=<dir>` to write the captured requests there.
-
-mod support;
 
 use std::fs;
 use std::path::Path;
 
 use serde_json::{Value, json};
 
-use support::env::TestEnv;
-use support::flatten::{Item, compare_mirror, render};
-use support::gemini::{self, SessionFile, gemini_record, tool_call, user_record};
-use support::gemini_api::{
+use crate::support::env::{TestEnv, dump};
+use crate::support::files::jsonl;
+use crate::support::flatten::{Item, compare_mirror, render};
+use crate::support::gemini::{self, SessionFile, gemini_record, tool_call, user_record};
+use crate::support::gemini_api::{
     GeminiMock, flatten_gemini_contents, flatten_gemini_request, turn_shapes,
 };
-use support::proc::Output;
+use crate::support::proc::Output;
 
 const PROMPT: &str = "What is my secret word?";
 const REPLY: &str = "Gemini mock here: I can see the whole conversation.";
 const SECRET: &str = "Remember this: my secret word is KUMQUAT-7. Then list the files.";
-
-/// Writes `name` to `$SESSION_SYNC_E2E_DUMP` if set.
-fn dump(name: &str, value: &Value) {
-    if let Some(dir) = std::env::var_os("SESSION_SYNC_E2E_DUMP") {
-        let dir = Path::new(&dir);
-        fs::create_dir_all(dir).unwrap();
-        fs::write(dir.join(name), serde_json::to_string_pretty(value).unwrap()).unwrap();
-    }
-}
 
 fn call(id: &str, name: &str, args: Value) -> Item {
     Item::Call {
@@ -175,7 +165,7 @@ fn setup() -> (TestEnv, GeminiMock) {
 /// summary as title) and resumes headless: the model sees user → text → call → output →
 /// text → new prompt.
 #[test]
-#[ignore = "end-to-end: runs the real gemini CLI (cargo test --test e2e_gemini -- --ignored)"]
+#[ignore = "end-to-end: runs the real gemini CLI (cargo test --test e2e -- --ignored e2e_gemini::)"]
 fn gemini_resumes_handwritten_session_against_mock() {
     let (env, mock) = setup();
     let id = "11111111-2222-4333-8444-555555555555";
@@ -237,7 +227,7 @@ fn gemini_resumes_handwritten_session_against_mock() {
 /// (a) A later line with an existing message id replaces the earlier record in place: the
 /// call first written without a result, then re-emitted with it after the final text.
 #[test]
-#[ignore = "end-to-end: runs the real gemini CLI (cargo test --test e2e_gemini -- --ignored)"]
+#[ignore = "end-to-end: runs the real gemini CLI (cargo test --test e2e -- --ignored e2e_gemini::)"]
 fn gemini_replaced_record_keeps_its_position() {
     let (env, mock) = setup();
     let id = "aaaaaaaa-0000-4000-8000-00000000000a";
@@ -264,7 +254,7 @@ fn gemini_replaced_record_keeps_its_position() {
 /// (b) Two consecutive `gemini` messages (text only, then tool calls only) reach the model
 /// merged into one model turn, exactly as one message with both would.
 #[test]
-#[ignore = "end-to-end: runs the real gemini CLI (cargo test --test e2e_gemini -- --ignored)"]
+#[ignore = "end-to-end: runs the real gemini CLI (cargo test --test e2e -- --ignored e2e_gemini::)"]
 fn gemini_consecutive_model_messages() {
     let (env, mock) = setup();
     let id = "bbbbbbbb-0000-4000-8000-00000000000b";
@@ -298,7 +288,7 @@ fn gemini_consecutive_model_messages() {
 /// with `records_from_items`: one model turn with both calls, one user turn with both
 /// responses.
 #[test]
-#[ignore = "end-to-end: runs the real gemini CLI (cargo test --test e2e_gemini -- --ignored)"]
+#[ignore = "end-to-end: runs the real gemini CLI (cargo test --test e2e -- --ignored e2e_gemini::)"]
 fn gemini_parallel_tool_calls() {
     let (env, mock) = setup();
     let id = "cccccccc-0000-4000-8000-00000000000c";
@@ -336,7 +326,7 @@ fn gemini_parallel_tool_calls() {
 /// (d) `{"$set":{"lastUpdated":…}}` lines between and after messages are accepted: listed,
 /// resumed, history intact.
 #[test]
-#[ignore = "end-to-end: runs the real gemini CLI (cargo test --test e2e_gemini -- --ignored)"]
+#[ignore = "end-to-end: runs the real gemini CLI (cargo test --test e2e -- --ignored e2e_gemini::)"]
 fn gemini_accepts_set_last_updated_lines() {
     let (env, mock) = setup();
     let id = "dddddddd-0000-4000-8000-00000000000d";
@@ -362,7 +352,7 @@ fn gemini_accepts_set_last_updated_lines() {
 /// duplicates tool outputs. The next Gemini start with another session deletes the mirrored
 /// file (retention cleanup of the stray's short id).
 #[test]
-#[ignore = "end-to-end: runs the real gemini CLI (cargo test --test e2e_gemini -- --ignored)"]
+#[ignore = "end-to-end: runs the real gemini CLI (cargo test --test e2e -- --ignored e2e_gemini::)"]
 fn gemini_headless_resume_appends_and_leaves_a_stray_file() {
     let (env, mock) = setup();
     let id = "eeeeeeee-0000-4000-8000-00000000000e";
@@ -424,10 +414,7 @@ fn gemini_headless_resume_appends_and_leaves_a_stray_file() {
     let files = gemini::session_files(&env);
     let stray: Vec<_> = files.iter().filter(|f| **f != file).collect();
     assert_eq!(stray.len(), 1, "session files: {files:?}");
-    let stray_kinds: Vec<String> = parse_lines(&fs::read_to_string(stray[0]).unwrap())
-        .iter()
-        .map(record_kind)
-        .collect();
+    let stray_kinds: Vec<String> = jsonl(stray[0]).iter().map(record_kind).collect();
     assert_eq!(stray_kinds, ["meta", "$set:messages,lastUpdated"]);
     assert!(
         stray[0]
@@ -462,7 +449,7 @@ fn gemini_headless_resume_appends_and_leaves_a_stray_file() {
 /// Control for (e): with the stray file removed after the resume, a new Gemini session in the
 /// project leaves the mirrored file (and the user's continuation in it) alone.
 #[test]
-#[ignore = "end-to-end: runs the real gemini CLI (cargo test --test e2e_gemini -- --ignored)"]
+#[ignore = "end-to-end: runs the real gemini CLI (cargo test --test e2e -- --ignored e2e_gemini::)"]
 fn gemini_mirror_survives_next_start_without_the_stray_file() {
     let (env, mock) = setup();
     let id = "ffffffff-0000-4000-8000-00000000000f";
@@ -488,7 +475,7 @@ fn gemini_mirror_survives_next_start_without_the_stray_file() {
 /// memoryScratchpad}`. Such lines do not mean the user continued the session; a record
 /// appended later makes the scratchpad stale, and the next listing appends a new one.
 #[test]
-#[ignore = "end-to-end: runs the real gemini CLI (cargo test --test e2e_gemini -- --ignored)"]
+#[ignore = "end-to-end: runs the real gemini CLI (cargo test --test e2e -- --ignored e2e_gemini::)"]
 fn gemini_listing_appends_summary_and_scratchpad() {
     let (env, _mock) = setup();
     let id = "99999999-0000-4000-8000-000000000009";
@@ -503,12 +490,7 @@ fn gemini_listing_appends_summary_and_scratchpad() {
         .push(user_record("u2", "Thanks."))
         .push(gemini_record("g3", Some("You're welcome."), vec![]));
     let file = s.write(&env);
-    let kinds = |path: &Path| -> Vec<String> {
-        parse_lines(&fs::read_to_string(path).unwrap())
-            .iter()
-            .map(record_kind)
-            .collect()
-    };
+    let kinds = |path: &Path| -> Vec<String> { jsonl(path).iter().map(record_kind).collect() };
     let written = kinds(&file);
 
     list_shows(&env, id);

@@ -2,36 +2,22 @@
 //! Copilot CLI, a session written by hand in the shape the specs say resumes is resumed
 //! headless by the real CLI against the mock, and the model must see exactly that history.
 //!
-//! Run: `cargo test --test e2e_targets -- --ignored --test-threads=2` (needs node/npm; installs
+//! Run: `cargo test --test e2e -- --ignored e2e_targets:: --test-threads=2` (needs node/npm; installs
 //! the pinned CLIs into `target/e2e-clients` or `$SESSION_SYNC_E2E_CLIENTS` on first use).
 //! Set `SESSION_SYNC_E2E_KEEP=1` to keep each test's temp dir, and
 //! `SESSION_SYNC_E2E_DUMP=<dir>` to write the sessions written and the requests captured there.
 
-mod support;
-
-use std::fs;
-use std::path::Path;
-
 use serde_json::{Value, json};
 
-use support::chat::{self, ChatMock};
-use support::env::TestEnv;
-use support::flatten::{Item, compare_mirror, render};
-use support::proc::Output;
-use support::{copilot, opencode, qwen};
+use crate::support::chat::{self, ChatMock};
+use crate::support::env::{TestEnv, dump};
+use crate::support::flatten::{Item, compare_mirror, render};
+use crate::support::proc::Output;
+use crate::support::{copilot, opencode, qwen};
 
 const PROMPT: &str = "Remember this: my secret word is KUMQUAT-7. Then list the files.";
 const NEW_PROMPT: &str = "What is my secret word?";
 const REPLY: &str = "Mock here: your secret word is KUMQUAT-7.";
-
-/// Writes `name` to `$SESSION_SYNC_E2E_DUMP` if set.
-fn dump(name: &str, value: &Value) {
-    if let Some(dir) = std::env::var_os("SESSION_SYNC_E2E_DUMP") {
-        let dir = Path::new(&dir);
-        fs::create_dir_all(dir).unwrap();
-        fs::write(dir.join(name), serde_json::to_string_pretty(value).unwrap()).unwrap();
-    }
-}
 
 /// Prompt with a secret word, assistant text + one `ls` call (in the target's tool naming), its
 /// output, assistant text.
@@ -114,7 +100,7 @@ fn check_resume(target: &str, mock: &ChatMock, out: &Output, written: &[Value], 
 /// Qwen Code: `projects/<encoded cwd>/chats/<uuid>.jsonl` (qwen-code.md §2) resumes with
 /// `qwen --resume <uuid> -p …` from the recorded cwd.
 #[test]
-#[ignore = "end-to-end: runs the real qwen CLI (cargo test --test e2e_targets -- --ignored)"]
+#[ignore = "end-to-end: runs the real qwen CLI (cargo test --test e2e -- --ignored e2e_targets::)"]
 fn qwen_resumes_handwritten_session() {
     let mut env = TestEnv::new();
     let mock = ChatMock::start(REPLY);
@@ -129,7 +115,7 @@ fn qwen_resumes_handwritten_session() {
 /// OpenCode: rows inserted into the database OpenCode created (opencode.md §3) are listed for
 /// the project and resume with `opencode run --session <id> …`.
 #[test]
-#[ignore = "end-to-end: runs the real opencode CLI (cargo test --test e2e_targets -- --ignored)"]
+#[ignore = "end-to-end: runs the real opencode CLI (cargo test --test e2e -- --ignored e2e_targets::)"]
 fn opencode_resumes_handwritten_session() {
     let mut env = TestEnv::new();
     let mock = ChatMock::start(REPLY);
@@ -153,7 +139,7 @@ fn opencode_resumes_handwritten_session() {
 /// Copilot CLI: `session-state/<uuid>/events.jsonl` + `workspace.yaml` (copilot-cli.md §2–3)
 /// resume with `copilot --resume=<uuid> -p … --allow-all` from the recorded cwd.
 #[test]
-#[ignore = "end-to-end: runs the real copilot CLI (cargo test --test e2e_targets -- --ignored)"]
+#[ignore = "end-to-end: runs the real copilot CLI (cargo test --test e2e -- --ignored e2e_targets::)"]
 fn copilot_resumes_handwritten_session() {
     let mut env = TestEnv::new();
     let mock = ChatMock::start(REPLY);

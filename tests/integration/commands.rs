@@ -1,17 +1,9 @@
 //! The user commands, driven through the built binary in a temporary HOME.
 
-mod common;
-
-use common::Env;
+use crate::support::files::{BIN, jsonl};
+use crate::support::home::{Env, stderr, stdout};
+use crate::support::recording::{Lag, Recording, replay};
 use serde_json::{Value, json};
-
-fn stdout(out: &std::process::Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn stderr(out: &std::process::Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
 
 fn settings(env: &Env) -> Value {
     serde_json::from_str(
@@ -27,7 +19,7 @@ fn init_registers_every_event_with_the_absolute_binary() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(stdout(&out).contains("Next:"));
     let settings = settings(&env);
-    let binary = std::fs::canonicalize(common::BIN).unwrap();
+    let binary = std::fs::canonicalize(BIN).unwrap();
     let command = format!("'{}' hook", binary.display());
     for event in [
         "UserPromptSubmit",
@@ -185,8 +177,8 @@ fn commands_outside_a_set_up_project_say_what_to_do() {
 fn status_and_list_show_how_to_continue() {
     let env = Env::new();
     env.init();
-    let recording = common::Recording::load("multi_turn_resume");
-    common::replay(&env, &recording, common::Lag::None);
+    let recording = Recording::load("multi_turn_resume");
+    replay(&env, &recording, Lag::None);
     let id = env.rollout()[0]["payload"]["id"]
         .as_str()
         .unwrap()
@@ -307,14 +299,6 @@ fn claude_sessions(env: &Env) -> Vec<std::path::PathBuf> {
     found
 }
 
-fn jsonl_of(path: &std::path::Path) -> Vec<Value> {
-    std::fs::read_to_string(path)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
-}
-
 #[test]
 fn sessions_lists_native_sessions_with_the_ids_mirror_takes() {
     let env = Env::new();
@@ -351,7 +335,7 @@ fn a_codex_session_goes_to_claude_and_later_turns_are_appended_once() {
     assert!(printed.contains("claude --resume "), "{printed}");
     assert!(printed.contains("1 reasoning blocks"), "{printed}");
     let [claude] = claude_sessions(&env).try_into().unwrap();
-    let lines = jsonl_of(&claude);
+    let lines = jsonl(&claude);
     assert_eq!(lines[0]["message"]["content"], "list the files");
     assert!(lines[0]["parentUuid"].is_null());
     let tool_use = &lines[1]["message"]["content"][0];
@@ -384,7 +368,7 @@ fn a_codex_session_goes_to_claude_and_later_turns_are_appended_once() {
     assert!(out.contains("2 records added"), "{out}");
     let after = std::fs::read(&claude).unwrap();
     assert_eq!(&after[..before.len()], &before[..]);
-    let lines = jsonl_of(&claude);
+    let lines = jsonl(&claude);
     let prompts: Vec<&Value> = lines
         .iter()
         .filter(|l| l["type"] == "user" && l["message"]["content"].is_string())

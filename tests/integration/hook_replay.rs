@@ -1,9 +1,11 @@
 //! Recorded Claude Code sessions replayed through the built binary: hooks in their recorded
 //! order (overlapping ones concurrently), the transcript growing as Claude Code writes it.
 
-mod common;
-
-use common::{Env, Lag, Recording, assert_same_conversation, assert_same_items, replay, said};
+use crate::support::files::jsonl;
+use crate::support::home::Env;
+use crate::support::recording::{Lag, Recording, encode_all, fixture_records, replay};
+use crate::support::said::{assert_same_conversation, assert_same_items, said};
+use crate::support::tui::Tui;
 
 fn mirror(name: &str, lag: Lag) {
     let env = Env::new();
@@ -134,7 +136,7 @@ fn every_target(name: &str, lag: Lag) {
     std::fs::create_dir_all(opencode_db.parent().unwrap()).unwrap();
     rusqlite::Connection::open(&opencode_db)
         .unwrap()
-        .execute_batch(include_str!("fixtures/opencode-schema.sql"))
+        .execute_batch(include_str!("../fixtures/opencode-schema.sql"))
         .unwrap();
 
     let recording = Recording::load(name);
@@ -143,19 +145,15 @@ fn every_target(name: &str, lag: Lag) {
 
     let chat_dir = env.data.join("openai-chat");
     let log = chat_dir.join(format!("{}.jsonl", recording.session_id()));
-    let live: Vec<serde_json::Value> = std::fs::read_to_string(&log)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let live = jsonl(&log);
     let localize = |text: &str| env.localize(text);
-    let records = common::fixture_records(name, &localize);
+    let records = fixture_records(name, &localize);
     let encoder = OpenaiChat {
         dir: chat_dir,
         style: ToolStyle::Structured,
         max_output_bytes: 256 * 1024,
     };
-    let reference = common::encode_all(&encoder, &records);
+    let reference = encode_all(&encoder, &records);
     // The system line names the session; the rest is the conversation.
     assert_eq!(
         live[1..],
@@ -219,11 +217,11 @@ fn only_the_users_own_configuration_chooses_where_chat_logs_go() {
 fn a_tui_session_writes_its_first_call_once() {
     let env = Env::new();
     env.init();
-    let tui = common::Tui::new(&env);
+    let tui = Tui::new(&env);
     for (lines, payload) in tui.flushes().iter().zip(tui.payloads()) {
         tui.append(lines);
         env.hook(&payload);
     }
-    assert_eq!(common::said(&env.rollout()), common::Tui::said());
+    assert_eq!(said(&env.rollout()), Tui::said());
     assert!(env.log_lines("ERROR").is_empty(), "{}", env.log());
 }

@@ -1,50 +1,20 @@
 //! `session-sync mirror` (backfill), forks when the user continued a mirror in its agent, and
 //! every target written through the same path; driven through the built binary.
 
-mod common;
-
-use common::{Env, Recording, said};
+use crate::support::files::{files_under, jsonl};
+use crate::support::home::{Env, ok};
+use crate::support::recording::{Recording, fixture_records};
+use crate::support::said::said;
+use crate::support::tui::Tui;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 
-fn stdout(out: &std::process::Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn ok(out: std::process::Output) -> String {
-    assert!(
-        out.status.success(),
-        "exit {:?}\nstdout: {}\nstderr: {}",
-        out.status.code(),
-        stdout(&out),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    stdout(&out)
-}
-
-fn jsonl(path: &Path) -> Vec<Value> {
-    std::fs::read_to_string(path)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{path:?}: {l:?}: {e}")))
+/// Files under `dir` whose path ends with `suffix`, sorted.
+fn files_ending(dir: &Path, suffix: &str) -> Vec<PathBuf> {
+    files_under(dir)
+        .into_iter()
+        .filter(|path| path.to_string_lossy().ends_with(suffix))
         .collect()
-}
-
-fn files_under(dir: &Path, suffix: &str) -> Vec<PathBuf> {
-    let mut found = Vec::new();
-    let mut dirs = vec![dir.to_owned()];
-    while let Some(dir) = dirs.pop() {
-        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
-            let path = entry.path();
-            if path.is_dir() {
-                dirs.push(path);
-            } else if path.to_string_lossy().ends_with(suffix) {
-                found.push(path);
-            }
-        }
-    }
-    found.sort();
-    found
 }
 
 /// Every tool call id of the recording, in order.
@@ -110,7 +80,7 @@ fn mirror_writes_every_file_target_with_each_call_once() {
         (env.data.join("openai-chat"), ".jsonl"),
     ];
     for (dir, suffix) in stores {
-        let files = files_under(&dir, suffix);
+        let files = files_ending(&dir, suffix);
         assert_eq!(files.len(), 1, "{dir:?}: {files:?}");
         let text = std::fs::read_to_string(&files[0]).unwrap();
         jsonl(&files[0]);
@@ -137,7 +107,7 @@ fn mirror_writes_every_file_target_with_each_call_once() {
         .join(slug)
         .join(".project_root");
     assert_eq!(std::fs::read_to_string(marker).unwrap(), project);
-    let workspace = files_under(&env.home.join(".copilot/session-state"), "workspace.yaml");
+    let workspace = files_ending(&env.home.join(".copilot/session-state"), "workspace.yaml");
     assert_eq!(workspace.len(), 1);
 }
 
@@ -282,7 +252,7 @@ fn continued_file_mirrors_fork_and_gemini_annotations_do_not() {
             let id = recording.session_id();
             recording.write_transcript(&env, recording.transcript.len() / 2);
             ok(env.run(&["mirror", &id, "--to", target]));
-            let files = files_under(&env.home.join(store), suffix);
+            let files = files_ending(&env.home.join(store), suffix);
             assert_eq!(files.len(), 1, "{target}: {files:?}");
             let mut text = std::fs::read_to_string(&files[0]).unwrap();
             text.push_str(appended);
@@ -291,7 +261,7 @@ fn continued_file_mirrors_fork_and_gemini_annotations_do_not() {
 
             recording.write_transcript(&env, usize::MAX);
             ok(env.run(&["mirror", &id, "--to", target]));
-            let after = files_under(&env.home.join(store), suffix);
+            let after = files_ending(&env.home.join(store), suffix);
             if forks {
                 assert_eq!(after.len(), 2, "{target} did not fork after {appended}");
                 assert_eq!(
@@ -356,7 +326,7 @@ fn a_session_goes_claude_to_codex_to_claude_with_every_record() {
         let out = ok(env.run(&["mirror", "--from", "codex", &codex_id, "--to", "claude"]));
         assert!(out.contains("claude --resume "), "{out}");
 
-        let handed: Vec<PathBuf> = files_under(&env.home.join(".claude/projects"), ".jsonl")
+        let handed: Vec<PathBuf> = files_ending(&env.home.join(".claude/projects"), ".jsonl")
             .into_iter()
             .filter(|p| {
                 !p.ends_with(format!("{id}.jsonl")) && !p.to_string_lossy().contains("/subagents/")
@@ -371,7 +341,7 @@ fn a_session_goes_claude_to_codex_to_claude_with_every_record() {
 
         // What Codex cannot carry, as the loss report says: thinking, and Bash's description.
         let localize = |text: &str| env.localize(text);
-        let mut original = common::fixture_records(fixture, &localize);
+        let mut original = fixture_records(fixture, &localize);
         for record in &mut original {
             if let session_sync::model::Item::ToolCall { name, input, .. } = &mut record.item {
                 if name == "Bash" {
@@ -394,13 +364,13 @@ fn a_session_goes_claude_to_codex_to_claude_with_every_record() {
 fn mirror_and_export_follow_the_parent_chain_of_a_tui_transcript() {
     let env = Env::new();
     env.init();
-    let tui = common::Tui::new(&env);
+    let tui = Tui::new(&env);
     for lines in tui.flushes() {
         tui.append(&lines);
     }
     let path = tui.transcript.to_str().unwrap();
     ok(env.run(&["mirror", path]));
-    assert_eq!(said(&env.rollout()), common::Tui::said());
+    assert_eq!(said(&env.rollout()), Tui::said());
 
     let chat: Vec<Value> = ok(env.run(&["export", "--format", "openai-chat", path]))
         .lines()
@@ -408,7 +378,7 @@ fn mirror_and_export_follow_the_parent_chain_of_a_tui_transcript() {
         .collect();
     let users: Vec<&Value> = chat.iter().filter(|m| m["role"] == "user").collect();
     assert_eq!(users.len(), 1, "{chat:#?}");
-    assert_eq!(users[0]["content"], common::Tui::PROMPT);
+    assert_eq!(users[0]["content"], Tui::PROMPT);
     let roles: Vec<&str> = chat.iter().map(|m| m["role"].as_str().unwrap()).collect();
     assert_eq!(
         roles,

@@ -1,34 +1,14 @@
 //! `session-sync archive`: every agent's sessions into a git repository, run twice, grown,
 //! pushed, and on bad input. Each test drives the built binary in a temporary HOME.
 
-mod common;
-
-use common::{Env, Recording};
+use crate::support::home::{Env, ok, stderr, stdout};
+use crate::support::recording::Recording;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 const CODEX_ID: &str = "5973b6c0-94b8-487b-a530-2aeb6098ae0e";
-
-fn stdout(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-fn ok(out: Output) -> String {
-    assert!(
-        out.status.success(),
-        "exit {:?}\nstdout: {}\nstderr: {}",
-        out.status.code(),
-        stdout(&out),
-        stderr(&out)
-    );
-    stdout(&out)
-}
 
 /// A failure as the user sees it: exit 1 and one line saying what to do.
 fn fails(out: Output) -> String {
@@ -818,7 +798,7 @@ fn init_archive_archives_in_the_background_when_a_session_ends() {
 
 macro_rules! snapshot {
     ($name:expr, $value:expr) => {
-        insta::with_settings!({ snapshot_path => "../snapshots", prepend_module_to_snapshot => false }, {
+        insta::with_settings!({ snapshot_path => "../../snapshots", prepend_module_to_snapshot => false }, {
             insta::assert_snapshot!($name, $value);
         })
     };
@@ -878,7 +858,7 @@ fn markdown_snapshots() {
 
 /// The page in a real headless Chromium (Debian's `chromium`), from `file://`: the list, a
 /// search over the conversations' text, and an opened conversation with its calls folded.
-/// `cargo test --test archive -- --ignored` (needs `apt-get install chromium`).
+/// `cargo test --test integration -- --ignored archive::` (needs `apt-get install chromium`).
 #[test]
 #[ignore]
 fn index_html_in_headless_chromium() {
@@ -967,7 +947,7 @@ fn sessions_go_from_machine_to_machine_through_the_archive() {
     let plan = ok(b.run(&["inspect", clone.to_str().unwrap()]));
     assert!(plan.contains("codex     new: 4 records"), "{plan}");
     ok(b.run(&["import", clone.to_str().unwrap(), "--to", "claude"]));
-    let rollouts_b = common::rollouts_in(&b.codex_home);
+    let rollouts_b = crate::support::home::rollouts_in(&b.codex_home);
     assert_eq!(rollouts_b.len(), 1);
     assert!(
         rollouts_b[0]
@@ -1001,7 +981,7 @@ fn sessions_go_from_machine_to_machine_through_the_archive() {
 
 /// Copies a recorded native store under `dest`, its paths moved into `env`'s HOME.
 fn install_native(env: &Env, fixture: &str, dest: &Path) {
-    let from = common::fixture_dir("native").join(fixture);
+    let from = crate::support::files::fixture_dir("native").join(fixture);
     for (relative, bytes) in tree(&from) {
         if relative.ends_with("README.md") || relative.starts_with("request-") {
             continue;
@@ -1015,7 +995,8 @@ fn install_native(env: &Env, fixture: &str, dest: &Path) {
 
 /// OpenCode's database holding the recorded session's rows, in its own columns.
 fn install_opencode(env: &Env) {
-    let dump = common::fixture_dir("native").join("opencode/ses_dc8ab1092ffeB7g71iPQ1Z0Mor.json");
+    let dump = crate::support::files::fixture_dir("native")
+        .join("opencode/ses_dc8ab1092ffeB7g71iPQ1Z0Mor.json");
     let rows: Value =
         serde_json::from_str(&env.localize(&std::fs::read_to_string(dump).unwrap())).unwrap();
     let dir = env.home.join(".local/share/opencode");
@@ -1056,7 +1037,7 @@ fn install_opencode(env: &Env) {
 #[test]
 fn every_agents_recorded_sessions_archive_once_and_read_well() {
     let env = Env::new();
-    let codex = common::fixture_dir("native").join("codex");
+    let codex = crate::support::files::fixture_dir("native").join("codex");
     let rollout = std::fs::read_dir(&codex)
         .unwrap()
         .flatten()

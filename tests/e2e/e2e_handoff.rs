@@ -10,30 +10,28 @@
 //! rollout is restored after `codex exec resume`), so the second `mirror --from` may append:
 //! a target the user continued is forked instead, which is another test's business.
 //!
-//! The same between two machines by packages: `export` on one, `import` on the other, and
-//! back.
+//! The same between two machines by packages (`export` on one, `import` on the other, and
+//! back) and by the history archive's git remote.
 //!
-//! Run: `cargo test --test e2e_handoff -- --ignored --test-threads=1`.
-
-mod support;
+//! Run: `cargo test --test e2e -- --ignored e2e_handoff:: --test-threads=1`.
 
 use std::fs;
 use std::path::PathBuf;
 
 use serde_json::{Value, json};
 
-use support::anthropic::{AnthropicMock, Block, Reply, has_tools, last_user_text};
-use support::chat::{ChatMock, flatten_chat_messages};
-use support::env::TestEnv;
-use support::flatten::{
+use crate::support::anthropic::{AnthropicMock, Block, Reply, has_tools, last_user_text};
+use crate::support::chat::{ChatMock, flatten_chat_messages};
+use crate::support::env::TestEnv;
+use crate::support::flatten::{
     Item, compare_mirror, flatten_anthropic_request, flatten_codex_request, flatten_responses_input,
 };
-use support::gemini::use_gemini;
-use support::gemini_api::{GeminiMock, flatten_gemini_contents};
-use support::native::{self, CODEX_PATCH};
-use support::openai::ResponsesMock;
-use support::opencode;
-use support::proc::Output;
+use crate::support::gemini::use_gemini;
+use crate::support::gemini_api::{GeminiMock, flatten_gemini_contents};
+use crate::support::native::{self, CODEX_PATCH};
+use crate::support::openai::ResponsesMock;
+use crate::support::opencode;
+use crate::support::proc::Output;
 
 /// The prompts the target's resumes send (never scripted for the source).
 const NEXT_1: &str = "Next: what have we done so far?";
@@ -295,7 +293,7 @@ fn opencode_requests(mock: &ChatMock) -> Vec<Vec<Item>> {
 
 /// Codex (shell calls, an apply_patch, a failing command, two prompts) → Claude Code.
 #[test]
-#[ignore = "end-to-end: runs the real codex and claude CLIs (cargo test --test e2e_handoff -- --ignored)"]
+#[ignore = "end-to-end: runs the real codex and claude CLIs (cargo test --test e2e -- --ignored e2e_handoff::)"]
 fn codex_session_hands_off_to_claude_and_keeps_up() {
     let mut env = TestEnv::new();
     let source = ResponsesMock::scripted(native::codex_script());
@@ -338,7 +336,7 @@ fn codex_session_hands_off_to_claude_and_keeps_up() {
 
 /// Gemini CLI (shell calls, a failing one, two prompts) → Codex.
 #[test]
-#[ignore = "end-to-end: runs the real gemini and codex CLIs (cargo test --test e2e_handoff -- --ignored)"]
+#[ignore = "end-to-end: runs the real gemini and codex CLIs (cargo test --test e2e -- --ignored e2e_handoff::)"]
 fn gemini_session_hands_off_to_codex_and_keeps_up() {
     let mut env = TestEnv::new();
     let source = GeminiMock::scripted(native::gemini_script());
@@ -377,7 +375,7 @@ fn gemini_session_hands_off_to_codex_and_keeps_up() {
 
 /// OpenCode (bash calls, a failing one, two prompts) → Claude Code.
 #[test]
-#[ignore = "end-to-end: runs the real opencode and claude CLIs (cargo test --test e2e_handoff -- --ignored)"]
+#[ignore = "end-to-end: runs the real opencode and claude CLIs (cargo test --test e2e -- --ignored e2e_handoff::)"]
 fn opencode_session_hands_off_to_claude_and_keeps_up() {
     let mut env = TestEnv::new();
     let source = ChatMock::scripted(native::opencode_script());

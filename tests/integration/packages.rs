@@ -3,9 +3,8 @@
 //! the journal, crash recovery, hostile packages, path maps and redaction, and a Claude session
 //! mirrored live on both machines, through the binary.
 
-mod common;
-
-use common::{Env, Recording};
+use crate::support::home::Env;
+use crate::support::recording::Recording;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::io::Read;
@@ -122,7 +121,7 @@ fn tree(root: &Path) -> Tree {
                 dirs.push(path.clone());
                 String::new()
             } else {
-                session_sync::package::sha256_hex(&std::fs::read(&path).unwrap())
+                session_sync::hash::sha256_hex(&std::fs::read(&path).unwrap())
             };
             found.insert(
                 path.strip_prefix(root).unwrap().to_owned(),
@@ -246,7 +245,7 @@ fn export_inspect_import_then_reimport_writes_nothing() {
             .to_string_lossy()
             .ends_with(&format!("-{ID}.jsonl"))
     );
-    let lines = common::parse_rollout(&rollouts[0]);
+    let lines = crate::support::home::parse_rollout(&rollouts[0]);
     assert_eq!(lines[0]["payload"]["cwd"], b.project.to_str().unwrap());
     assert!(
         std::fs::read_to_string(&rollouts[0])
@@ -309,7 +308,7 @@ fn continued_on_b_fast_forwards_onto_a_native_file() {
         1,
         "{added}"
     );
-    common::parse_rollout(&original);
+    crate::support::home::parse_rollout(&original);
 
     // And back: B has all of it already.
     let again = packages.path().join("a2.sspkg");
@@ -407,7 +406,7 @@ fn both_continued_diverge_into_a_new_session_beside_the_local_one() {
     let branch = rollouts.iter().find(|p| **p != local).unwrap();
     let branch_text = std::fs::read_to_string(branch).unwrap();
     assert!(branch_text.contains("now on B") && !branch_text.contains("now on A"));
-    let branch_id = common::parse_rollout(branch)[0]["payload"]["id"]
+    let branch_id = crate::support::home::parse_rollout(branch)[0]["payload"]["id"]
         .as_str()
         .unwrap()
         .to_owned();
@@ -746,7 +745,7 @@ fn a_root_outside_home_needs_a_map_or_keep_paths() {
         said.contains(&format!("{} → {}", outside.display(), there.display())),
         "{said}"
     );
-    let lines = common::parse_rollout(&b.rollouts()[0]);
+    let lines = crate::support::home::parse_rollout(&b.rollouts()[0]);
     assert_eq!(lines[0]["payload"]["cwd"], there.to_str().unwrap());
     let call = lines
         .iter()
@@ -761,7 +760,7 @@ fn a_root_outside_home_needs_a_map_or_keep_paths() {
 
     let c = Env::new();
     import(&c, &package, &["--keep-paths"]);
-    let meta = &common::parse_rollout(&c.rollouts()[0])[0];
+    let meta = &crate::support::home::parse_rollout(&c.rollouts()[0])[0];
     assert_eq!(meta["payload"]["cwd"], outside.to_str().unwrap());
 }
 
@@ -912,7 +911,7 @@ fn diverged_on_the_importing_machine_keeps_its_continued_copy() {
 fn a_fast_forward_onto_a_paginated_rollout_continues_its_ordinals() {
     let a = Env::new();
     let b = Env::new();
-    let fixture = common::fixture_dir("native/codex")
+    let fixture = crate::support::files::fixture_dir("native/codex")
         .join("rollout-2026-12-02T15-14-08-01a23751-f769-74d0-94f8-26eecde115d0.jsonl");
     let id = "01a23751-f769-74d0-94f8-26eecde115d0";
     let dir = a.codex_home.join("sessions/2026/12/02");
@@ -930,7 +929,7 @@ fn a_fast_forward_onto_a_paginated_rollout_continues_its_ordinals() {
 
     let said = import(&a, &back, &[]);
     assert!(said.contains("fast-forward: +2 records"), "{said}");
-    let lines = common::parse_rollout(&native);
+    let lines = crate::support::home::parse_rollout(&native);
     assert_eq!(lines[0]["payload"]["id"], id);
     let ordinals: Vec<Option<u64>> = lines.iter().map(|l| l["ordinal"].as_u64()).collect();
     let expected: Vec<Option<u64>> = (0..lines.len() as u64).map(Some).collect();
@@ -992,7 +991,7 @@ fn a_live_mirrored_claude_session_keeps_mirroring_across_machines() {
     let a = Env::new();
     a.init();
     let recording = Recording::load("simple_bash");
-    common::replay(&a, &recording, common::Lag::None);
+    crate::support::recording::replay(&a, &recording, crate::support::recording::Lag::None);
     let id = recording.session_id();
     let transcript_a = recording.transcript_path(&a);
     assert_eq!(a.rollouts().len(), 1, "A's live Codex mirror");
@@ -1159,7 +1158,7 @@ fn a_package_may_mix_a_branch_and_an_unchanged_session_of_one_lineage() {
         .into_iter()
         .find(|p| !p.to_string_lossy().contains(ID))
         .unwrap();
-    let branch_id = common::parse_rollout(&branch)[0]["payload"]["id"]
+    let branch_id = crate::support::home::parse_rollout(&branch)[0]["payload"]["id"]
         .as_str()
         .unwrap()
         .to_owned();

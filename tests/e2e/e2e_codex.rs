@@ -3,14 +3,12 @@
 //! picks the mirror in a home where Codex already has sessions of its own, and still does
 //! when Claude Code goes on seconds after the user worked in a native Codex session.
 //!
-//! Run: `cargo test --test e2e_codex -- --ignored`.
+//! Run: `cargo test --test e2e -- --ignored e2e_codex::`.
 
-mod support;
-
-use support::env::TestEnv;
-use support::flatten::{self, claude_call_to_codex, compare_mirror, render};
-use support::openai::ResponsesMock;
-use support::{codex, fixture};
+use crate::support::env::TestEnv;
+use crate::support::flatten::{self, claude_call_to_codex, compare_mirror, render};
+use crate::support::openai::ResponsesMock;
+use crate::support::{codex, fixture};
 
 const REPLY: &str = "Codex here: I can see the whole conversation.";
 
@@ -64,7 +62,7 @@ fn half_mirrored(
 }
 
 #[test]
-#[ignore = "end-to-end: runs the real codex CLI (cargo test --test e2e_codex -- --ignored)"]
+#[ignore = "end-to-end: runs the real codex CLI (cargo test --test e2e -- --ignored e2e_codex::)"]
 fn a_mirror_continued_in_codex_forks_and_both_resume() {
     let (env, mock, session, half, first) = half_mirrored("multi_turn_resume");
 
@@ -107,7 +105,7 @@ fn a_mirror_continued_in_codex_forks_and_both_resume() {
 }
 
 #[test]
-#[ignore = "end-to-end: runs the real codex CLI (cargo test --test e2e_codex -- --ignored)"]
+#[ignore = "end-to-end: runs the real codex CLI (cargo test --test e2e -- --ignored e2e_codex::)"]
 fn codex_resume_last_picks_the_mirror_among_codex_own_sessions() {
     let mut env = TestEnv::new();
     let mock = ResponsesMock::start(REPLY);
@@ -127,7 +125,7 @@ fn codex_resume_last_picks_the_mirror_among_codex_own_sessions() {
 }
 
 #[test]
-#[ignore = "end-to-end: runs the real codex CLI (cargo test --test e2e_codex -- --ignored)"]
+#[ignore = "end-to-end: runs the real codex CLI (cargo test --test e2e -- --ignored e2e_codex::)"]
 fn codex_resume_last_picks_the_mirror_claude_went_on_with_after_native_codex_use() {
     let mut env = TestEnv::new();
     let mock = ResponsesMock::start(REPLY);
@@ -161,7 +159,7 @@ fn codex_resume_last_picks_the_mirror_claude_went_on_with_after_native_codex_use
 }
 
 #[test]
-#[ignore = "end-to-end: runs the real codex CLI (cargo test --test e2e_codex -- --ignored)"]
+#[ignore = "end-to-end: runs the real codex CLI (cargo test --test e2e -- --ignored e2e_codex::)"]
 fn a_mirror_codex_migrated_to_paginated_is_forked_never_appended_to() {
     let (env, mock, session, _, first) = half_mirrored("parallel_tools");
 

@@ -1,35 +1,19 @@
-//! End-to-end tests with the real agent CLIs against local mock model servers.
-//!
-//! Run: `cargo test --test e2e -- --ignored` (needs node/npm; installs the pinned CLIs into
-//! `target/e2e-clients` or `$SESSION_SYNC_E2E_CLIENTS` on first use).
-//! Set `SESSION_SYNC_E2E_KEEP=1` to keep each test's temp dir, and
-//! `SESSION_SYNC_E2E_DUMP=<dir>` to write the captured requests there.
-
-mod support;
+//! Claude Code mirrored into Codex: prompts, calls, subagents, resumes, the TUI in tmux.
 
 use std::fs;
 use std::path::Path;
 
 use serde_json::{Value, json};
 
-use support::anthropic::AnthropicMock;
-use support::codex;
-use support::env::TestEnv;
-use support::flatten::{self, Item, claude_call_to_codex, compare_mirror, render};
-use support::openai::ResponsesMock;
-use support::scenario::{self, PROMPT_1, PROMPT_2, SUBAGENT_TASK};
+use crate::support::anthropic::AnthropicMock;
+use crate::support::codex;
+use crate::support::env::{TestEnv, dump};
+use crate::support::flatten::{self, Item, claude_call_to_codex, compare_mirror, render};
+use crate::support::openai::ResponsesMock;
+use crate::support::scenario::{self, PROMPT_1, PROMPT_2, SUBAGENT_TASK};
 
 const CODEX_PROMPT: &str = "Continue in Codex.";
 const CODEX_REPLY: &str = "Codex here: I can see the whole conversation.";
-
-/// Writes `name` to `$SESSION_SYNC_E2E_DUMP` if set.
-fn dump(name: &str, value: &Value) {
-    if let Some(dir) = std::env::var_os("SESSION_SYNC_E2E_DUMP") {
-        let dir = Path::new(&dir);
-        fs::create_dir_all(dir).unwrap();
-        fs::write(dir.join(name), serde_json::to_string_pretty(value).unwrap()).unwrap();
-    }
-}
 
 fn dump_anthropic(mock: &AnthropicMock) {
     let all: Vec<Value> = mock
@@ -43,7 +27,7 @@ fn dump_anthropic(mock: &AnthropicMock) {
 /// The Claude scenario alone, without session-sync: checks the mock and the script drive the
 /// real CLI through every turn, and the transcript records all of it.
 #[test]
-#[ignore = "end-to-end: runs the real claude CLI (cargo test --test e2e -- --ignored)"]
+#[ignore = "end-to-end: runs the real claude CLI (cargo test --test e2e -- --ignored e2e::)"]
 fn claude_scenario_against_mock() {
     let mut env = TestEnv::new();
     let mock = AnthropicMock::start(scenario::main_script(&env.project));
@@ -56,11 +40,11 @@ fn claude_scenario_against_mock() {
     let scripted = mock.scripted_exchanges();
     let main_turns = scripted
         .iter()
-        .filter(|e| support::anthropic::first_user_text(&e.body) == PROMPT_1)
+        .filter(|e| crate::support::anthropic::first_user_text(&e.body) == PROMPT_1)
         .count();
     let sub_turns = scripted
         .iter()
-        .filter(|e| support::anthropic::first_user_text(&e.body) == SUBAGENT_TASK)
+        .filter(|e| crate::support::anthropic::first_user_text(&e.body) == SUBAGENT_TASK)
         .count();
     assert_eq!(
         (main_turns, sub_turns),
@@ -124,7 +108,7 @@ fn subagent_has(env: &TestEnv, session_id: &str, tool_id: &str) -> bool {
 /// Write and Edit, a subagent, a failing call, a resumed prompt), then `codex exec resume
 /// <mirror id>`: Codex's model must see the whole Claude conversation.
 #[test]
-#[ignore = "end-to-end: runs the real claude and codex CLIs (cargo test --test e2e -- --ignored)"]
+#[ignore = "end-to-end: runs the real claude and codex CLIs (cargo test --test e2e -- --ignored e2e::)"]
 fn mirrors_claude_session_into_codex() {
     let mut env = TestEnv::new();
     let anthropic = AnthropicMock::start(scenario::main_script(&env.project));
@@ -266,7 +250,7 @@ fn codex_mirror(status: &Value, session_id: &str) -> Option<Value> {
 /// Failure context: hook log, claude outputs, transcript hook attachments.
 struct Diagnostics<'a> {
     env: &'a TestEnv,
-    claude: &'a [support::proc::Output],
+    claude: &'a [crate::support::proc::Output],
 }
 
 impl Diagnostics<'_> {
@@ -319,7 +303,7 @@ impl Diagnostics<'_> {
 /// Control for `Diagnostics::assert_no_hook_errors`: quiet hooks leave no trace, and a failing
 /// hook is caught (so a green main test means the session-sync hooks really ran cleanly).
 #[test]
-#[ignore = "end-to-end: runs the real claude CLI (cargo test --test e2e -- --ignored)"]
+#[ignore = "end-to-end: runs the real claude CLI (cargo test --test e2e -- --ignored e2e::)"]
 fn hook_error_check_detects_failing_hooks() {
     let settings = |failure_cmd: &str| {
         let quiet =
@@ -359,7 +343,7 @@ fn hook_error_check_detects_failing_hooks() {
 /// Codex alone, without session-sync: a hand-written legacy rollout (codex.md §1) is resumed
 /// against the mock Responses API, and the flattened request input is exactly that history.
 #[test]
-#[ignore = "end-to-end: runs the real codex CLI (cargo test --test e2e -- --ignored)"]
+#[ignore = "end-to-end: runs the real codex CLI (cargo test --test e2e -- --ignored e2e::)"]
 fn codex_resumes_handwritten_rollout_against_mock() {
     let mut env = TestEnv::new();
     let mock = ResponsesMock::start(CODEX_REPLY);
@@ -423,7 +407,7 @@ fn codex_resumes_handwritten_rollout_against_mock() {
 /// Validates the scenario, both mocks, both flatteners and the comparison end to end,
 /// independently of session-sync.
 #[test]
-#[ignore = "end-to-end: runs the real claude and codex CLIs (cargo test --test e2e -- --ignored)"]
+#[ignore = "end-to-end: runs the real claude and codex CLIs (cargo test --test e2e -- --ignored e2e::)"]
 fn reference_rollout_of_claude_scenario_passes_comparison() {
     let mut env = TestEnv::new();
     let anthropic = AnthropicMock::start(scenario::main_script(&env.project));
@@ -454,11 +438,11 @@ fn reference_rollout_of_claude_scenario_passes_comparison() {
 /// written twice, in 3 runs out of 4; the runs here write the prompt first, so that order is
 /// held by `a_tui_session_writes_its_first_call_once` (tests/hook_replay.rs), which replays it.
 #[test]
-#[ignore = "end-to-end: runs the real claude TUI in tmux (cargo test --test e2e -- --ignored)"]
+#[ignore = "end-to-end: runs the real claude TUI in tmux (cargo test --test e2e -- --ignored e2e::)"]
 fn tui_session_writes_its_first_call_once() {
+    use crate::support::anthropic::{Block, Reply, first_user_text, has_tools, turns_since_prompt};
+    use crate::support::tmux::Tmux;
     use std::time::Duration;
-    use support::anthropic::{Block, Reply, first_user_text, has_tools, turns_since_prompt};
-    use support::tmux::Tmux;
     const PROMPT: &str = "Run echo hi in the shell.";
     const FINAL: &str = "It printed hi.";
     for round in 0..3 {
@@ -513,7 +497,7 @@ fn tui_session_writes_its_first_call_once() {
 
         let rollouts = env.codex_rollouts();
         assert_eq!(rollouts.len(), 1, "round {round}: {rollouts:?}");
-        let lines = support::env::read_jsonl(&rollouts[0]);
+        let lines = crate::support::env::read_jsonl(&rollouts[0]);
         let count = |kind: &str| {
             lines
                 .iter()

@@ -3,21 +3,20 @@
 //! `$SESSION_SYNC_RECORD_DIR/<agent>` (default: a kept temp dir) and prints the path; copy the
 //! files over the fixtures after checking the diff.
 //!
-//! Run: `cargo test --test record_native -- --ignored --nocapture --test-threads=1`.
-
-mod support;
+//! Run: `cargo test --test e2e -- --ignored record_native:: --nocapture --test-threads=1`.
 
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use crate::support::chat::ChatMock;
+use crate::support::env::TestEnv;
+use crate::support::files::files_under;
+use crate::support::flatten::Item;
+use crate::support::gemini_api::GeminiMock;
+use crate::support::native::{self, neutralise, save};
+use crate::support::openai::ResponsesMock;
+use crate::support::{codex, copilot, gemini, opencode, qwen};
 use serde_json::json;
-use support::chat::ChatMock;
-use support::env::TestEnv;
-use support::flatten::Item;
-use support::gemini_api::GeminiMock;
-use support::native::{self, neutralise, save};
-use support::openai::ResponsesMock;
-use support::{codex, copilot, gemini, opencode, qwen};
 
 fn out_dir(agent: &str) -> PathBuf {
     let base = match std::env::var_os("SESSION_SYNC_RECORD_DIR") {
@@ -83,7 +82,7 @@ fn record_gemini() {
     let id = native::gemini_session(&env);
     let dir = out_dir("gemini");
     let root = gemini::gemini_dir(&env);
-    for file in walk(&root) {
+    for file in files_under(&root) {
         let rel = file
             .strip_prefix(&root)
             .unwrap()
@@ -117,7 +116,7 @@ fn record_gemini() {
 #[test]
 fn recordings_are_neutralised() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/native");
-    let files = walk(&root);
+    let files = files_under(&root);
     assert!(files.len() > 5, "{files:?}");
     for file in files {
         let text = fs::read_to_string(&file).unwrap();
@@ -127,21 +126,6 @@ fn recordings_are_neutralised() {
             file.display()
         );
     }
-}
-
-/// Files under `dir`, recursively, sorted.
-fn walk(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    for e in fs::read_dir(dir).unwrap().flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            out.extend(walk(&p));
-        } else {
-            out.push(p);
-        }
-    }
-    out.sort();
-    out
 }
 
 /// The rows OpenCode wrote to its database for a session of two prompts (`opencode run`, then
@@ -172,7 +156,7 @@ fn record_copilot() {
     native::copilot_run(&env, native::SHELL_PROMPT);
     let root = env.home.join(".copilot/session-state");
     let dir = out_dir("copilot");
-    for file in walk(&root) {
+    for file in files_under(&root) {
         let rel = file
             .strip_prefix(&root)
             .unwrap()
@@ -202,7 +186,7 @@ fn record_qwen() {
     native::qwen_run(&env, native::SHELL_PROMPT);
     let root = qwen::chats_dir(&env);
     let dir = out_dir("qwen");
-    for file in walk(&root) {
+    for file in files_under(&root) {
         let name = file.file_name().unwrap().to_str().unwrap().to_string();
         save(
             &dir,

@@ -1,8 +1,8 @@
 //! Whatever Claude Code (or anything else) feeds the hook: exit 0, not a byte of output.
 
-mod common;
-
-use common::{Env, Recording, assert_silent_success};
+use crate::support::home::{Env, assert_silent_success};
+use crate::support::recording::{Lag, Recording, replay};
+use crate::support::said;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
@@ -130,8 +130,8 @@ fn paused_project_mirrors_nothing_until_resumed_then_catches_up() {
 
     assert!(env.run(&["resume"]).status.success());
     recording.run_hook(&env, "SessionEnd", 0);
-    let said = common::said(&env.rollout());
-    assert_eq!(said, common::said(&recording.reference_rollout(&env)));
+    let said = said::said(&env.rollout());
+    assert_eq!(said, said::said(&recording.reference_rollout(&env)));
 }
 
 #[test]
@@ -140,7 +140,7 @@ fn files_we_create_are_private() {
     let env = Env::new();
     env.init();
     let recording = Recording::load("simple_bash");
-    common::replay(&env, &recording, common::Lag::None);
+    replay(&env, &recording, Lag::None);
     let rollout = &env.rollouts()[0];
     let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode(rollout), 0o600);
@@ -188,8 +188,8 @@ fn appends_wait_while_codex_has_the_session_open() {
     recording.write_transcript(&env, usize::MAX);
     recording.run_hook(&env, "SessionEnd", 2);
     assert_eq!(
-        common::said(&env.rollout()),
-        common::said(&recording.reference_rollout(&env))
+        said::said(&env.rollout()),
+        said::said(&recording.reference_rollout(&env))
     );
     assert_eq!(env.log_lines("ERROR"), Vec::<String>::new());
 }
@@ -199,8 +199,8 @@ fn a_session_whose_cwd_leaves_the_project_keeps_mirroring() {
     let env = Env::new();
     env.init();
     let recording = Recording::load("multi_turn_resume");
-    common::replay(&env, &recording, common::Lag::None);
-    let before = common::said(&env.rollout()).len();
+    replay(&env, &recording, Lag::None);
+    let before = said::said(&env.rollout()).len();
     let outside = env.root.path().join("worktree");
     std::fs::create_dir_all(&outside).unwrap();
     let prompt = serde_json::json!({
@@ -212,10 +212,10 @@ fn a_session_whose_cwd_leaves_the_project_keeps_mirroring() {
         "prompt": "Carry on in the worktree.",
     });
     env.hook(prompt.to_string().as_bytes());
-    let said = common::said(&env.rollout());
+    let said = said::said(&env.rollout());
     assert_eq!(said.len(), before + 1);
     assert_eq!(
         said.last(),
-        Some(&common::Said::User("Carry on in the worktree.".into()))
+        Some(&said::Said::User("Carry on in the worktree.".into()))
     );
 }

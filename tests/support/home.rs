@@ -1,0 +1,209 @@
+//! The integration tests' environment: the built binary in a private HOME with a project in it,
+//! and what it leaves there (the hook log, Codex rollouts, `status --json`).
+
+use super::files::{self, BIN, RECORDED_HOME};
+use serde_json::Value;
+use session_sync::claude;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+
+/// A private HOME with a project in it; nothing outside it is read or written.
+pub struct Env {
+    pub root: tempfile::TempDir,
+    pub home: PathBuf,
+    pub project: PathBuf,
+    pub data: PathBuf,
+    pub codex_home: PathBuf,
+}
+
+impl Env {
+    pub fn new() -> Self {
+        let root = tempfile::tempdir().unwrap();
+        let home = root.path().join("home/user");
+        let project = home.join("project");
+        let data = root.path().join("data");
+        let codex_home = home.join(".codex");
+        for dir in [&project, &codex_home] {
+            std::fs::create_dir_all(dir).unwrap();
+        }
+        Env {
+            root,
+            home,
+            project,
+            data,
+            codex_home,
+        }
+    }
+
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(BIN);
+        command
+            .args(args)
+            .env_clear()
+            .env("HOME", &self.home)
+            .env("PATH", "/usr/bin:/bin")
+            .env("SESSION_SYNC_DATA_DIR", &self.data)
+            .env("CODEX_HOME", &self.codex_home)
+            .env("XDG_DATA_HOME", self.home.join(".local/share"))
+            .env("XDG_CONFIG_HOME", self.home.join(".config"))
+            .env("CLAUDE_CONFIG_DIR", self.home.join(".claude"))
+            .current_dir(&self.project);
+        command
+    }
+
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.command(args).output().unwrap()
+    }
+
+    pub fn init(&self) {
+        let out = self.run(&["init"]);
+        assert!(
+            out.status.success(),
+            "init failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// `session-sync hook` with all three streams piped; stdin left open.
+    pub fn spawn_hook_piped(&self) -> Child {
+        self.command(&["hook"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    }
+
+    pub fn spawn_hook(&self, stdin: &[u8]) -> Child {
+        let mut child = self.spawn_hook_piped();
+        let mut pipe = child.stdin.take().unwrap();
+        let bytes = stdin.to_vec();
+        // Written from a thread: a large payload must not block the test on a full pipe.
+        std::thread::spawn(move || {
+            let _ = pipe.write_all(&bytes);
+        });
+        child
+    }
+
+    pub fn hook(&self, stdin: &[u8]) -> Output {
+        let output = self.spawn_hook(stdin).wait_with_output().unwrap();
+        assert_silent_success(&output);
+        output
+    }
+
+    pub fn rollouts(&self) -> Vec<PathBuf> {
+        rollouts_in(&self.codex_home)
+    }
+
+    /// The one rollout written, parsed line by line (every line must be JSON).
+    pub fn rollout(&self) -> Vec<Value> {
+        let rollouts = self.rollouts();
+        assert_eq!(
+            rollouts.len(),
+            1,
+            "expected one rollout, found {rollouts:?}"
+        );
+        parse_rollout(&rollouts[0])
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.data.join("logs/hook.log")).unwrap_or_default()
+    }
+
+    /// Hook log lines at `level` (`ERROR`, `WARN`).
+    pub fn log_lines(&self, level: &str) -> Vec<String> {
+        let tag = format!(" {level} ");
+        self.log()
+            .lines()
+            .filter(|l| l.contains(&tag))
+            .map(str::to_owned)
+            .collect()
+    }
+
+    /// Where Claude Code keeps the transcript of `session` run in the project; its folder is
+    /// created.
+    pub fn transcript_path(&self, session: &str) -> PathBuf {
+        let folder = claude::project_folder_name(self.project.to_str().unwrap());
+        let folder = self.home.join(".claude/projects").join(folder);
+        std::fs::create_dir_all(&folder).unwrap();
+        folder.join(format!("{session}.jsonl"))
+    }
+
+    /// Moves a recorded path or payload into this HOME.
+    pub fn localize(&self, text: &str) -> String {
+        text.replace(RECORDED_HOME, self.home.to_str().unwrap())
+    }
+
+    pub fn status_json(&self) -> Value {
+        let out = self.run(&["status", "--json"]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    }
+}
+
+/// A command's stdout, as text.
+pub fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// A command's stderr, as text.
+pub fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// The stdout of a command that must succeed; else a failure with its exit status and both
+/// streams.
+pub fn ok(out: Output) -> String {
+    assert!(
+        out.status.success(),
+        "exit {:?}\nstdout: {}\nstderr: {}",
+        out.status.code(),
+        stdout(&out),
+        stderr(&out)
+    );
+    stdout(&out)
+}
+
+pub fn assert_silent_success(output: &Output) {
+    assert_eq!(output.status.code(), Some(0), "hook exit status");
+    assert!(
+        output.stdout.is_empty(),
+        "hook wrote to stdout: {:?}",
+        String::from_utf8_lossy(&output.stdout)
+    );
+    assert!(
+        output.stderr.is_empty(),
+        "hook wrote to stderr: {:?}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// Every file under `codex_home`'s `sessions` directory.
+pub fn rollouts_in(codex_home: &Path) -> Vec<PathBuf> {
+    files::files_under(&codex_home.join("sessions"))
+}
+
+/// A rollout parsed line by line: every line must be JSON, the file must end with a newline
+/// and be named after the session id its first line gives.
+pub fn parse_rollout(path: &Path) -> Vec<Value> {
+    let text = std::fs::read_to_string(path).unwrap();
+    assert!(text.ends_with('\n'), "rollout does not end with a newline");
+    let lines: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("invalid line {l:?}: {e}")))
+        .collect();
+    let meta = &lines[0];
+    assert_eq!(meta["type"], "session_meta");
+    let id = meta["payload"]["id"].as_str().unwrap();
+    let name = path.file_name().unwrap().to_str().unwrap();
+    assert!(
+        name.starts_with("rollout-") && name.ends_with(&format!("-{id}.jsonl")),
+        "{name} vs {id}"
+    );
+    lines
+}
