@@ -6,7 +6,6 @@
 
 pub mod agents;
 pub mod archive;
-pub mod claude;
 pub mod cmd;
 pub mod config;
 pub mod encode;

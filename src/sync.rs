@@ -6,7 +6,7 @@
 //! where it stopped and lets payloads run ahead of it, remembering what ran ahead so that each
 //! item is emitted exactly once. Everything it remembers is bounded by the current turn.
 
-use crate::claude::Entry;
+use crate::agents::claude::Entry;
 use crate::model::{Item, Part, Record, joined_text};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -150,7 +150,7 @@ pub fn reconcile(
     event: Event,
 ) -> Vec<Record> {
     let mut engine = Engine::new(progress, read_subagent, now);
-    for entry in crate::claude::read_lines(chunk, None) {
+    for entry in crate::agents::claude::read_lines(chunk, None) {
         engine.consume(entry);
     }
     engine.apply(event);

@@ -41,10 +41,11 @@ pub fn read(session: &NativeSession) -> Vec<Subagent> {
                 .strip_suffix(".jsonl")?
                 .to_owned();
             let bytes = crate::read::read_regular(&dir.join(&name), MAX_TRANSCRIPT).ok()?;
-            let records = crate::claude::read_lines(&String::from_utf8_lossy(&bytes), Some(&agent))
-                .into_iter()
-                .map(|entry| entry.record)
-                .collect();
+            let records =
+                crate::agents::claude::read_lines(&String::from_utf8_lossy(&bytes), Some(&agent))
+                    .into_iter()
+                    .map(|entry| entry.record)
+                    .collect();
             let call =
                 crate::read::read_regular(&dir.join(format!("agent-{agent}.meta.json")), 1 << 20)
                     .ok()

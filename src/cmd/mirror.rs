@@ -3,8 +3,9 @@
 //! others. Running it again adds only what is new; the hook continues Claude's mirrors later.
 
 use super::{Error, Result, current_dir, data_dir, resume_command};
+use crate::agents::{self, claude};
 use crate::config::{self, Config, Located, TargetConfig};
-use crate::{agents, claude, paths, pipeline, store};
+use crate::{paths, pipeline, store};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 

@@ -5,7 +5,7 @@
 
 mod wait;
 
-use crate::claude::{self, render};
+use crate::agents::claude::{self, render};
 use crate::config::Located;
 use crate::encode;
 use crate::fanout;

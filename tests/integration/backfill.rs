@@ -334,7 +334,7 @@ fn a_session_goes_claude_to_codex_to_claude_with_every_record() {
             .collect();
         assert_eq!(handed.len(), 1, "{fixture}: {handed:?}");
         let text = std::fs::read_to_string(&handed[0]).unwrap();
-        let back: Vec<_> = session_sync::claude::read_lines(&text, None)
+        let back: Vec<_> = session_sync::agents::claude::read_lines(&text, None)
             .into_iter()
             .map(|e| e.record)
             .collect();

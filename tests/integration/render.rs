@@ -2,7 +2,7 @@
 //! recorded PostToolUse payload with the text the model got for that call (PostToolBatch).
 
 use serde_json::Value;
-use session_sync::claude::render::{Call, tool_output};
+use session_sync::agents::claude::render::{Call, tool_output};
 use session_sync::model::Part;
 use std::path::Path;
 

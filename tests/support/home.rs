@@ -3,7 +3,7 @@
 
 use super::files::{self, BIN, RECORDED_HOME};
 use serde_json::Value;
-use session_sync::claude;
+use session_sync::agents::claude;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};

@@ -4,8 +4,8 @@
 use super::files::fixture_dir;
 use super::home::{Env, assert_silent_success};
 use serde_json::Value;
+use session_sync::agents::claude::{self, Entry};
 use session_sync::agents::codex::write::Codex;
-use session_sync::claude::{self, Entry};
 use session_sync::encode::{Encoder, SessionFacts, ToolStyle};
 use session_sync::model::Record;
 use std::io::Write;

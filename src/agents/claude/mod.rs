@@ -1,7 +1,12 @@
 //! Claude Code: the live mirror's source (`crate::claude` reads its transcripts as they grow), and a target of hand-offs and imports.
 
+pub mod lines;
 pub mod read;
+pub mod render;
+mod transcript;
 pub mod write;
+
+pub use lines::{Entry, project_folder_name, read_line, read_lines, subagent_file};
 
 use super::Agent;
 use crate::config::{Config, TargetConfig};

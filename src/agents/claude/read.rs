@@ -101,9 +101,9 @@ fn read(session: &NativeSession) -> Result<Conversation, String> {
 /// subagent's calls spliced in before its Agent call's result.
 fn records(text: &str, session: &NativeSession) -> Vec<crate::model::Record> {
     let read_subagent = |agent: &str| {
-        crate::claude::subagent_file(&session.path, &session.id, agent, "jsonl")
+        crate::agents::claude::subagent_file(&session.path, &session.id, agent, "jsonl")
             .and_then(|path| crate::read::read_text(&path, MAX_TRANSCRIPT).ok())
-            .map(|text| crate::claude::read_lines(&text, Some(agent)))
+            .map(|text| crate::agents::claude::read_lines(&text, Some(agent)))
             .unwrap_or_default()
     };
     crate::sync::whole(text, &read_subagent)

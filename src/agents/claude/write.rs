@@ -28,7 +28,7 @@ impl Encoder for Claude {
         let path = self
             .config_dir
             .join("projects")
-            .join(crate::claude::project_folder_name(&cwd))
+            .join(crate::agents::claude::project_folder_name(&cwd))
             .join(format!("{id}.jsonl"));
         let cursor = json!({
             "session": id,

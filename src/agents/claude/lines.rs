@@ -1,13 +1,10 @@
 //! Reads Claude Code: transcript lines and hook tool responses, into the normalized model.
 
-pub mod render;
-mod transcript;
-
+use super::transcript::{AgentResult, Line};
 use crate::model::{Image, Item, Part, Record};
 use serde_json::Value;
 use std::borrow::Cow;
 use std::collections::HashMap;
-use transcript::{AgentResult, Line};
 
 /// One model record read from a transcript, with the Claude facts needed to reconcile it with
 /// what the hooks already reported.
