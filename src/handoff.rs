@@ -83,21 +83,9 @@ pub fn apply(
         .map(|r| r.rid.as_deref().unwrap_or(""))
         .collect();
 
-    let mut state = before.clone().unwrap_or_else(|| SessionState {
-        version: store::state::STATE_VERSION,
-        claude_session_id: key.to_owned(),
-        transcript_path: session.path.clone(),
-        cwd: session.cwd.clone().unwrap_or_else(|| project.clone()),
-        project,
-        created_at: now_text.clone(),
-        last_sync: now_text.clone(),
-        title: None,
-        progress: Default::default(),
-        transcript_misses: 0,
-        records_bytes: 0,
-        mirrors: Default::default(),
-        retired: Vec::new(),
-        source: None,
+    let mut state = before.clone().unwrap_or_else(|| {
+        let cwd = session.cwd.clone().unwrap_or_else(|| project.clone());
+        SessionState::new(key, session.path.clone(), cwd, project, &now_text)
     });
     let journaled = state.source.as_ref().map_or(0, |s| s.records as usize);
     prepare(&mut state);

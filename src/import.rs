@@ -533,7 +533,7 @@ fn apply_session(
                 .map_err(|e| format!("cannot save state {}: {e}", files.state.display()))?;
         }
     }
-    let written = written(before.as_ref(), &after, &adopted);
+    let written = journal::writes(before.as_ref(), &after, &adopted);
     journal
         .log(
             txid,
@@ -598,52 +598,6 @@ fn adopted_mirror(
         losses: Default::default(),
         index_stamp: None,
     })
-}
-
-/// Exactly what the writes of one session were, with the hash of the bytes written.
-fn written(
-    before: Option<&SessionState>,
-    after: &SessionState,
-    adopted: &[journal::Adopted],
-) -> Vec<journal::Written> {
-    after
-        .mirrors
-        .iter()
-        .filter_map(|(target, mirror)| {
-            let old = before
-                .and_then(|b| b.mirrors.get(target))
-                .filter(|m| m.id == mirror.id);
-            let native = adopted.iter().find(|a| a.path == mirror.path);
-            let (created, offset_before) = match (old, native) {
-                (Some(old), _) => (false, old.lineage.bytes),
-                (None, Some(native)) => (false, native.size_before),
-                (None, None) => (true, 0),
-            };
-            let size_after = mirror.lineage.bytes;
-            if size_after <= offset_before
-                && !(created && mirror.kind == crate::encode::Kind::OpencodeDb)
-            {
-                return None;
-            }
-            let sha256 = match mirror.kind {
-                crate::encode::Kind::Jsonl => {
-                    crate::read::read_range(&mirror.path, offset_before, size_after - offset_before)
-                        .map(|b| sha256_hex(&b))
-                        .unwrap_or_default()
-                }
-                crate::encode::Kind::OpencodeDb => String::new(),
-            };
-            Some(journal::Written {
-                target: target.clone(),
-                path: mirror.path.clone(),
-                created,
-                offset_before,
-                size_after,
-                sha256,
-                mirror: created.then(|| Box::new(mirror.clone())),
-            })
-        })
-        .collect()
 }
 
 /// One line per session and target, for `inspect` and the journal.

@@ -8,7 +8,17 @@ use std::path::PathBuf;
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// The package (`.sspkg`, or a folder with a package's layout)
+    #[command(flatten)]
+    package: PackageArgs,
+    /// Show what would be written, write nothing (same as `inspect`)
+    #[arg(long)]
+    dry_run: bool,
+}
+
+/// What `import` and `inspect` both take.
+#[derive(clap::Args)]
+pub struct PackageArgs {
+    /// The package (`.sspkg`, a folder with a package's layout, or a history archive)
     #[arg(value_name = "FILE")]
     file: PathBuf,
     /// Also write the sessions into these agents (their own agent always)
@@ -20,36 +30,20 @@ pub struct Args {
     /// Keep the source machine's paths as they are
     #[arg(long)]
     keep_paths: bool,
-    /// Show what would be written, write nothing (same as `inspect`)
-    #[arg(long)]
-    dry_run: bool,
 }
 
-#[derive(clap::Args)]
-pub struct InspectArgs {
-    /// The package (`.sspkg`, or a folder with a package's layout)
-    #[arg(value_name = "FILE")]
-    file: PathBuf,
-    /// As `import --to`: the agents the sessions would also go to
-    #[arg(long, value_delimiter = ',', value_parser = clap::builder::PossibleValuesParser::new(agents::names(agents::writable())))]
-    to: Vec<String>,
-    #[arg(long = "map", value_name = "SRC=DST")]
-    maps: Vec<String>,
-    #[arg(long)]
-    keep_paths: bool,
-}
-
-pub fn inspect(args: InspectArgs) -> Result {
+pub fn inspect(package: PackageArgs) -> Result {
     run(Args {
-        file: args.file,
-        to: args.to,
-        maps: args.maps,
-        keep_paths: args.keep_paths,
+        package,
         dry_run: true,
     })
 }
 
 pub fn run(args: Args) -> Result {
+    let Args {
+        package: args,
+        dry_run,
+    } = args;
     let data_dir = data_dir()?;
     let maps = args
         .maps
@@ -74,7 +68,7 @@ pub fn run(args: Args) -> Result {
     // One import at a time, so that a transaction found `applying` is one a crash left
     // half-applied, never one running beside this. It is undone first, and the plan made
     // again: it must not count the writes undone.
-    let _importing = if args.dry_run {
+    let _importing = if dry_run {
         None
     } else {
         let lock = import::lock_path(&data_dir);
@@ -109,7 +103,7 @@ pub fn run(args: Args) -> Result {
             super::status::counted(&manifest.redaction.counts)
         );
     }
-    if args.dry_run {
+    if dry_run {
         println!("Nothing written (dry run).");
         return Ok(());
     }

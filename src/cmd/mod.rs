@@ -58,7 +58,7 @@ enum Command {
     /// Pack sessions of any agents into a package for another machine
     Export(export::Args),
     /// Show what importing a package would do; writes nothing
-    Inspect(import::InspectArgs),
+    Inspect(import::PackageArgs),
     /// Bring a package's sessions into this machine's agents
     Import(import::Args),
     /// Undo an import exactly

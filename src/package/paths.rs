@@ -65,27 +65,7 @@ impl Roots {
     }
 
     pub fn tokenize_record(&mut self, record: &Record) -> Record {
-        let Item::ToolCall { id, name, input } = &record.item else {
-            return record.clone();
-        };
-        let mut input = input.clone();
-        if let Value::Object(args) = &mut input {
-            for key in PATH_KEYS {
-                if let Some(Value::String(path)) = args.get_mut(*key) {
-                    if let Some(tokenized) = self.tokenize_text(path) {
-                        *path = tokenized;
-                    }
-                }
-            }
-        }
-        Record {
-            item: Item::ToolCall {
-                id: id.clone(),
-                name: name.clone(),
-                input,
-            },
-            ..record.clone()
-        }
+        map_paths(record, |path| self.tokenize_text(path))
     }
 
     /// The roots some path was tokenized against (for the manifest).
@@ -96,6 +76,32 @@ impl Roots {
             .filter(|(_, used)| **used)
             .map(|(root, _)| root.clone())
             .collect()
+    }
+}
+
+/// A record with each path of its tool input (`PATH_KEYS`) replaced by `map`, where it gives
+/// one.
+fn map_paths(record: &Record, mut map: impl FnMut(&str) -> Option<String>) -> Record {
+    let Item::ToolCall { id, name, input } = &record.item else {
+        return record.clone();
+    };
+    let mut input = input.clone();
+    if let Value::Object(args) = &mut input {
+        for key in PATH_KEYS {
+            if let Some(Value::String(path)) = args.get_mut(*key) {
+                if let Some(mapped) = map(path) {
+                    *path = mapped;
+                }
+            }
+        }
+    }
+    Record {
+        item: Item::ToolCall {
+            id: id.clone(),
+            name: name.clone(),
+            input,
+        },
+        ..record.clone()
     }
 }
 
@@ -163,27 +169,7 @@ impl Localizer {
     /// A record with its tokenized tool-input paths made local (left as they are where their
     /// root is unmapped: only the session directory must resolve).
     pub fn record(&self, record: &Record) -> Record {
-        let Item::ToolCall { id, name, input } = &record.item else {
-            return record.clone();
-        };
-        let mut input = input.clone();
-        if let Value::Object(args) = &mut input {
-            for key in PATH_KEYS {
-                if let Some(Value::String(path)) = args.get_mut(*key) {
-                    if let Ok(local) = self.path(path) {
-                        *path = local;
-                    }
-                }
-            }
-        }
-        Record {
-            item: Item::ToolCall {
-                id: id.clone(),
-                name: name.clone(),
-                input,
-            },
-            ..record.clone()
-        }
+        map_paths(record, |path| self.path(path).ok())
     }
 
     /// `SRC → DST` for each root mapped somewhere else than where it was.

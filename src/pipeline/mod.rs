@@ -564,26 +564,14 @@ impl Session<'_> {
     }
 
     fn new_state(&self, now: &str) -> SessionState {
-        SessionState {
-            version: store::state::STATE_VERSION,
-            claude_session_id: self.event.session_id.clone(),
-            transcript_path: self.transcript.clone(),
-            cwd: self.cwd.clone(),
-            project: self
-                .located
-                .project
-                .clone()
-                .unwrap_or_else(|| self.cwd.clone()),
-            created_at: now.to_owned(),
-            last_sync: now.to_owned(),
-            title: None,
-            progress: Default::default(),
-            transcript_misses: 0,
-            records_bytes: 0,
-            mirrors: Default::default(),
-            retired: Vec::new(),
-            source: None,
-        }
+        let project = self.located.project.clone();
+        SessionState::new(
+            &self.event.session_id,
+            self.transcript.clone(),
+            self.cwd.clone(),
+            project.unwrap_or_else(|| self.cwd.clone()),
+            now,
+        )
     }
 
     fn subagent_file(&self, agent: &str, extension: &str) -> Option<PathBuf> {

@@ -173,7 +173,10 @@ pub fn undo(data_dir: &Path, ops: &[Op]) -> (Vec<String>, bool) {
         let undone_files = match written.get(key.as_str()) {
             Some(files) => files.iter().map(undo_written).collect::<Vec<_>>(),
             // Crashed before it could say what it wrote: the state tells.
-            None => derived(before.as_deref(), current.as_ref(), adopted)
+            None => current
+                .as_ref()
+                .map(|current| writes(before.as_deref(), current, adopted))
+                .unwrap_or_default()
                 .iter()
                 .map(undo_written)
                 .collect(),
@@ -197,19 +200,18 @@ pub fn undo(data_dir: &Path, ops: &[Op]) -> (Vec<String>, bool) {
     (lines, complete)
 }
 
-/// What a session's writes were, from its state before and after them.
-fn derived(
+/// What a session's writes were, from its state before and after them: each mirror created
+/// or appended to, with the hash of the bytes written (an import records it once done; a
+/// rollback after a crash works it out from the state the crash left).
+pub fn writes(
     before: Option<&SessionState>,
-    after: Option<&SessionState>,
+    after: &SessionState,
     adopted: &[Adopted],
 ) -> Vec<Written> {
-    let Some(after) = after else {
-        return Vec::new();
-    };
     after
         .mirrors
         .iter()
-        .filter_map(|(target, mirror): (&String, &Mirror)| {
+        .filter_map(|(target, mirror)| {
             let old = before
                 .and_then(|b| b.mirrors.get(target))
                 .filter(|m| m.id == mirror.id);
@@ -219,13 +221,25 @@ fn derived(
                 (None, Some(native)) => (false, native.size_before),
                 (None, None) => (true, 0),
             };
-            (mirror.lineage.bytes > offset_before).then(|| Written {
+            let size_after = mirror.lineage.bytes;
+            let database = mirror.kind == crate::encode::Kind::OpencodeDb;
+            if size_after <= offset_before && !(created && database) {
+                return None;
+            }
+            let sha256 = if database {
+                String::new()
+            } else {
+                crate::read::read_range(&mirror.path, offset_before, size_after - offset_before)
+                    .map(|b| crate::hash::sha256_hex(&b))
+                    .unwrap_or_default()
+            };
+            Some(Written {
                 target: target.clone(),
                 path: mirror.path.clone(),
                 created,
                 offset_before,
-                size_after: mirror.lineage.bytes,
-                sha256: String::new(),
+                size_after,
+                sha256,
                 mirror: created.then(|| Box::new(mirror.clone())),
             })
         })

@@ -66,6 +66,26 @@ pub struct Source {
 }
 
 impl SessionState {
+    /// A session nothing was mirrored of yet, under the state key `key`.
+    pub fn new(key: &str, transcript: PathBuf, cwd: PathBuf, project: PathBuf, now: &str) -> Self {
+        SessionState {
+            version: STATE_VERSION,
+            claude_session_id: key.to_owned(),
+            transcript_path: transcript,
+            cwd,
+            project,
+            created_at: now.to_owned(),
+            last_sync: now.to_owned(),
+            title: None,
+            progress: Default::default(),
+            transcript_misses: 0,
+            records_bytes: 0,
+            mirrors: Default::default(),
+            retired: Vec::new(),
+            source: None,
+        }
+    }
+
     /// The title agents list the mirror under: the first prompt, else the session's id (an
     /// empty title shows as a blank entry).
     pub fn listed_title(&self) -> String {
