@@ -70,10 +70,17 @@ pub fn run(args: Args) -> Result {
             .push(crate::import::as_exported(conversation, &data_dir).map_err(Error::new)?);
     }
     if conversations.is_empty() {
-        return Err(Error::new(format!(
-            "no session to export for {}; name sessions (`session-sync sessions` lists them) or pass --all",
-            here.display()
-        )));
+        let scope = if args.all {
+            "on this machine".to_owned()
+        } else {
+            format!("for {}", here.display())
+        };
+        let hint = match &args.since {
+            Some(since) => format!("none was active since {since}; pass an earlier --since"),
+            None if args.all => "`session-sync sessions --all` lists them".to_owned(),
+            None => "name sessions (`session-sync sessions` lists them) or pass --all".to_owned(),
+        };
+        return Err(Error::new(format!("no session to export {scope}; {hint}")));
     }
     let options = package::BuildOptions {
         redact: !args.no_redact,
