@@ -209,6 +209,10 @@ fn main() {
         .iter()
         .map(|&(n, targets)| session_with(n, targets))
         .collect();
+    // Claude Code has not flushed the call (or the final answer) yet when its hook runs.
+    let unflushed = session_with(10, Targets::Codex);
+    let mut unflushed_call = Vec::new();
+    let mut unflushed_stop = Vec::new();
     let mut baseline = Vec::new();
     let mut hooks: Vec<Vec<Duration>> = vec![Vec::new(); cases.len()];
     let trivial_stdin = sessions[0].payload("PostToolUse", json!({}));
@@ -229,6 +233,25 @@ fn main() {
             hooks[s].push(bench.time(BIN, &["hook"], &payload));
             bench.append(&[result]);
         }
+        let n = 2_000_000 + run;
+        let [call, result] = call_lines(n);
+        let payload = unflushed.payload("PostToolUse", json!({
+            "tool_name": "Bash",
+            "tool_input": {"command": format!("echo {n}"), "description": "Echo"},
+            "tool_response": {"stdout": format!("{n}"), "stderr": "", "interrupted": false, "isImage": false, "noOutputExpected": false},
+            "tool_use_id": format!("toolu_bench_{n}"),
+            "duration_ms": 5,
+        }));
+        unflushed_call.push(unflushed.time(BIN, &["hook"], &payload));
+        // The flush comes after the hook returned; the hook's child writes the call then.
+        unflushed.append(&[text_line(n), call, result]);
+        settle(&unflushed);
+        let answer = text_line(3_000_000 + run);
+        let text = answer["message"]["content"][0]["text"].clone();
+        let stop = unflushed.payload("Stop", json!({ "last_assistant_message": text }));
+        unflushed_stop.push(unflushed.time(BIN, &["hook"], &stop));
+        unflushed.append(&[answer]);
+        settle(&unflushed);
     }
     for bench in &sessions {
         let log = bench.data.join("logs/hook.log");
@@ -237,6 +260,8 @@ fn main() {
         }
         assert_mirrored(bench);
     }
+
+    assert_mirrored(&unflushed);
 
     let base = figures(baseline);
     println!("session-sync hook benchmark: {runs} runs each, interleaved, release binary");
@@ -252,6 +277,18 @@ fn main() {
         "1.00x"
     );
     let mut medians = Vec::new();
+    for (label, samples) in [
+        ("PostToolUse, Codex, call not yet flushed", unflushed_call),
+        ("Stop, Codex, answer not yet flushed", unflushed_stop),
+    ] {
+        let f = figures(samples);
+        println!(
+            "{label:<40} {:>10} {:>10} {:>15.2}x",
+            ms(f.median),
+            ms(f.p90),
+            f.median.as_secs_f64() / base.median.as_secs_f64()
+        );
+    }
     for (&(size, targets), samples) in cases.iter().zip(hooks) {
         let f = figures(samples);
         let ratio = f.median.as_secs_f64() / base.median.as_secs_f64();
@@ -274,6 +311,12 @@ fn main() {
             medians[pair + 1].as_secs_f64() / medians[pair].as_secs_f64()
         );
     }
+}
+
+/// Waits for the hook's child, which holds the session lock until the event is mirrored.
+fn settle(bench: &Bench) {
+    let lock = std::fs::File::open(bench.data.join("sessions").join(SESSION).join("lock")).unwrap();
+    fs2::FileExt::lock_exclusive(&lock).unwrap();
 }
 
 /// The hooks measured wrote mirrors (a broken setup would measure an early exit).

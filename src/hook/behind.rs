@@ -1,11 +1,10 @@
-//! Write-behind for database mirrors. Opening OpenCode's SQLite database and committing to it
-//! costs about as much as the rest of the hook; Claude Code waits for the hook, not for the
-//! mirror. So once the state (with the rows pending) is saved and every file mirror written,
-//! the hook forks: the parent exits at once, the child writes the rows and saves the state.
+//! The hook's child: what the hook leaves so that Claude Code never waits for it. Either the
+//! whole event, when the transcript does not show the line it needs yet (the child waits for
+//! Claude Code's flush, then syncs), or database rows (opening OpenCode's SQLite database and
+//! committing costs about as much as the rest of the hook) and transcript left to read.
 //! The child inherits the session lock (a `flock` belongs to the open file, which both
-//! share), so the next hook of the session waits for it, and a killed child leaves rows
-//! pending that the next hook writes. The same child reads on in a transcript the hook did not
-//! read to its end (`Rest`).
+//! share), so the next hook of the session waits for it, and a killed child leaves its work
+//! to the next hook: rows pending, or the transcript unread (and read then, in order).
 
 use super::Report;
 use crate::pipeline::{self, Left};
@@ -44,7 +43,7 @@ pub fn finish(left: Left, log: &Path) {
         }
         _ => {
             // The child holds the lock on; unlocking here would release it for both.
-            std::mem::forget(left.lock);
+            std::mem::forget(left.into_lock());
         }
     }
 }

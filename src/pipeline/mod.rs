@@ -78,13 +78,43 @@ pub struct ToolDone {
     pub error: Option<Value>,
 }
 
+/// What a hook leaves to a child process (`hook::behind`) that holds the session lock on
+/// after the hook returned, so that Claude Code never waits for it.
+pub enum Left {
+    /// Database writes, and transcript left to read after them.
+    Writes(Box<Writes>),
+    /// The whole event: the transcript did not show the line it needs yet (Claude Code
+    /// flushes every 100 ms). The child waits for it, then syncs as the hook would have.
+    Event(Box<Deferred>),
+}
+
+impl Left {
+    /// The session lock the child holds on (the parent lets go of it without unlocking).
+    pub fn into_lock(self) -> LockGuard {
+        match self {
+            Left::Writes(writes) => writes.lock,
+            Left::Event(deferred) => deferred.lock,
+        }
+    }
+}
+
 /// Writes left to finish under the session lock after a hook returns, and transcript left to
-/// read after them (`hook::behind` runs them in a child process).
-pub struct Left {
+/// read after them.
+pub struct Writes {
     pub lock: LockGuard,
     pub state: SessionState,
     pub state_path: PathBuf,
     pub rest: Option<Rest>,
+}
+
+/// A hook's event, to sync under the lock the hook took.
+pub struct Deferred {
+    lock: LockGuard,
+    event: HookEvent,
+    cwd: PathBuf,
+    transcript: PathBuf,
+    located: Located,
+    data_dir: PathBuf,
 }
 
 /// A session whose transcript the hook did not read to its end: read on, a step at a time
@@ -99,9 +129,13 @@ pub struct Rest {
 
 /// Finishes what a hook left: the pending database writes, then the rest of the transcript.
 /// Returns the problems met; `warnings` gets what was done in a degraded way.
-pub fn finish(mut left: Left, warnings: &mut Vec<String>) -> Vec<String> {
+pub fn finish(left: Left, warnings: &mut Vec<String>) -> Vec<String> {
+    let mut left = match left {
+        Left::Writes(writes) => writes,
+        Left::Event(deferred) => return sync_deferred(*deferred, warnings),
+    };
     let rest = left.rest.take();
-    let mut problems = write_pending(left);
+    let mut problems = write_pending(Left::Writes(left));
     if let Some(rest) = rest {
         let Rest {
             session_id,
@@ -127,7 +161,11 @@ pub fn finish(mut left: Left, warnings: &mut Vec<String>) -> Vec<String> {
 }
 
 /// The pending writes a hook left (database rows), and the state saved after them.
-pub fn write_pending(mut left: Left) -> Vec<String> {
+pub fn write_pending(left: Left) -> Vec<String> {
+    let mut left = match left {
+        Left::Writes(writes) => writes,
+        Left::Event(deferred) => return sync_deferred(*deferred, &mut Vec::new()),
+    };
     let flushed = store::flush_pending(&mut left.state, store::Kinds::All);
     let mut problems = flushed.problems;
     if flushed.completed_database {
@@ -137,6 +175,45 @@ pub fn write_pending(mut left: Left) -> Vec<String> {
                 left.state_path.display()
             ));
         }
+    }
+    problems
+}
+
+/// A hook's event synced by its child: it waits (holding the lock) for the transcript line
+/// the event needs, syncs, then reads on in what the transcript holds beyond one step.
+fn sync_deferred(deferred: Deferred, warnings: &mut Vec<String>) -> Vec<String> {
+    let Deferred {
+        lock,
+        event,
+        cwd,
+        transcript,
+        located,
+        data_dir,
+    } = deferred;
+    let session = Session {
+        event: &event,
+        cwd: cwd.clone(),
+        transcript: transcript.clone(),
+        located: located.clone(),
+        files: SessionFiles::new(&data_dir, &event.session_id),
+        data_dir: data_dir.clone(),
+        step: Step::Deferred,
+    };
+    let mut problems = Vec::new();
+    if let Err(problem) = session.sync_holding(warnings, &mut None, Some(lock)) {
+        problems.push(problem);
+    }
+    match backfill(
+        &event.session_id,
+        &transcript,
+        &cwd,
+        &data_dir,
+        located,
+        &mut |_, _| {},
+        warnings,
+    ) {
+        Ok(more) => problems.extend(more),
+        Err(problem) => problems.push(problem),
     }
     problems
 }
@@ -246,6 +323,9 @@ enum Step {
     /// `mirror`, or a hook's background child: `BACKGROUND_STEP`, or one line up to
     /// `LONGEST_LINE`; everything written in place.
     Background,
+    /// A hook's event finished by its child, which holds the lock while it waits for the
+    /// transcript line the event needs; then as `Background`.
+    Deferred,
 }
 
 /// What the transcript must show before the hook's payload can be placed after it.
@@ -310,6 +390,16 @@ impl Session<'_> {
     /// Mirrors what is new; `warnings` gets what was done without the transcript's help, and
     /// `left` the database writes left to finish after the hook returns.
     fn sync(&self, warnings: &mut Vec<String>, left: &mut Option<Left>) -> Result<(), String> {
+        self.sync_holding(warnings, left, None)
+    }
+
+    /// `sync`, under the session lock `held` when the caller has it already.
+    fn sync_holding(
+        &self,
+        warnings: &mut Vec<String>,
+        left: &mut Option<Left>,
+        held: Option<LockGuard>,
+    ) -> Result<(), String> {
         let work = &self.event.work;
         let mut event = match work {
             Work::Prompt {
@@ -337,7 +427,7 @@ impl Session<'_> {
 
         let now = chrono::Utc::now();
         let now_text = encode::rfc3339(now);
-        let mut locked = self.lock(&now_text, warnings)?;
+        let mut locked = self.lock(&now_text, warnings, held)?;
         // Too much transcript unread for one hook: the payload's news is in it (or soon will
         // be), and is read in its place, in order, by the background child or the next hooks.
         let awaited = awaited.filter(|_| !locked.behind);
@@ -352,15 +442,27 @@ impl Session<'_> {
             let worth_waiting =
                 locked.transcript_exists || locked.state.transcript_misses < MAX_TRANSCRIPT_MISSES;
             if !found && worth_waiting {
-                // Claude Code flushes the transcript every 100 ms: wait for it without
-                // holding up the other hooks of this session.
+                if self.step == Step::Hook {
+                    // Claude Code flushes the transcript every 100 ms; it must not wait for
+                    // that. The hook's child waits, holding the lock on, and syncs the event
+                    // (a hook of the session coming meanwhile waits for it).
+                    *left = Some(Left::Event(Box::new(Deferred {
+                        lock: locked._lock,
+                        event: self.event.clone(),
+                        cwd: self.cwd.clone(),
+                        transcript: self.transcript.clone(),
+                        located: self.located.clone(),
+                        data_dir: self.data_dir.clone(),
+                    })));
+                    return Ok(());
+                }
                 let from = locked.chunk_end;
-                drop(locked);
+                let lock = locked._lock;
                 let deadline = Instant::now() + awaited.patience();
                 wait::until(&self.transcript, from, HOOK_STEP, deadline, |chunk| {
                     awaited.is_in(chunk)
                 });
-                locked = self.lock(&now_text, warnings)?;
+                locked = self.lock(&now_text, warnings, Some(lock))?;
                 found = seen(&locked);
                 if !found {
                     warnings.push(awaited.not_seen());
@@ -405,7 +507,7 @@ impl Session<'_> {
 
         let now_kinds = match self.step {
             Step::Hook => store::Kinds::Files,
-            Step::Background => store::Kinds::All,
+            Step::Background | Step::Deferred => store::Kinds::All,
         };
         let problems_now = fanout::write(
             &self.files,
@@ -422,7 +524,7 @@ impl Session<'_> {
             .values()
             .any(|m| m.pending.is_some() && m.kind == encode::Kind::OpencodeDb);
         if self.step == Step::Hook && (database_pending || transcript_behind) {
-            *left = Some(Left {
+            *left = Some(Left::Writes(Box::new(Writes {
                 lock,
                 state,
                 state_path: self.files.state.clone(),
@@ -433,7 +535,7 @@ impl Session<'_> {
                     data_dir: self.data_dir.clone(),
                     located: self.located.clone(),
                 }),
-            });
+            })));
         }
         if problems.is_empty() {
             Ok(())
@@ -444,9 +546,17 @@ impl Session<'_> {
 
     /// Takes the session lock, loads the state, completes appends a killed hook left
     /// pending, and reads the transcript lines written since (one step of them).
-    fn lock(&self, now: &str, warnings: &mut Vec<String>) -> Result<Locked, String> {
-        let lock = LockGuard::acquire(&self.files.lock, LOCK_WAIT)
-            .map_err(|e| format!("cannot lock {}: {e}", self.files.lock.display()))?;
+    fn lock(
+        &self,
+        now: &str,
+        warnings: &mut Vec<String>,
+        held: Option<LockGuard>,
+    ) -> Result<Locked, String> {
+        let lock = match held {
+            Some(lock) => lock,
+            None => LockGuard::acquire(&self.files.lock, LOCK_WAIT)
+                .map_err(|e| format!("cannot lock {}: {e}", self.files.lock.display()))?,
+        };
         let mut state = match store::load_state(&self.files.state) {
             Ok(Some(state)) => state,
             Ok(None) => self.new_state(now),
@@ -490,7 +600,8 @@ impl Session<'_> {
     ) -> std::io::Result<Option<crate::read::Lines>> {
         let offset = progress.transcript_offset;
         let step = match self.step {
-            Step::Hook => HOOK_STEP,
+            // A deferred event reads what the hook would have (then reads on).
+            Step::Hook | Step::Deferred => HOOK_STEP,
             Step::Background => BACKGROUND_STEP,
         };
         let skipped = |end: u64| crate::read::Lines {
@@ -512,7 +623,7 @@ impl Session<'_> {
         }
         let read = crate::read::read_complete_lines(&self.transcript, offset, step)?;
         let longer_than_a_step = read.as_ref().is_some_and(|r| r.text.is_empty() && r.cut);
-        if !longer_than_a_step || self.step == Step::Hook {
+        if !longer_than_a_step || self.step != Step::Background {
             return Ok(read);
         }
         let whole = crate::read::read_complete_lines(&self.transcript, offset, LONGEST_LINE)?;

@@ -278,8 +278,11 @@ enabled = false
 
     /// Runs with the env's timeout.
     pub fn run(&self, cmd: &mut Command) -> Output {
-        run_with_timeout(cmd, self.timeout)
-            .unwrap_or_else(|e| panic!("spawn {:?}: {e}", cmd.get_program()))
+        let output = run_with_timeout(cmd, self.timeout)
+            .unwrap_or_else(|e| panic!("spawn {:?}: {e}", cmd.get_program()));
+        // Claude Code's hooks may leave their last event to a child: done before what follows.
+        super::files::settle(&self.data_dir);
+        output
     }
 
     /// `~/.claude/projects/<encoded project dir>` (claude-code.md §6.1; paths < 200 chars).

@@ -44,3 +44,20 @@ pub fn files_under(dir: &Path) -> Vec<PathBuf> {
     found.sort();
     found
 }
+
+/// Waits for what hooks left to their children (an event waiting for the transcript,
+/// database rows): takes, then lets go of, every session's lock under the data directory
+/// `data`; a child holds its session's lock until it is done.
+pub fn settle(data: &Path) {
+    for entry in std::fs::read_dir(data.join("sessions"))
+        .into_iter()
+        .flatten()
+        .flatten()
+    {
+        let lock = entry.path().join("lock");
+        if lock.exists() {
+            let _ =
+                session_sync::store::LockGuard::acquire(&lock, std::time::Duration::from_secs(30));
+        }
+    }
+}

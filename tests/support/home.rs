@@ -89,7 +89,14 @@ impl Env {
     pub fn hook(&self, stdin: &[u8]) -> Output {
         let output = self.spawn_hook(stdin).wait_with_output().unwrap();
         assert_silent_success(&output);
+        self.settle();
         output
+    }
+
+    /// Waits for what hooks left to their children (an event waiting for the transcript,
+    /// database rows): a child holds its session's lock until it is done.
+    pub fn settle(&self) {
+        files::settle(&self.data);
     }
 
     pub fn rollouts(&self) -> Vec<PathBuf> {

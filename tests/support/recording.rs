@@ -394,9 +394,14 @@ pub fn replay(env: &Env, recording: &Recording, lag: Lag) {
         for child in children {
             assert_silent_success(&child.wait_with_output().unwrap());
         }
+        if lag == Lag::Stuck {
+            // Stuck for as long as the hooks' children wait too.
+            env.settle();
+        }
         i = j;
     }
     main.grow_to(main.lines.len());
+    env.settle();
 }
 
 /// The first tool_result line among the calls of a concurrent group: none of the group's
