@@ -141,18 +141,12 @@ pub fn mirrored(target: &str) -> HashSet<String> {
 }
 
 fn mirrored_in(data_dir: &Path, target: &str) -> HashSet<String> {
-    let mut ids = HashSet::new();
-    for state in crate::store::all_sessions(data_dir) {
-        ids.extend(state.mirrors.get(target).map(|m| m.id.clone()));
-        ids.extend(
-            state
-                .retired
-                .into_iter()
-                .filter(|r| r.target == target)
-                .map(|r| r.id),
-        );
-    }
-    ids
+    crate::store::all_sessions(data_dir)
+        .iter()
+        .flat_map(|state| state.mirror_sessions())
+        .filter(|(t, _)| *t == target)
+        .map(|(_, id)| id.to_owned())
+        .collect()
 }
 
 /// A session file's text, or the one-line error `read` gives.

@@ -309,16 +309,11 @@ fn check_clean(repo: &Path, index: &Index) -> Result<(), String> {
 
 /// `(agent, id)` of every session session-sync wrote as a mirror of another.
 fn mirror_ids(data_dir: &Path) -> HashSet<(String, String)> {
-    let mut ids = HashSet::new();
-    for state in crate::store::all_sessions(data_dir) {
-        for (target, mirror) in &state.mirrors {
-            ids.insert((target.clone(), mirror.id.clone()));
-        }
-        for retired in &state.retired {
-            ids.insert((retired.target.clone(), retired.id.clone()));
-        }
-    }
-    ids
+    crate::store::all_sessions(data_dir)
+        .iter()
+        .flat_map(|state| state.mirror_sessions())
+        .map(|(target, id)| (target.to_owned(), id.to_owned()))
+        .collect()
 }
 
 fn active_since(session: &NativeSession, since: chrono::DateTime<chrono::Utc>) -> bool {

@@ -187,10 +187,7 @@ fn openai_chat(args: &Args) -> Result {
         return Err(Error::usage("--format openai-chat exports one session"));
     }
     let found = super::mirror::find_session(args.sessions.first().map(String::as_str), &here)?;
-    let session = (agents::claude::read::READER
-        .at_path
-        .expect("claude sessions are files"))(&found.transcript)
-    .map_err(Error::new)?;
+    let session = super::mirror::claude_session(&found.transcript).map_err(Error::new)?;
     let records = (agents::claude::read::READER.read)(&session)
         .map_err(Error::new)?
         .records;

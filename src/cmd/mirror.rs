@@ -306,16 +306,11 @@ pub fn find_session(arg: Option<&str>, here: &Path) -> Result<Found> {
             })?
         }
     };
-    let (id, cwd) = session_facts(&transcript).ok_or_else(|| {
-        Error::new(format!(
-            "{} is not a Claude Code transcript (no sessionId and cwd)",
-            transcript.display()
-        ))
-    })?;
+    let session = claude_session(&transcript).map_err(Error::new)?;
     Ok(Found {
-        id,
+        id: session.id,
+        cwd: session.cwd.unwrap_or_default(),
         transcript,
-        cwd,
     })
 }
 
@@ -326,19 +321,16 @@ fn newest_transcript(folder: &Path, cwd: &Path) -> Option<(std::time::SystemTime
         .flatten()
         .filter(|entry| entry.path().extension().is_some_and(|e| e == "jsonl"))
         .filter_map(|entry| Some((entry.metadata().ok()?.modified().ok()?, entry.path())))
-        .filter(|(_, path)| session_facts(path).is_some_and(|(_, c)| c == cwd))
+        .filter(|(_, path)| claude_session(path).is_ok_and(|s| s.cwd.as_deref() == Some(cwd)))
         .max()
 }
 
-/// The session id and working directory a transcript records (in its first lines).
-fn session_facts(transcript: &Path) -> Option<(String, PathBuf)> {
-    let head = crate::read::read_range(transcript, 0, 256 * 1024).ok()?;
-    String::from_utf8_lossy(&head).lines().find_map(|line| {
-        let value: serde_json::Value = serde_json::from_str(line).ok()?;
-        let id = value["sessionId"].as_str()?;
-        let cwd = value["cwd"].as_str()?;
-        Some((id.to_owned(), PathBuf::from(cwd)))
-    })
+/// The Claude Code session a transcript records (its id and cwd are on its first lines).
+pub fn claude_session(transcript: &Path) -> std::result::Result<agents::NativeSession, String> {
+    let at_path = agents::claude::read::READER
+        .at_path
+        .expect("Claude Code sessions are files");
+    at_path(transcript)
 }
 
 /// The configuration the hook would use for `cwd`; without one, the agents found here.

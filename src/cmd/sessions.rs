@@ -158,28 +158,22 @@ fn relations(states: &[SessionState]) -> HashMap<String, Mirrored> {
     for state in states {
         let (agent, id) = super::status::source_of(state);
         let source = format!("{agent}:{id}");
-        for (target, mirror) in &state.mirrors {
+        for (target, mirror_id) in state.mirror_sessions() {
+            let live = state.mirrors.get(target).is_some_and(|m| m.id == mirror_id);
+            let of = if live {
+                relations
+                    .entry(source.clone())
+                    .or_default()
+                    .into
+                    .push(format!("{target} {mirror_id}"));
+                source.clone()
+            } else {
+                format!("{source}, continued in {target}")
+            };
             relations
-                .entry(source.clone())
+                .entry(format!("{target}:{mirror_id}"))
                 .or_default()
-                .into
-                .push(format!("{target} {}", mirror.id));
-            relations
-                .entry(format!("{target}:{}", mirror.id))
-                .or_default()
-                .of = Some(source.clone());
-        }
-        // A session with no path is this machine's own, kept beside a diverged import
-        // (import::apply_session): session-sync never wrote it, it mirrors nothing.
-        for old in state
-            .retired
-            .iter()
-            .filter(|r| !r.path.as_os_str().is_empty())
-        {
-            relations
-                .entry(format!("{}:{}", old.target, old.id))
-                .or_default()
-                .of = Some(format!("{source}, continued in {}", old.target));
+                .of = Some(of);
         }
     }
     relations
@@ -187,9 +181,9 @@ fn relations(states: &[SessionState]) -> HashMap<String, Mirrored> {
 
 /// `agent:id` of every session session-sync wrote as a mirror (live or left behind).
 pub fn mirror_keys(states: &[SessionState]) -> std::collections::HashSet<String> {
-    relations(states)
-        .into_iter()
-        .filter(|(_, mirrored)| mirrored.of.is_some())
-        .map(|(key, _)| key)
+    states
+        .iter()
+        .flat_map(|state| state.mirror_sessions())
+        .map(|(target, id)| format!("{target}:{id}"))
         .collect()
 }

@@ -36,7 +36,7 @@ pub fn finish(left: Left, log: &Path) {
         }
         -1 => {
             // No child: write now; the next hook reads on.
-            let problems = pipeline::write_pending(left);
+            let problems = pipeline::finish_here(left);
             if !problems.is_empty() {
                 Report::error(problems.join("; ")).write(log);
             }

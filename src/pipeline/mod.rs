@@ -111,10 +111,7 @@ pub struct Writes {
 pub struct Deferred {
     lock: LockGuard,
     event: HookEvent,
-    cwd: PathBuf,
-    transcript: PathBuf,
-    located: Located,
-    data_dir: PathBuf,
+    session: Rest,
 }
 
 /// A session whose transcript the hook did not read to its end: read on, a step at a time
@@ -127,93 +124,84 @@ pub struct Rest {
     pub located: Located,
 }
 
-/// Finishes what a hook left: the pending database writes, then the rest of the transcript.
-/// Returns the problems met; `warnings` gets what was done in a degraded way.
-pub fn finish(left: Left, warnings: &mut Vec<String>) -> Vec<String> {
-    let mut left = match left {
-        Left::Writes(writes) => writes,
-        Left::Event(deferred) => return sync_deferred(*deferred, warnings),
-    };
-    let rest = left.rest.take();
-    let mut problems = write_pending(Left::Writes(left));
-    if let Some(rest) = rest {
+impl Rest {
+    fn read_on(self, warnings: &mut Vec<String>) -> Vec<String> {
         let Rest {
             session_id,
             transcript,
             cwd,
             data_dir,
             located,
-        } = rest;
-        problems.extend(
-            backfill(
-                &session_id,
-                &transcript,
-                &cwd,
-                &data_dir,
-                located,
-                &mut |_, _| {},
-                warnings,
-            )
-            .unwrap_or_else(|problem| vec![problem]),
-        );
+        } = self;
+        backfill(
+            &session_id,
+            &transcript,
+            &cwd,
+            &data_dir,
+            located,
+            &mut |_, _| {},
+            warnings,
+        )
+        .unwrap_or_else(|problem| vec![problem])
+    }
+}
+
+/// Finishes what a hook left (in its child): the event, or the pending database writes; then
+/// the rest of the transcript. Returns the problems met; `warnings` gets what was done in a
+/// degraded way.
+pub fn finish(left: Left, warnings: &mut Vec<String>) -> Vec<String> {
+    let (mut problems, rest) = match left {
+        Left::Writes(mut writes) => {
+            let rest = writes.rest.take();
+            (write_pending(*writes), rest)
+        }
+        Left::Event(deferred) => {
+            let (problems, rest) = sync_deferred(*deferred, warnings);
+            (problems, Some(rest))
+        }
+    };
+    if let Some(rest) = rest {
+        problems.extend(rest.read_on(warnings));
     }
     problems
 }
 
-/// The pending writes a hook left (database rows), and the state saved after them.
-pub fn write_pending(left: Left) -> Vec<String> {
-    let mut left = match left {
-        Left::Writes(writes) => writes,
-        Left::Event(deferred) => return sync_deferred(*deferred, &mut Vec::new()),
-    };
-    let flushed = store::flush_pending(&mut left.state, store::Kinds::All);
-    let mut problems = flushed.problems;
-    if flushed.completed_database {
-        if let Err(err) = store::save_state(&left.state_path, &left.state) {
-            problems.push(format!(
-                "cannot save state {}: {err}",
-                left.state_path.display()
-            ));
+/// What a hook that could not start its child finishes itself: the event or the database
+/// writes; the next hook reads on.
+pub fn finish_here(left: Left) -> Vec<String> {
+    match left {
+        Left::Writes(mut writes) => {
+            writes.rest = None;
+            write_pending(*writes)
         }
+        Left::Event(deferred) => sync_deferred(*deferred, &mut Vec::new()).0,
     }
-    problems
 }
 
 /// A hook's event synced by its child: it waits (holding the lock) for the transcript line
-/// the event needs, syncs, then reads on in what the transcript holds beyond one step.
-fn sync_deferred(deferred: Deferred, warnings: &mut Vec<String>) -> Vec<String> {
+/// the event needs, then syncs; the session is given back to read on in.
+fn sync_deferred(deferred: Deferred, warnings: &mut Vec<String>) -> (Vec<String>, Rest) {
     let Deferred {
         lock,
         event,
-        cwd,
-        transcript,
-        located,
-        data_dir,
+        session: rest,
     } = deferred;
-    let session = Session {
-        event: &event,
-        cwd: cwd.clone(),
-        transcript: transcript.clone(),
-        located: located.clone(),
-        files: SessionFiles::new(&data_dir, &event.session_id),
-        data_dir: data_dir.clone(),
-        step: Step::Deferred,
-    };
-    let mut problems = Vec::new();
-    if let Err(problem) = session.sync_holding(warnings, &mut None, Some(lock)) {
-        problems.push(problem);
-    }
-    match backfill(
-        &event.session_id,
-        &transcript,
-        &cwd,
-        &data_dir,
-        located,
-        &mut |_, _| {},
-        warnings,
-    ) {
-        Ok(more) => problems.extend(more),
-        Err(problem) => problems.push(problem),
+    let session = Session::new(&event, &rest, Step::Deferred);
+    let problems = session.sync_holding(warnings, &mut None, Some(lock)).err();
+    (problems.into_iter().collect(), rest)
+}
+
+/// The pending writes a hook left (database rows), and the state saved after them.
+fn write_pending(mut writes: Writes) -> Vec<String> {
+    let flushed = store::flush_pending(&mut writes.state, store::Kinds::All);
+    let mut problems = flushed.problems;
+    if flushed.completed_database {
+        if let Err(err) = store::save_state(&writes.state_path, &writes.state) {
+            problems.push(format!(
+                "cannot save state {}: {err}",
+                writes.state_path.display()
+            ));
+        }
     }
     problems
 }
@@ -228,15 +216,14 @@ pub fn run_hook(
     data_dir: &Path,
     left: &mut Option<Left>,
 ) -> Result<Vec<String>, String> {
-    let session = Session {
-        event,
-        cwd,
+    let at = Rest {
+        session_id: event.session_id.clone(),
         transcript,
-        located,
-        files: SessionFiles::new(data_dir, &event.session_id),
+        cwd,
         data_dir: data_dir.to_owned(),
-        step: Step::Hook,
+        located,
     };
+    let session = Session::new(event, &at, Step::Hook);
     let mut warnings = Vec::new();
     session.sync(&mut warnings, left)?;
     Ok(warnings)
@@ -265,15 +252,14 @@ pub fn backfill(
         transcript: Some(transcript.to_owned()),
         work: Work::CatchUp,
     };
-    let session = Session {
-        event: &event,
-        cwd: cwd.to_owned(),
+    let at = Rest {
+        session_id: session_id.to_owned(),
         transcript: transcript.to_owned(),
-        located,
-        files: SessionFiles::new(data_dir, session_id),
+        cwd: cwd.to_owned(),
         data_dir: data_dir.to_owned(),
-        step: Step::Background,
+        located,
     };
+    let session = Session::new(&event, &at, Step::Background);
     let total = crate::read::size(transcript)
         .map_err(|e| format!("cannot read {}: {e}", transcript.display()))?;
     let mut problems = Vec::new();
@@ -312,6 +298,20 @@ struct Session<'a> {
     files: SessionFiles,
     data_dir: PathBuf,
     step: Step,
+}
+
+impl<'a> Session<'a> {
+    fn new(event: &'a HookEvent, at: &Rest, step: Step) -> Self {
+        Session {
+            event,
+            cwd: at.cwd.clone(),
+            transcript: at.transcript.clone(),
+            located: at.located.clone(),
+            files: SessionFiles::new(&at.data_dir, &at.session_id),
+            data_dir: at.data_dir.clone(),
+            step,
+        }
+    }
 }
 
 /// Who syncs, and so how much one sync may do.
@@ -449,10 +449,7 @@ impl Session<'_> {
                     *left = Some(Left::Event(Box::new(Deferred {
                         lock: locked._lock,
                         event: self.event.clone(),
-                        cwd: self.cwd.clone(),
-                        transcript: self.transcript.clone(),
-                        located: self.located.clone(),
-                        data_dir: self.data_dir.clone(),
+                        session: self.rest(),
                     })));
                     return Ok(());
                 }
@@ -528,13 +525,7 @@ impl Session<'_> {
                 lock,
                 state,
                 state_path: self.files.state.clone(),
-                rest: transcript_behind.then(|| Rest {
-                    session_id: self.event.session_id.clone(),
-                    transcript: self.transcript.clone(),
-                    cwd: self.cwd.clone(),
-                    data_dir: self.data_dir.clone(),
-                    located: self.located.clone(),
-                }),
+                rest: transcript_behind.then(|| self.rest()),
             })));
         }
         if problems.is_empty() {
@@ -671,6 +662,17 @@ impl Session<'_> {
             parts,
             is_error: failed,
             spawned_agent,
+        }
+    }
+
+    /// Where this session is, for a child to go on with it.
+    fn rest(&self) -> Rest {
+        Rest {
+            session_id: self.event.session_id.clone(),
+            transcript: self.transcript.clone(),
+            cwd: self.cwd.clone(),
+            data_dir: self.data_dir.clone(),
+            located: self.located.clone(),
         }
     }
 

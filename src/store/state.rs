@@ -99,6 +99,29 @@ impl SessionState {
         })
     }
 
+    /// The sessions session-sync wrote as mirrors of this one, live or left behind, by agent
+    /// and id. Not an import's copy in the session's own agent (that is the session itself, on
+    /// this machine), nor this machine's own session kept beside a diverged import (no path:
+    /// session-sync never wrote it).
+    pub fn mirror_sessions(&self) -> impl Iterator<Item = (&str, &str)> {
+        let own = self
+            .source
+            .as_ref()
+            .filter(|s| s.package.is_some())
+            .map(|s| s.agent.as_str());
+        let live = self
+            .mirrors
+            .iter()
+            .map(|(t, m)| (t.as_str(), m.id.as_str()));
+        let left = self
+            .retired
+            .iter()
+            .filter(|r| !r.path.as_os_str().is_empty())
+            .map(|r| (r.target.as_str(), r.id.as_str()));
+        live.chain(left)
+            .filter(move |(target, _)| Some(*target) != own)
+    }
+
     /// The agent the session comes from: `claude` unless handed over from another.
     pub fn source_agent(&self) -> &str {
         self.source.as_ref().map_or("claude", |s| s.agent.as_str())
