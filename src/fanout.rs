@@ -39,7 +39,7 @@ pub fn write(
             Some(mirror) => {
                 let mut lines = Vec::new();
                 let count = encoder.encode(records, &mut mirror.cursor, &mut lines);
-                count_losses(&mut mirror.losses, target, records, config);
+                count_losses(&mut mirror.losses, encoder.as_ref(), records, config);
                 Batch {
                     target: target.to_string(),
                     lines,
@@ -185,7 +185,7 @@ fn open(
     });
     let now_text = encode::rfc3339(now);
     let mut losses = Default::default();
-    count_losses(&mut losses, target, &history, config);
+    count_losses(&mut losses, encoder, &history, config);
     state.mirrors.insert(
         target.to_owned(),
         Mirror {
@@ -216,15 +216,11 @@ fn open(
 
 fn count_losses(
     losses: &mut std::collections::BTreeMap<String, u64>,
-    target: &str,
+    encoder: &dyn Encoder,
     records: &[Record],
     config: &Config,
 ) {
-    let style = config
-        .target(target)
-        .map(|t| t.tool_style)
-        .unwrap_or_default();
-    for lost in encode::losses(target, records, style, config.max_output_bytes) {
+    for lost in encode::losses(encoder, records, config.max_output_bytes) {
         *losses.entry(lost.to_owned()).or_default() += 1;
     }
 }

@@ -192,12 +192,8 @@ fn hand_off(args: Args) -> Result {
         );
     }
     print_mirrors(outcome.before.as_ref(), &outcome.after);
-    if to
-        .iter()
-        .any(|t| t == "claude" || t == "gemini" || t == "qwen" || t == "copilot")
-    {
-        println!("  (run the resume commands from {})", cwd.display());
-    }
+    // Claude Code, Gemini CLI, Qwen Code and Copilot CLI list sessions by directory.
+    println!("  (run the resume commands from {})", cwd.display());
     if outcome.problems.is_empty() {
         Ok(())
     } else {

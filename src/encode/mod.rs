@@ -159,6 +159,9 @@ pub trait Encoder {
     fn adopt(&self, _text: &str) -> Option<Value> {
         None
     }
+    /// What of `item` this agent's format cannot carry (beyond what no agent's can, which
+    /// `losses` counts), added to `lost`.
+    fn cannot_carry(&self, _item: &crate::model::Item, _lost: &mut Vec<&'static str>) {}
 }
 
 /// The encoder for `target` under `config`, when it is enabled and its store can be found.
@@ -214,12 +217,11 @@ pub fn tool_call(name: &str, input: &Value, shell: &str) -> (String, Value) {
     }
 }
 
-/// What `target` cannot carry of `records`, counted by what it is: the loss report `mirror`
-/// and `status` show.
+/// What `encoder`'s agent cannot carry of `records`, counted by what it is: the loss report
+/// `mirror` and `status` show.
 pub fn losses(
-    target: &str,
+    encoder: &dyn Encoder,
     records: &[Record],
-    style: ToolStyle,
     max_output_bytes: usize,
 ) -> Vec<&'static str> {
     use crate::model::Item;
@@ -230,28 +232,6 @@ pub fn losses(
             Item::Prompt { .. } | Item::Text { .. } if record.agent.is_some() => {
                 lost.push("subagent texts not carried (the Agent result sums them up)")
             }
-            Item::Prompt { parts }
-                if target == "copilot" && parts.iter().any(|p| matches!(p, Part::Image(_))) =>
-            {
-                lost.push("pasted images not carried (Copilot takes text only)")
-            }
-            Item::ToolCall { name, input, .. }
-                if target == "codex" && style == ToolStyle::Structured && name == "Bash" =>
-            {
-                let Some(args) = input.as_object() else {
-                    continue;
-                };
-                if args.contains_key("description") {
-                    lost.push("Bash descriptions dropped (Codex's schema)");
-                }
-                let carried = crate::agents::codex::write::SHELL_ARGUMENTS;
-                if args
-                    .keys()
-                    .any(|k| k != "description" && !carried.contains(&k.as_str()))
-                {
-                    lost.push("Bash options dropped (Codex's schema)");
-                }
-            }
             Item::ToolResult { parts, .. }
                 if parts
                     .iter()
@@ -259,7 +239,7 @@ pub fn losses(
             {
                 lost.push("outputs shortened to their head and tail (max_output_bytes)")
             }
-            _ => {}
+            item => encoder.cannot_carry(item, &mut lost),
         }
     }
     lost

@@ -1,10 +1,10 @@
 //! `session-sync hook`: what Claude Code runs on every event.
 //!
 //! Contract: exit 0 and print nothing, whatever the input; every wait bounded; failures go to
-//! the hook log in our data directory. The work: read the payload, find the project's config;
-//! under the session lock, read the transcript from where we stopped (waiting briefly, unlocked,
-//! when it has not caught up with the payload yet), reconcile it with the payload and append
-//! the result to every enabled mirror.
+//! the hook log in our data directory. The work: reduce the payload to an event, find the
+//! project's config, and hand the event to the session pipeline (`crate::pipeline`). What must
+//! wait (for Claude Code to flush the transcript, for a database commit) is left to a child
+//! that holds the session lock on (`behind`), so Claude Code never waits for it.
 
 mod archive;
 mod behind;

@@ -1,6 +1,6 @@
 //! The session pipeline: one Claude Code session under its lock. Read the transcript from
-//! where the last sync stopped (waiting briefly, unlocked, for a line the hook's event needs),
-//! reconcile it with the event, and write what is new to every mirror. The hook
+//! where the last sync stopped (a hook's child waits, holding the lock, for a line the hook's
+//! event needs), reconcile it with the event, and write what is new to every mirror. The hook
 //! (`crate::hook`) and the commands (`mirror`, a hook's background child) come through here.
 
 mod wait;
@@ -114,8 +114,10 @@ pub struct Deferred {
     session: Rest,
 }
 
-/// A session whose transcript the hook did not read to its end: read on, a step at a time
-/// under the lock, as `mirror` does, so that hooks coming meanwhile get their turn.
+/// Where a session is; left to a child when the hook did not read its transcript to its end:
+/// read on, a step at a time under the lock, as `mirror` does, so that hooks coming meanwhile
+/// get their turn.
+#[derive(Clone)]
 pub struct Rest {
     pub session_id: String,
     pub transcript: PathBuf,
@@ -292,23 +294,18 @@ pub fn is_safe_id(id: &str) -> bool {
 
 struct Session<'a> {
     event: &'a HookEvent,
-    cwd: PathBuf,
-    transcript: PathBuf,
-    located: Located,
+    /// Where the session is: its transcript, cwd, configuration and data directory.
+    at: &'a Rest,
     files: SessionFiles,
-    data_dir: PathBuf,
     step: Step,
 }
 
 impl<'a> Session<'a> {
-    fn new(event: &'a HookEvent, at: &Rest, step: Step) -> Self {
+    fn new(event: &'a HookEvent, at: &'a Rest, step: Step) -> Self {
         Session {
             event,
-            cwd: at.cwd.clone(),
-            transcript: at.transcript.clone(),
-            located: at.located.clone(),
+            at,
             files: SessionFiles::new(&at.data_dir, &at.session_id),
-            data_dir: at.data_dir.clone(),
             step,
         }
     }
@@ -449,14 +446,14 @@ impl Session<'_> {
                     *left = Some(Left::Event(Box::new(Deferred {
                         lock: locked._lock,
                         event: self.event.clone(),
-                        session: self.rest(),
+                        session: self.at.clone(),
                     })));
                     return Ok(());
                 }
                 let from = locked.chunk_end;
                 let lock = locked._lock;
                 let deadline = Instant::now() + awaited.patience();
-                wait::until(&self.transcript, from, HOOK_STEP, deadline, |chunk| {
+                wait::until(&self.at.transcript, from, HOOK_STEP, deadline, |chunk| {
                     awaited.is_in(chunk)
                 });
                 locked = self.lock(&now_text, warnings, Some(lock))?;
@@ -509,7 +506,7 @@ impl Session<'_> {
         let problems_now = fanout::write(
             &self.files,
             &mut state,
-            &self.located.config,
+            &self.at.located.config,
             &records,
             now,
             now_kinds,
@@ -525,7 +522,7 @@ impl Session<'_> {
                 lock,
                 state,
                 state_path: self.files.state.clone(),
-                rest: transcript_behind.then(|| self.rest()),
+                rest: transcript_behind.then(|| self.at.clone()),
             })));
         }
         if problems.is_empty() {
@@ -558,12 +555,17 @@ impl Session<'_> {
         let offset = state.progress.transcript_offset;
         let read = self
             .read_transcript(&mut state.progress, warnings)
-            .map_err(|e| format!("cannot read transcript {}: {e}", self.transcript.display()))?;
+            .map_err(|e| {
+                format!(
+                    "cannot read transcript {}: {e}",
+                    self.at.transcript.display()
+                )
+            })?;
         let (chunk, chunk_end, behind, transcript_exists) = match read {
             Some(read) if read.shrunk => {
                 problems.push(format!(
                     "transcript {} shrank below {offset} bytes; continuing from its end",
-                    self.transcript.display()
+                    self.at.transcript.display()
                 ));
                 (String::new(), read.end, false, true)
             }
@@ -602,7 +604,8 @@ impl Session<'_> {
             cut: true,
         };
         if progress.skipping_line {
-            let Some((end, ended)) = crate::read::skip_line(&self.transcript, offset, step)? else {
+            let Some((end, ended)) = crate::read::skip_line(&self.at.transcript, offset, step)?
+            else {
                 return Ok(None);
             };
             progress.skipping_line = !ended;
@@ -612,12 +615,12 @@ impl Session<'_> {
                 ..skipped(end)
             }));
         }
-        let read = crate::read::read_complete_lines(&self.transcript, offset, step)?;
+        let read = crate::read::read_complete_lines(&self.at.transcript, offset, step)?;
         let longer_than_a_step = read.as_ref().is_some_and(|r| r.text.is_empty() && r.cut);
         if !longer_than_a_step || self.step != Step::Background {
             return Ok(read);
         }
-        let whole = crate::read::read_complete_lines(&self.transcript, offset, LONGEST_LINE)?;
+        let whole = crate::read::read_complete_lines(&self.at.transcript, offset, LONGEST_LINE)?;
         if whole.as_ref().is_some_and(|r| r.text.is_empty() && r.cut) {
             warnings.push(format!(
                 "the transcript's line at byte {offset} is longer than {} MiB; skipped",
@@ -642,8 +645,8 @@ impl Session<'_> {
                 tool: name,
                 tool_use_id: id,
                 session_id: &self.event.session_id,
-                transcript_path: &self.transcript,
-                cwd: &self.cwd,
+                transcript_path: &self.at.transcript,
+                cwd: &self.at.cwd,
             };
             render::tool_output(&call, done.response.as_ref().unwrap_or(&null))
         };
@@ -665,24 +668,13 @@ impl Session<'_> {
         }
     }
 
-    /// Where this session is, for a child to go on with it.
-    fn rest(&self) -> Rest {
-        Rest {
-            session_id: self.event.session_id.clone(),
-            transcript: self.transcript.clone(),
-            cwd: self.cwd.clone(),
-            data_dir: self.data_dir.clone(),
-            located: self.located.clone(),
-        }
-    }
-
     fn new_state(&self, now: &str) -> SessionState {
-        let project = self.located.project.clone();
+        let project = self.at.located.project.clone();
         SessionState::new(
             &self.event.session_id,
-            self.transcript.clone(),
-            self.cwd.clone(),
-            project.unwrap_or_else(|| self.cwd.clone()),
+            self.at.transcript.clone(),
+            self.at.cwd.clone(),
+            project.unwrap_or_else(|| self.at.cwd.clone()),
             now,
         )
     }
@@ -691,7 +683,12 @@ impl Session<'_> {
         if !is_safe_id(agent) {
             return None;
         }
-        claude::subagent_file(&self.transcript, &self.event.session_id, agent, extension)
+        claude::subagent_file(
+            &self.at.transcript,
+            &self.event.session_id,
+            agent,
+            extension,
+        )
     }
 
     fn read_subagent(&self, agent: &str) -> Vec<claude::Entry> {

@@ -73,6 +73,27 @@ impl Encoder for Codex {
             }))
     }
 
+    fn cannot_carry(&self, item: &Item, lost: &mut Vec<&'static str>) {
+        let Item::ToolCall { name, input, .. } = item else {
+            return;
+        };
+        let Some(args) = input.as_object().filter(|_| name == "Bash") else {
+            return;
+        };
+        if self.style != ToolStyle::Structured {
+            return;
+        }
+        if args.contains_key("description") {
+            lost.push("Bash descriptions dropped (Codex's schema)");
+        }
+        if args
+            .keys()
+            .any(|k| k != "description" && !SHELL_ARGUMENTS.contains(&k.as_str()))
+        {
+            lost.push("Bash options dropped (Codex's schema)");
+        }
+    }
+
     fn adopt(&self, text: &str) -> Option<Value> {
         // Each line stands alone, but a paginated rollout (native 0.169) needs the next
         // ordinal on every line appended: Codex refuses to resume it otherwise.

@@ -18,6 +18,17 @@ pub struct Copilot {
 const VERSION: &str = "1.0.102";
 
 impl Encoder for Copilot {
+    fn cannot_carry(&self, item: &crate::model::Item, lost: &mut Vec<&'static str>) {
+        if let crate::model::Item::Prompt { parts } = item {
+            if parts
+                .iter()
+                .any(|p| matches!(p, crate::model::Part::Image(_)))
+            {
+                lost.push("pasted images not carried (Copilot takes text only)");
+            }
+        }
+    }
+
     fn open(&self, facts: &SessionFacts) -> std::io::Result<Opening> {
         let id = uuid::Uuid::new_v4().to_string();
         let dir = self.home.join("session-state").join(&id);
