@@ -435,28 +435,45 @@ fn patch_as_function(item: &Item) -> Item {
     }
 }
 
-/// A Codex session moved between two machines by packages (`export`, `import`): on B it
-/// resumes in Codex and, imported `--to claude`, in Claude Code, each sending the whole history
-/// to its model; continued in Codex on B and brought back, it fast-forwards A's own rollout
-/// (appended to, the turn once), which `codex exec resume` then sends whole; rolled back, it
-/// resumes as before.
-#[test]
-#[ignore = "end-to-end: runs the real codex and claude CLIs (cargo test --test e2e_handoff -- --ignored)"]
-fn codex_session_moves_by_package_to_another_machine_and_back() {
+/// How a session travels between the two machines of `round_trip`.
+trait Carry {
+    /// What B imports once A handed the session `id` over.
+    fn there(&self, a: &TestEnv, b: &TestEnv, id: &str) -> PathBuf;
+    /// What A imports once B handed it back.
+    fn back(&self, b: &TestEnv, a: &TestEnv, id: &str) -> PathBuf;
+}
+
+/// Machine A after the round trip, for what each way of carrying checks on top.
+struct Back {
+    a: TestEnv,
+    /// A's Codex model, after the way back.
+    codex_a: ResponsesMock,
+    /// The mock of A's own Codex session, before it left.
+    source: ResponsesMock,
+    id: String,
+    rollout: PathBuf,
+    /// A's rollout before the way back.
+    before: Vec<u8>,
+    /// What A imported on the way back, and the `--map` it took.
+    imported: PathBuf,
+    map_back: String,
+}
+
+/// A real Codex session on A goes to B by `carry`: real Codex and Claude Code on B resume it
+/// whole; B goes on in Codex and it comes back: a fast-forward of A's own rollout (appended
+/// to, the turn once), which `codex exec resume` on A then sends whole.
+fn round_trip(carry: &dyn Carry, how: &str) -> Back {
     let mut a = TestEnv::new();
     let source = ResponsesMock::scripted(native::codex_script());
     a.use_codex(&source);
     let id = native::codex_session(&a);
-    let packages = a.root.join("packages");
-    fs::create_dir_all(&packages).unwrap();
-    let there = packages.join("a.sspkg");
-    session_sync(&a, &["export", &id, "-o", there.to_str().unwrap()]);
 
     let mut b = TestEnv::new();
     let codex_b = ResponsesMock::start(TARGET_REPLY);
     b.use_codex(&codex_b);
     let claude_b = claude_mock();
     use_claude(&mut b, &claude_b);
+    let there = carry.there(&a, &b, &id);
     let said = session_sync(
         &b,
         &[
@@ -477,14 +494,14 @@ fn codex_session_moves_by_package_to_another_machine_and_back() {
     );
     let seen = resume_codex(&b, &codex_b, &id, NEXT_1);
     check(
-        "codex on A → codex on B",
+        &format!("codex on A → {how} → codex on B"),
         &expected,
         &seen,
         patch_as_function,
     );
     let seen = resume_claude(&b, &claude_b, &claude_id, NEXT_1);
     check(
-        "codex on A → claude on B",
+        &format!("codex on A → {how} → claude on B"),
         &expected,
         &seen,
         codex_to_claude,
@@ -494,13 +511,12 @@ fn codex_session_moves_by_package_to_another_machine_and_back() {
     let continued = ResponsesMock::scripted(native::codex_script());
     b.use_codex(&continued);
     native::codex_exec(&b, Some(&id), native::CODEX_PROMPT_3);
-    let back = packages.join("b.sspkg");
-    session_sync(&b, &["export", &id, "-o", back.to_str().unwrap()]);
+    let imported = carry.back(&b, &a, &id);
     let rollout = native::codex_rollout(&a, &id);
     let before = fs::read(&rollout).unwrap();
     let said = session_sync(
         &a,
-        &["import", back.to_str().unwrap(), "--map", &map(&b, &a)],
+        &["import", imported.to_str().unwrap(), "--map", &map(&b, &a)],
     );
     assert!(said.contains("fast-forward"), "{said}");
     assert_eq!(
@@ -532,17 +548,59 @@ fn codex_session_moves_by_package_to_another_machine_and_back() {
         }
         other => other.clone(),
     };
-    check("codex on B → codex on A", &expected, &seen, unwrapped);
+    check(
+        &format!("codex on B → {how} → codex on A"),
+        &expected,
+        &seen,
+        unwrapped,
+    );
+    Back {
+        map_back: map(&b, &a),
+        a,
+        codex_a,
+        source,
+        id,
+        rollout,
+        before,
+        imported,
+    }
+}
 
+/// By package files: `export` on one machine, `import` on the other.
+struct ByPackage;
+
+impl Carry for ByPackage {
+    fn there(&self, a: &TestEnv, _b: &TestEnv, id: &str) -> PathBuf {
+        let package = a.root.join("a.sspkg");
+        session_sync(a, &["export", id, "-o", package.to_str().unwrap()]);
+        package
+    }
+
+    fn back(&self, b: &TestEnv, _a: &TestEnv, id: &str) -> PathBuf {
+        let package = b.root.join("b.sspkg");
+        session_sync(b, &["export", id, "-o", package.to_str().unwrap()]);
+        package
+    }
+}
+
+/// A Codex session moved between two machines by packages (`export`, `import`): on B it
+/// resumes in Codex and, imported `--to claude`, in Claude Code, each sending the whole history
+/// to its model; continued in Codex on B and brought back, it fast-forwards A's own rollout
+/// (appended to, the turn once), which `codex exec resume` then sends whole; rolled back, it
+/// resumes as before.
+#[test]
+#[ignore = "end-to-end: runs the real codex and claude CLIs (cargo test --test e2e_handoff -- --ignored)"]
+fn codex_session_moves_by_package_to_another_machine_and_back() {
+    let back = round_trip(&ByPackage, "package");
     // Rolled back, A's rollout is as it was and resumes as it did.
-    session_sync(&a, &["rollback", "--last"]);
+    session_sync(&back.a, &["rollback", "--last"]);
     assert!(
-        fs::read(&rollout).unwrap() == before,
+        fs::read(&back.rollout).unwrap() == back.before,
         "A's rollout not restored"
     );
-    let seen = resume_codex(&a, &codex_a, &id, NEXT_1);
+    let seen = resume_codex(&back.a, &back.codex_a, &back.id, NEXT_1);
     let expected = seen_by_source(
-        codex_requests(&source),
+        codex_requests(&back.source),
         native::CODEX_PROMPT_2,
         native::CODEX_FINAL_2,
     );
@@ -605,127 +663,59 @@ fn git(env: &TestEnv, args: &[&str]) {
     assert!(out.success(), "git {args:?}: {}{}", out.stdout, out.stderr);
 }
 
-/// The history archive as the way between machines (issue 10): A archives and pushes to a
-/// bare remote, B clones and imports the clone; real Codex and Claude Code on B resume the
-/// whole session; B goes on in Codex, archives and pushes; A pulls and imports: a
-/// fast-forward of A's own rollout, nothing twice, and real Codex on A sees it all.
+/// By the history archive's git repository: `archive --push` on one machine, a clone (or a
+/// pull) and `import` of it on the other.
+struct ByArchive;
+
+impl ByArchive {
+    fn remote(a: &TestEnv) -> String {
+        a.root.join("remote.git").to_str().unwrap().to_owned()
+    }
+
+    fn repo(env: &TestEnv) -> PathBuf {
+        env.root.join("history")
+    }
+}
+
+impl Carry for ByArchive {
+    fn there(&self, a: &TestEnv, b: &TestEnv, _id: &str) -> PathBuf {
+        let (remote, repo) = (Self::remote(a), Self::repo(a));
+        let repo = repo.to_str().unwrap();
+        git(a, &["init", "-q", "--bare", &remote]);
+        session_sync(a, &["archive", repo, "--commit"]);
+        git(a, &["-C", repo, "remote", "add", "origin", &remote]);
+        session_sync(a, &["archive", repo, "--push"]);
+        let clone = Self::repo(b);
+        git(b, &["clone", "-q", &remote, clone.to_str().unwrap()]);
+        clone
+    }
+
+    fn back(&self, b: &TestEnv, a: &TestEnv, _id: &str) -> PathBuf {
+        session_sync(b, &["archive", Self::repo(b).to_str().unwrap(), "--push"]);
+        let repo = Self::repo(a);
+        git(
+            a,
+            &["-C", repo.to_str().unwrap(), "pull", "-q", "origin", "HEAD"],
+        );
+        repo
+    }
+}
+
+/// The history archive as the way between machines (issue 10): a bare git remote carries the
+/// session to B and back, with the same outcome as packages; importing it again writes
+/// nothing.
 #[test]
 #[ignore = "end to end: real CLIs from npm"]
 fn codex_session_moves_through_the_archive_to_another_machine_and_back() {
-    let mut a = TestEnv::new();
-    let source = ResponsesMock::scripted(native::codex_script());
-    a.use_codex(&source);
-    let id = native::codex_session(&a);
-    let remote = a.root.join("remote.git");
-    let repo_a = a.root.join("history");
-    git(&a, &["init", "-q", "--bare", remote.to_str().unwrap()]);
-    session_sync(&a, &["archive", repo_a.to_str().unwrap(), "--commit"]);
-    let repo = repo_a.to_str().unwrap();
-    git(
-        &a,
-        &[
-            "-C",
-            repo,
-            "remote",
-            "add",
-            "origin",
-            remote.to_str().unwrap(),
-        ],
-    );
-    session_sync(&a, &["archive", repo, "--push"]);
-
-    let mut b = TestEnv::new();
-    let codex_b = ResponsesMock::start(TARGET_REPLY);
-    b.use_codex(&codex_b);
-    let claude_b = claude_mock();
-    use_claude(&mut b, &claude_b);
-    let repo_b = b.root.join("history");
-    git(
-        &b,
-        &[
-            "clone",
-            "-q",
-            remote.to_str().unwrap(),
-            repo_b.to_str().unwrap(),
-        ],
-    );
-    let said = session_sync(
-        &b,
+    let back = round_trip(&ByArchive, "archive");
+    let again = session_sync(
+        &back.a,
         &[
             "import",
-            repo_b.to_str().unwrap(),
-            "--to",
-            "claude",
+            back.imported.to_str().unwrap(),
             "--map",
-            &map(&a, &b),
+            &back.map_back,
         ],
     );
-    let claude_id = target_id(&said, "claude")
-        .unwrap_or_else(|| panic!("no claude session in the import's output: {said}"));
-    let expected = seen_by_source(
-        codex_requests(&source),
-        native::CODEX_PROMPT_2,
-        native::CODEX_FINAL_2,
-    );
-    let seen = resume_codex(&b, &codex_b, &id, NEXT_1);
-    check(
-        "codex on A → archive → codex on B",
-        &expected,
-        &seen,
-        patch_as_function,
-    );
-    let seen = resume_claude(&b, &claude_b, &claude_id, NEXT_1);
-    check(
-        "codex on A → archive → claude on B",
-        &expected,
-        &seen,
-        codex_to_claude,
-    );
-
-    let continued = ResponsesMock::scripted(native::codex_script());
-    b.use_codex(&continued);
-    native::codex_exec(&b, Some(&id), native::CODEX_PROMPT_3);
-    session_sync(&b, &["archive", repo_b.to_str().unwrap(), "--push"]);
-
-    git(&a, &["-C", repo, "pull", "-q", "origin", "HEAD"]);
-    let rollout = native::codex_rollout(&a, &id);
-    let before = fs::read(&rollout).unwrap();
-    let said = session_sync(&a, &["import", repo, "--map", &map(&b, &a)]);
-    assert!(said.contains("fast-forward"), "{said}");
-    assert_eq!(
-        a.codex_rollouts(),
-        vec![rollout.clone()],
-        "a second rollout on A"
-    );
-    let after = fs::read(&rollout).unwrap();
-    assert_appended(&before, &after, "B's turn onto A's rollout");
-    let added = String::from_utf8_lossy(&after[before.len()..]).into_owned();
-    assert_eq!(
-        added.matches(native::CODEX_FINAL_3).count(),
-        2,
-        "B's answer once (a response_item and its agent_message): {added}"
-    );
-    let again = session_sync(&a, &["import", repo, "--map", &map(&b, &a)]);
     assert!(again.contains("Nothing to write"), "{again}");
-
-    let codex_a = ResponsesMock::start(TARGET_REPLY);
-    a.use_codex(&codex_a);
-    let seen = resume_codex(&a, &codex_a, &id, NEXT_2);
-    let expected = seen_by_source(
-        codex_requests(&continued),
-        native::CODEX_PROMPT_3,
-        native::CODEX_FINAL_3,
-    );
-    let unwrapped = |item: &Item| match item {
-        Item::Call { name, args, .. } if name == "apply_patch" && args["input"].is_string() => {
-            renamed(item, "apply_patch", args["input"].clone())
-        }
-        other => other.clone(),
-    };
-    check(
-        "codex on B → archive → codex on A",
-        &expected,
-        &seen,
-        unwrapped,
-    );
 }
