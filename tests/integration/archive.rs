@@ -1,7 +1,7 @@
 //! `session-sync archive`: every agent's sessions into a git repository, run twice, grown,
 //! pushed, and on bad input. Each test drives the built binary in a temporary HOME.
 
-use crate::support::home::{Env, ok, stderr, stdout};
+use crate::support::home::{Env, codex_line, ok, stderr, stdout, write_rollout};
 use crate::support::recording::Recording;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -125,17 +125,9 @@ fn assert_index_consistent(env: &Env) {
     }
 }
 
-fn codex_line(kind: &str, payload: Value) -> String {
-    json!({ "timestamp": "2025-01-15T10:00:00.000Z", "type": kind, "payload": payload }).to_string()
-        + "\n"
-}
-
 /// A Codex rollout as Codex writes it: injected context, a typed prompt, a call and answer.
 fn codex_rollout(env: &Env) -> PathBuf {
-    let dir = env.codex_home.join("sessions/2025/01/15");
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join(format!("rollout-2025-01-15T10-00-00-{CODEX_ID}.jsonl"));
-    let text = [
+    let lines = [
         codex_line(
             "session_meta",
             json!({ "id": CODEX_ID, "timestamp": "2025-01-15T10:00:00.000Z", "cwd": env.project.join("app"), "originator": "codex_cli_rs", "cli_version": "0.169.0", "source": "cli" }),
@@ -164,10 +156,8 @@ fn codex_rollout(env: &Env) -> PathBuf {
             "response_item",
             json!({ "type": "message", "role": "assistant", "content": [{ "type": "output_text", "text": "One file." }] }),
         ),
-    ]
-    .concat();
-    std::fs::write(&path, text).unwrap();
-    path
+    ];
+    write_rollout(env, CODEX_ID, &lines)
 }
 
 fn append_codex_turn(path: &Path) {

@@ -1,7 +1,7 @@
 //! The user commands, driven through the built binary in a temporary HOME.
 
 use crate::support::files::{BIN, jsonl};
-use crate::support::home::{Env, stderr, stdout};
+use crate::support::home::{Env, codex_line, stderr, stdout, write_rollout};
 use crate::support::recording::{Lag, Recording, replay};
 use serde_json::{Value, json};
 
@@ -239,51 +239,41 @@ const CODEX_ID: &str = "5973b6c0-94b8-487b-a530-2aeb6098ae0e";
 /// A Codex rollout in `env`'s CODEX_HOME, as Codex writes one: injected context, a prompt,
 /// reasoning, text, a shell call and its output.
 fn codex_rollout(env: &Env) -> std::path::PathBuf {
-    let dir = env.codex_home.join("sessions/2025/01/15");
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join(format!("rollout-2025-01-15T10-00-00-{CODEX_ID}.jsonl"));
-    let line = |kind: &str, payload: Value| {
-        json!({ "timestamp": "2025-01-15T10:00:00.000Z", "type": kind, "payload": payload })
-            .to_string()
-            + "\n"
-    };
-    let text = [
-        line(
+    let lines = [
+        codex_line(
             "session_meta",
             json!({ "id": CODEX_ID, "timestamp": "2025-01-15T10:00:00.000Z", "cwd": env.project, "originator": "codex_cli_rs", "cli_version": "0.169.0", "source": "cli" }),
         ),
-        line(
+        codex_line(
             "response_item",
             json!({ "type": "message", "role": "user", "content": [{ "type": "input_text", "text": "<environment_context>x</environment_context>" }] }),
         ),
-        line(
+        codex_line(
             "event_msg",
             json!({ "type": "user_message", "message": "list the files", "images": [] }),
         ),
-        line(
+        codex_line(
             "response_item",
             json!({ "type": "message", "role": "user", "content": [{ "type": "input_text", "text": "list the files" }] }),
         ),
-        line(
+        codex_line(
             "response_item",
             json!({ "type": "reasoning", "summary": [], "encrypted_content": "opaque" }),
         ),
-        line(
+        codex_line(
             "response_item",
             json!({ "type": "function_call", "name": "exec_command", "arguments": "{\"cmd\":\"ls\"}", "call_id": "call_1" }),
         ),
-        line(
+        codex_line(
             "response_item",
             json!({ "type": "function_call_output", "call_id": "call_1", "output": "Process exited with code 0\nOutput:\na.txt" }),
         ),
-        line(
+        codex_line(
             "response_item",
             json!({ "type": "message", "role": "assistant", "content": [{ "type": "output_text", "text": "One file." }] }),
         ),
-    ]
-    .concat();
-    std::fs::write(&path, text).unwrap();
-    path
+    ];
+    write_rollout(env, CODEX_ID, &lines)
 }
 
 fn claude_sessions(env: &Env) -> Vec<std::path::PathBuf> {

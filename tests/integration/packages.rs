@@ -3,7 +3,7 @@
 //! the journal, crash recovery, hostile packages, path maps and redaction, and a Claude session
 //! mirrored live on both machines, through the binary.
 
-use crate::support::home::Env;
+use crate::support::home::{Env, codex_line, write_rollout};
 use crate::support::recording::Recording;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -15,61 +15,51 @@ const ID: &str = "01936f3a-1111-7222-8333-444455556666";
 
 /// A Codex session on `env`, as Codex writes one: a prompt, a shell call, an answer.
 fn codex_session(env: &Env, id: &str, prompt: &str, output: &str) -> PathBuf {
-    let dir = env.codex_home.join("sessions/2025/01/15");
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join(format!("rollout-2025-01-15T10-00-00-{id}.jsonl"));
-    let text = [
-        line(
+    let lines = [
+        codex_line(
             "session_meta",
             json!({ "id": id, "timestamp": "2025-01-15T10:00:00.000Z", "cwd": env.project, "originator": "codex_cli_rs", "cli_version": "0.169.0", "source": "cli" }),
         ),
-        line(
+        codex_line(
             "response_item",
             json!({ "type": "message", "role": "user", "content": [{ "type": "input_text", "text": "<environment_context>x</environment_context>" }] }),
         ),
-        line(
+        codex_line(
             "event_msg",
             json!({ "type": "user_message", "message": prompt, "images": [] }),
         ),
-        line(
+        codex_line(
             "response_item",
             json!({ "type": "message", "role": "user", "content": [{ "type": "input_text", "text": prompt }] }),
         ),
-        line(
+        codex_line(
             "response_item",
             json!({ "type": "function_call", "name": "exec_command", "arguments": "{\"cmd\":\"ls\"}", "call_id": "call_1" }),
         ),
-        line(
+        codex_line(
             "response_item",
             json!({ "type": "function_call_output", "call_id": "call_1", "output": output }),
         ),
-        line(
+        codex_line(
             "response_item",
             json!({ "type": "message", "role": "assistant", "content": [{ "type": "output_text", "text": "One file." }] }),
         ),
-    ]
-    .concat();
-    std::fs::write(&path, text).unwrap();
-    path
-}
-
-fn line(kind: &str, payload: Value) -> String {
-    json!({ "timestamp": "2025-01-15T10:00:00.000Z", "type": kind, "payload": payload }).to_string()
-        + "\n"
+    ];
+    write_rollout(env, id, &lines)
 }
 
 /// A turn appended to a Codex session, as Codex appends one when the session is resumed.
 fn continue_codex(path: &Path, prompt: &str, answer: &str) {
     let text = [
-        line(
+        codex_line(
             "event_msg",
             json!({ "type": "user_message", "message": prompt, "images": [] }),
         ),
-        line(
+        codex_line(
             "response_item",
             json!({ "type": "message", "role": "user", "content": [{ "type": "input_text", "text": prompt }] }),
         ),
-        line(
+        codex_line(
             "response_item",
             json!({ "type": "message", "role": "assistant", "content": [{ "type": "output_text", "text": answer }] }),
         ),
@@ -715,11 +705,11 @@ fn a_root_outside_home_needs_a_map_or_keep_paths() {
         .replace(a.project.to_str().unwrap(), outside.to_str().unwrap());
     // A call whose arguments name a path under the root: mapped as the session dir is.
     let args = json!({ "cmd": "ls", "workdir": outside.join("sub") }).to_string();
-    let call = line(
+    let call = codex_line(
         "response_item",
         json!({ "type": "function_call", "name": "exec_command", "arguments": args, "call_id": "call_2" }),
     );
-    let output = line(
+    let output = codex_line(
         "response_item",
         json!({ "type": "function_call_output", "call_id": "call_2", "output": "b.txt" }),
     );

@@ -214,3 +214,19 @@ pub fn parse_rollout(path: &Path) -> Vec<Value> {
     );
     lines
 }
+
+/// One Codex rollout line (`kind` with `payload`), as Codex writes it.
+pub fn codex_line(kind: &str, payload: Value) -> String {
+    serde_json::json!({ "timestamp": "2025-01-15T10:00:00.000Z", "type": kind, "payload": payload })
+        .to_string()
+        + "\n"
+}
+
+/// Codex's rollout of session `id` under `env`'s CODEX_HOME, holding `lines`.
+pub fn write_rollout(env: &Env, id: &str, lines: &[String]) -> PathBuf {
+    let dir = env.codex_home.join("sessions/2025/01/15");
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(format!("rollout-2025-01-15T10-00-00-{id}.jsonl"));
+    std::fs::write(&path, lines.concat()).unwrap();
+    path
+}
