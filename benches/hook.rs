@@ -3,8 +3,9 @@
 //! targets (Gemini CLI, OpenCode, Copilot CLI, Qwen Code, OpenAI-chat), and to all six, next
 //! to spawning a trivial process in the same run.
 //!
-//! `cargo bench --bench hook` (options: `-- --runs N`). Prints medians and ratios; never fails
-//! on timing.
+//! `cargo bench --bench hook` (options: `-- --runs N`). Prints medians, p90 and ratios, and
+//! how soon after a hook started its child had the call in every mirror; never fails on
+//! timing.
 
 use serde_json::json;
 use std::io::Write;
@@ -213,8 +214,10 @@ fn main() {
     let unflushed = session_with(10, Targets::Codex);
     let mut unflushed_call = Vec::new();
     let mut unflushed_stop = Vec::new();
+    let mut unflushed_mirrored = Vec::new();
     let mut baseline = Vec::new();
     let mut hooks: Vec<Vec<Duration>> = vec![Vec::new(); cases.len()];
+    let mut mirrored: Vec<Vec<Duration>> = vec![Vec::new(); cases.len()];
     let trivial_stdin = sessions[0].payload("PostToolUse", json!({}));
     for run in 0..runs {
         baseline.push(sessions[0].time("/bin/true", &[], &trivial_stdin));
@@ -230,7 +233,11 @@ fn main() {
                 "tool_use_id": format!("toolu_bench_{n}"),
                 "duration_ms": 5,
             }));
+            let started = Instant::now();
             hooks[s].push(bench.time(BIN, &["hook"], &payload));
+            // The hook's child holds the session lock until the call is in every mirror.
+            settle(bench);
+            mirrored[s].push(started.elapsed());
             bench.append(&[result]);
         }
         let n = 2_000_000 + run;
@@ -242,10 +249,12 @@ fn main() {
             "tool_use_id": format!("toolu_bench_{n}"),
             "duration_ms": 5,
         }));
+        let started = Instant::now();
         unflushed_call.push(unflushed.time(BIN, &["hook"], &payload));
         // The flush comes after the hook returned; the hook's child writes the call then.
         unflushed.append(&[text_line(n), call, result]);
         settle(&unflushed);
+        unflushed_mirrored.push(started.elapsed());
         let answer = text_line(3_000_000 + run);
         let text = answer["message"]["content"][0]["text"].clone();
         let stop = unflushed.payload("Stop", json!({ "last_assistant_message": text }));
@@ -310,6 +319,19 @@ fn main() {
             cases[pair].0,
             medians[pair + 1].as_secs_f64() / medians[pair].as_secs_f64()
         );
+    }
+    println!("time from the hook's start until its child has the call in every mirror:");
+    let flushed_later = (
+        "call not yet flushed (flushed on return)".to_owned(),
+        unflushed_mirrored,
+    );
+    let cases_mirrored = cases
+        .iter()
+        .zip(mirrored)
+        .map(|(&(size, targets), samples)| (format!("{}, {size} prior", targets.label()), samples));
+    for (label, samples) in std::iter::once(flushed_later).chain(cases_mirrored) {
+        let f = figures(samples);
+        println!("{label:<40} {:>10} {:>10}", ms(f.median), ms(f.p90));
     }
 }
 

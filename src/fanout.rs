@@ -13,7 +13,7 @@ use std::time::Duration;
 const INDEX_REFRESH: Duration = Duration::from_secs(60);
 
 /// Writes `records` (already consumed from the transcript) to the journal and every enabled
-/// target; database writes too unless `now_kinds` leaves them for a write-behind process.
+/// target.
 /// `diverged` are mirrors already found continued in their agent (to fork). Returns the
 /// problems met (the state is saved regardless), or an error when the state itself could
 /// not be saved.
@@ -23,7 +23,6 @@ pub fn write(
     config: &Config,
     records: &[Record],
     now: chrono::DateTime<chrono::Utc>,
-    now_kinds: store::Kinds,
     diverged: Vec<(String, String)>,
 ) -> Result<Vec<String>, String> {
     let now_text = encode::rfc3339(now);
@@ -62,7 +61,7 @@ pub fn write(
             batches.push(batch);
         }
     }
-    let mut flushed = store::commit(&files.state, state, batches, &now_text, now_kinds)
+    let mut flushed = store::commit(&files.state, state, batches, &now_text)
         .map_err(|e| format!("cannot save state {}: {e}", files.state.display()))?;
     for found in diverged {
         if !flushed.diverged.contains(&found) && state.mirrors.contains_key(&found.0) {
@@ -115,7 +114,7 @@ pub fn write(
                 }
             }
         }
-        flushed = store::commit(&files.state, state, forks, &now_text, now_kinds)
+        flushed = store::commit(&files.state, state, forks, &now_text)
             .map_err(|e| format!("cannot save state {}: {e}", files.state.display()))?;
     }
     let completed = flushed.completed_database;

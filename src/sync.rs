@@ -37,9 +37,10 @@ pub struct Progress {
     /// Digest of a final answer emitted from the Stop payload before the transcript had it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub text_ahead: Option<String>,
-    /// Digest of the last main-agent text emitted.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub last_text: Option<String>,
+    /// Digests of the latest main-agent texts emitted, oldest first: a Stop hook's child
+    /// may find its final answer already read, and more after it. Capped, like `closed_calls`.
+    #[serde(default, skip_serializing_if = "VecDeque::is_empty")]
+    pub recent_texts: VecDeque<String>,
     /// Subagent calls emitted live, per subagent, until the Agent call's result is emitted.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub subagent_calls: BTreeMap<String, BTreeSet<String>>,
@@ -84,6 +85,11 @@ impl Progress {
     /// Has this call been emitted already (whether or not its result has)?
     pub fn knows_call(&self, id: &str) -> bool {
         self.calls.contains_key(id) || self.closed_calls.iter().any(|c| c == id)
+    }
+
+    /// Was a main-agent text with this digest emitted lately?
+    pub fn read_text(&self, digest: &str) -> bool {
+        self.recent_texts.iter().any(|t| t == digest)
     }
 }
 
@@ -137,6 +143,9 @@ pub enum Event {
 const MAX_TRACKED_SUBAGENTS: usize = 32;
 /// Closed calls remembered; more than any batch of parallel calls.
 const MAX_CLOSED_CALLS: usize = 64;
+/// Main-agent texts remembered: the final answer of a turn and what little may follow it
+/// before its Stop hook's child runs.
+const MAX_RECENT_TEXTS: usize = 8;
 
 /// Runs the engine once: `chunk`'s transcript lines read in order, then `event`; returns the
 /// records to write. `progress` is the session's memory between runs (a whole transcript read
@@ -391,7 +400,7 @@ impl<'a> Engine<'a> {
             }
             Event::FinalText { text } => {
                 let text_digest = digest(&text);
-                if self.progress.last_text.as_deref() == Some(text_digest.as_str()) {
+                if self.progress.read_text(&text_digest) {
                     return;
                 }
                 self.progress.text_ahead = Some(text_digest);
@@ -437,7 +446,11 @@ impl<'a> Engine<'a> {
     fn emit(&mut self, record: Record) {
         if record.agent.is_none() {
             if let Item::Text { text } = &record.item {
-                self.progress.last_text = Some(digest(text));
+                let texts = &mut self.progress.recent_texts;
+                if texts.len() == MAX_RECENT_TEXTS {
+                    texts.pop_front();
+                }
+                texts.push_back(digest(text));
             }
         }
         self.out.push(record);

@@ -1,49 +1,45 @@
-//! The hook's child: what the hook leaves so that Claude Code never waits for it. Either the
-//! whole event, when the transcript does not show the line it needs yet (the child waits for
-//! Claude Code's flush, then syncs), or database rows (opening OpenCode's SQLite database and
-//! committing costs about as much as the rest of the hook) and transcript left to read.
-//! The child inherits the session lock (a `flock` belongs to the open file, which both
-//! share), so the next hook of the session waits for it, and a killed child leaves its work
-//! to the next hook: rows pending, or the transcript unread (and read then, in order).
+//! The hook's child syncs the hook's event, so that Claude Code never waits for it: not for
+//! its own transcript flush (the child waits for the line the event needs), nor for writing
+//! six targets, nor for a database commit. The child inherits the session lock (a `flock`
+//! belongs to the open file, which both share), so the next hook of the session waits for
+//! it, and a killed child leaves its work to the next hook: appends pending, or the
+//! transcript unread (and read then, in order).
 
 use super::Report;
-use crate::pipeline::{self, Left};
+use crate::pipeline::{self, Taken};
 use std::path::Path;
 
-pub fn finish(left: Left, log: &Path) {
+pub fn finish(taken: Taken, log: &Path) {
+    let mut report = |warnings: Vec<String>, problems: Vec<String>| {
+        for warning in warnings {
+            Report::warn(warning).write(log);
+        }
+        if !problems.is_empty() {
+            Report::error(problems.join("; ")).write(log);
+        }
+    };
     // SAFETY: the hook runs on one thread, so the child has no lock held by a thread that
-    // does not exist in it; it runs the hook's own code (rows, then a catch-up), then `_exit`.
+    // does not exist in it; it runs the hook's own code (the sync, a catch-up), then `_exit`.
     match unsafe { libc::fork() } {
         0 => {
             detach();
             let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                let mut warnings = Vec::new();
-                let problems = pipeline::finish(left, &mut warnings);
-                (problems, warnings)
+                pipeline::finish(taken, &mut report);
             }));
-            let (problems, warnings) = outcome.unwrap_or_else(|_| {
-                let problem = "internal error while writing behind the hook".to_owned();
-                (vec![problem], Vec::new())
-            });
-            for warning in warnings {
-                Report::warn(warning).write(log);
-            }
-            if !problems.is_empty() {
-                Report::error(problems.join("; ")).write(log);
+            if outcome.is_err() {
+                report(
+                    Vec::new(),
+                    vec!["internal error while syncing behind the hook".into()],
+                );
             }
             // SAFETY: ends the child without running the parent's exit handlers twice.
             unsafe { libc::_exit(0) }
         }
-        -1 => {
-            // No child: write now; the next hook reads on.
-            let problems = pipeline::finish_here(left);
-            if !problems.is_empty() {
-                Report::error(problems.join("; ")).write(log);
-            }
-        }
+        // No child: sync now; the next hook reads on.
+        -1 => pipeline::finish_here(taken, &mut report),
         _ => {
             // The child holds the lock on; unlocking here would release it for both.
-            std::mem::forget(left.into_lock());
+            std::mem::forget(taken.into_lock());
         }
     }
 }

@@ -2,9 +2,9 @@
 //!
 //! Contract: exit 0 and print nothing, whatever the input; every wait bounded; failures go to
 //! the hook log in our data directory. The work: reduce the payload to an event, find the
-//! project's config, and hand the event to the session pipeline (`crate::pipeline`). What must
-//! wait (for Claude Code to flush the transcript, for a database commit) is left to a child
-//! that holds the session lock on (`behind`), so Claude Code never waits for it.
+//! project's config, take the session's lock, and hand the event with the lock to a child
+//! (`behind`) that syncs it through the session pipeline (`crate::pipeline`) after the hook
+//! returned: Claude Code waits neither for its own transcript flush nor for any target.
 
 mod archive;
 mod behind;
@@ -101,7 +101,7 @@ impl Report {
 fn handle(
     input: &[u8],
     data_dir: Option<&Path>,
-    left: &mut Option<pipeline::Left>,
+    taken: &mut Option<pipeline::Taken>,
 ) -> Result<Vec<Report>, Report> {
     let event = match event::reduce(input) {
         Ok(Some(event)) => event,
@@ -158,8 +158,6 @@ fn handle(
         .transcript
         .clone()
         .ok_or_else(|| fail("payload has no absolute transcript_path".into()))?;
-    let warnings =
-        pipeline::run_hook(&event, cwd, transcript, located, data_dir, left).map_err(fail)?;
-    reports.extend(warnings.into_iter().map(|w| report("WARN", w)));
+    *taken = Some(pipeline::take(&event, cwd, transcript, located, data_dir).map_err(fail)?);
     Ok(reports)
 }

@@ -78,45 +78,23 @@ pub struct ToolDone {
     pub error: Option<Value>,
 }
 
-/// What a hook leaves to a child process (`hook::behind`) that holds the session lock on
-/// after the hook returned, so that Claude Code never waits for it.
-pub enum Left {
-    /// Database writes, and transcript left to read after them.
-    Writes(Box<Writes>),
-    /// The whole event: the transcript did not show the line it needs yet (Claude Code
-    /// flushes every 100 ms). The child waits for it, then syncs as the hook would have.
-    Event(Box<Deferred>),
+/// A hook's event with its session's lock, handed to the hook's child (`hook::behind`),
+/// which syncs it after the hook returned, so that Claude Code never waits for the sync: not
+/// for its own transcript flush, nor for any target's writes.
+pub struct Taken {
+    lock: LockGuard,
+    event: HookEvent,
+    at: Rest,
 }
 
-impl Left {
+impl Taken {
     /// The session lock the child holds on (the parent lets go of it without unlocking).
     pub fn into_lock(self) -> LockGuard {
-        match self {
-            Left::Writes(writes) => writes.lock,
-            Left::Event(deferred) => deferred.lock,
-        }
+        self.lock
     }
 }
 
-/// Writes left to finish under the session lock after a hook returns, and transcript left to
-/// read after them.
-pub struct Writes {
-    pub lock: LockGuard,
-    pub state: SessionState,
-    pub state_path: PathBuf,
-    pub rest: Option<Rest>,
-}
-
-/// A hook's event, to sync under the lock the hook took.
-pub struct Deferred {
-    lock: LockGuard,
-    event: HookEvent,
-    session: Rest,
-}
-
-/// Where a session is; left to a child when the hook did not read its transcript to its end:
-/// read on, a step at a time under the lock, as `mirror` does, so that hooks coming meanwhile
-/// get their turn.
+/// Where a session is: its transcript, cwd, configuration and data directory.
 #[derive(Clone)]
 pub struct Rest {
     pub session_id: String,
@@ -127,6 +105,8 @@ pub struct Rest {
 }
 
 impl Rest {
+    /// Reads the transcript on to its end, a step at a time under the lock, as `mirror` does,
+    /// so that hooks coming meanwhile get their turn.
     fn read_on(self, warnings: &mut Vec<String>) -> Vec<String> {
         let Rest {
             session_id,
@@ -148,87 +128,60 @@ impl Rest {
     }
 }
 
-/// Finishes what a hook left (in its child): the event, or the pending database writes; then
-/// the rest of the transcript. Returns the problems met; `warnings` gets what was done in a
-/// degraded way.
-pub fn finish(left: Left, warnings: &mut Vec<String>) -> Vec<String> {
-    let (mut problems, rest) = match left {
-        Left::Writes(mut writes) => {
-            let rest = writes.rest.take();
-            (write_pending(*writes), rest)
-        }
-        Left::Event(deferred) => {
-            let (problems, rest) = sync_deferred(*deferred, warnings);
-            (problems, Some(rest))
-        }
-    };
-    if let Some(rest) = rest {
-        problems.extend(rest.read_on(warnings));
-    }
-    problems
-}
-
-/// What a hook that could not start its child finishes itself: the event or the database
-/// writes; the next hook reads on.
-pub fn finish_here(left: Left) -> Vec<String> {
-    match left {
-        Left::Writes(mut writes) => {
-            writes.rest = None;
-            write_pending(*writes)
-        }
-        Left::Event(deferred) => sync_deferred(*deferred, &mut Vec::new()).0,
-    }
-}
-
-/// A hook's event synced by its child: it waits (holding the lock) for the transcript line
-/// the event needs, then syncs; the session is given back to read on in.
-fn sync_deferred(deferred: Deferred, warnings: &mut Vec<String>) -> (Vec<String>, Rest) {
-    let Deferred {
-        lock,
-        event,
-        session: rest,
-    } = deferred;
-    let session = Session::new(&event, &rest, Step::Deferred);
-    let problems = session.sync_holding(warnings, &mut None, Some(lock)).err();
-    (problems.into_iter().collect(), rest)
-}
-
-/// The pending writes a hook left (database rows), and the state saved after them.
-fn write_pending(mut writes: Writes) -> Vec<String> {
-    let flushed = store::flush_pending(&mut writes.state, store::Kinds::All);
-    let mut problems = flushed.problems;
-    if flushed.completed_database {
-        if let Err(err) = store::save_state(&writes.state_path, &writes.state) {
-            problems.push(format!(
-                "cannot save state {}: {err}",
-                writes.state_path.display()
-            ));
-        }
-    }
-    problems
-}
-
-/// Syncs one hook's event; returns the warnings (what was done without the transcript's
-/// help), and what is left to finish after the hook returns, in `left`.
-pub fn run_hook(
+/// Takes a hook's event over: the session lock (waiting, bounded, for the child of the
+/// session's previous hook), nothing more, so that the hook can return at once.
+pub fn take(
     event: &HookEvent,
     cwd: PathBuf,
     transcript: PathBuf,
     located: Located,
     data_dir: &Path,
-    left: &mut Option<Left>,
-) -> Result<Vec<String>, String> {
-    let at = Rest {
-        session_id: event.session_id.clone(),
-        transcript,
-        cwd,
-        data_dir: data_dir.to_owned(),
-        located,
-    };
-    let session = Session::new(event, &at, Step::Hook);
+) -> Result<Taken, String> {
+    let files = SessionFiles::new(data_dir, &event.session_id);
+    let lock = LockGuard::acquire(&files.lock, LOCK_WAIT)
+        .map_err(|e| format!("cannot lock {}: {e}", files.lock.display()))?;
+    Ok(Taken {
+        lock,
+        event: event.clone(),
+        at: Rest {
+            session_id: event.session_id.clone(),
+            transcript,
+            cwd,
+            data_dir: data_dir.to_owned(),
+            located,
+        },
+    })
+}
+
+/// Syncs a taken event (in the hook's child): waits, holding the lock, for the transcript
+/// line the event needs, and syncs. `report` gets the warnings (what was done in a degraded
+/// way) and the problems met while the lock is still held, so that whoever takes the lock
+/// next finds them reported. Then the rest of the transcript, if the event's step did not
+/// reach its end, is read on (and reported) a step at a time.
+pub fn finish(taken: Taken, report: &mut dyn FnMut(Vec<String>, Vec<String>)) {
+    if let Some(rest) = sync_taken(taken, report) {
+        let mut warnings = Vec::new();
+        let problems = rest.read_on(&mut warnings);
+        report(warnings, problems);
+    }
+}
+
+/// A taken event synced by a hook that could not start its child: the event only; the next
+/// hook reads on.
+pub fn finish_here(taken: Taken, report: &mut dyn FnMut(Vec<String>, Vec<String>)) {
+    sync_taken(taken, report);
+}
+
+/// Syncs a taken event and reports; returns where the session is when more of its
+/// transcript is left to read.
+fn sync_taken(taken: Taken, report: &mut dyn FnMut(Vec<String>, Vec<String>)) -> Option<Rest> {
+    let Taken { lock, event, at } = taken;
+    let session = Session::new(&event, &at, Step::Event);
     let mut warnings = Vec::new();
-    session.sync(&mut warnings, left)?;
-    Ok(warnings)
+    let synced = session.sync_holding(&mut warnings, Some(lock));
+    report(warnings, synced.problems);
+    drop(synced.lock);
+    synced.behind.then_some(at)
 }
 
 /// Mirrors an existing session from wherever its state left off (the `mirror` command): the
@@ -267,9 +220,7 @@ pub fn backfill(
     let mut problems = Vec::new();
     let mut before = None;
     loop {
-        if let Err(problem) = session.sync(warnings, &mut None) {
-            problems.push(problem);
-        }
+        problems.extend(session.sync_holding(warnings, None).problems);
         let read = store::load_state(&session.files.state)
             .ok()
             .flatten()
@@ -314,15 +265,12 @@ impl<'a> Session<'a> {
 /// Who syncs, and so how much one sync may do.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Step {
-    /// A hook: `HOOK_STEP` of transcript; database writes and the rest of the transcript are
-    /// left to its background child (`Left`).
-    Hook,
-    /// `mirror`, or a hook's background child: `BACKGROUND_STEP`, or one line up to
-    /// `LONGEST_LINE`; everything written in place.
+    /// A hook's event, synced by the hook's child under the lock the hook took: it waits for
+    /// the transcript line the event needs, and reads `HOOK_STEP` of transcript.
+    Event,
+    /// `mirror`, or a hook's child reading on: `BACKGROUND_STEP`, or one line up to
+    /// `LONGEST_LINE`.
     Background,
-    /// A hook's event finished by its child, which holds the lock while it waits for the
-    /// transcript line the event needs; then as `Background`.
-    Deferred,
 }
 
 /// What the transcript must show before the hook's payload can be placed after it.
@@ -337,9 +285,7 @@ impl Awaited {
     fn already_read(&self, state: &SessionState) -> bool {
         match self {
             Awaited::Call(id) => state.progress.knows_call(id),
-            Awaited::Text(text) => {
-                state.progress.last_text.as_deref() == Some(digest(text).as_str())
-            }
+            Awaited::Text(text) => state.progress.read_text(&digest(text)),
         }
     }
 
@@ -371,7 +317,6 @@ impl Awaited {
 
 /// The session under its lock: its state and the transcript lines not read yet.
 struct Locked {
-    _lock: LockGuard,
     state: SessionState,
     chunk: String,
     chunk_end: u64,
@@ -383,20 +328,40 @@ struct Locked {
     diverged: Vec<(String, String)>,
 }
 
+/// How one sync step ended.
+struct Synced {
+    /// Still held, unless it could not be taken.
+    lock: Option<LockGuard>,
+    problems: Vec<String>,
+    /// More of the transcript is unread than this step read.
+    behind: bool,
+}
+
 impl Session<'_> {
-    /// Mirrors what is new; `warnings` gets what was done without the transcript's help, and
-    /// `left` the database writes left to finish after the hook returns.
-    fn sync(&self, warnings: &mut Vec<String>, left: &mut Option<Left>) -> Result<(), String> {
-        self.sync_holding(warnings, left, None)
+    /// Mirrors what is new, under the session lock (`held` when the caller has it already);
+    /// `warnings` gets what was done without the transcript's help. The lock comes back held
+    /// (unless it could not be taken), so that the caller can report before letting go.
+    fn sync_holding(&self, warnings: &mut Vec<String>, held: Option<LockGuard>) -> Synced {
+        let mut lock = held;
+        let outcome = self.sync_locked(warnings, &mut lock);
+        let (problem, behind) = match outcome {
+            Ok(behind) => (None, behind),
+            Err(problem) => (Some(problem), false),
+        };
+        Synced {
+            lock,
+            problems: problem.into_iter().collect(),
+            behind,
+        }
     }
 
-    /// `sync`, under the session lock `held` when the caller has it already.
-    fn sync_holding(
+    /// `sync_holding`, taking the lock into `lock` if it is not there yet. Returns whether
+    /// more of the transcript is unread than this step read.
+    fn sync_locked(
         &self,
         warnings: &mut Vec<String>,
-        left: &mut Option<Left>,
-        held: Option<LockGuard>,
-    ) -> Result<(), String> {
+        lock: &mut Option<LockGuard>,
+    ) -> Result<bool, String> {
         let work = &self.event.work;
         let mut event = match work {
             Work::Prompt {
@@ -424,7 +389,7 @@ impl Session<'_> {
 
         let now = chrono::Utc::now();
         let now_text = encode::rfc3339(now);
-        let mut locked = self.lock(&now_text, warnings, held)?;
+        let mut locked = self.lock(&now_text, warnings, lock)?;
         // Too much transcript unread for one hook: the payload's news is in it (or soon will
         // be), and is read in its place, in order, by the background child or the next hooks.
         let awaited = awaited.filter(|_| !locked.behind);
@@ -439,24 +404,12 @@ impl Session<'_> {
             let worth_waiting =
                 locked.transcript_exists || locked.state.transcript_misses < MAX_TRANSCRIPT_MISSES;
             if !found && worth_waiting {
-                if self.step == Step::Hook {
-                    // Claude Code flushes the transcript every 100 ms; it must not wait for
-                    // that. The hook's child waits, holding the lock on, and syncs the event
-                    // (a hook of the session coming meanwhile waits for it).
-                    *left = Some(Left::Event(Box::new(Deferred {
-                        lock: locked._lock,
-                        event: self.event.clone(),
-                        session: self.at.clone(),
-                    })));
-                    return Ok(());
-                }
                 let from = locked.chunk_end;
-                let lock = locked._lock;
                 let deadline = Instant::now() + awaited.patience();
                 wait::until(&self.at.transcript, from, HOOK_STEP, deadline, |chunk| {
                     awaited.is_in(chunk)
                 });
-                locked = self.lock(&now_text, warnings, Some(lock))?;
+                locked = self.lock(&now_text, warnings, lock)?;
                 found = seen(&locked);
                 if !found {
                     warnings.push(awaited.not_seen());
@@ -468,11 +421,10 @@ impl Session<'_> {
         }
 
         let Locked {
-            _lock: lock,
             mut state,
             chunk,
             chunk_end,
-            behind: transcript_behind,
+            behind,
             transcript_exists,
             mut problems,
             diverged,
@@ -499,34 +451,17 @@ impl Session<'_> {
             });
         }
 
-        let now_kinds = match self.step {
-            Step::Hook => store::Kinds::Files,
-            Step::Background | Step::Deferred => store::Kinds::All,
-        };
         let problems_now = fanout::write(
             &self.files,
             &mut state,
             &self.at.located.config,
             &records,
             now,
-            now_kinds,
             diverged,
         )?;
         problems.extend(problems_now);
-        let database_pending = state
-            .mirrors
-            .values()
-            .any(|m| m.pending.is_some() && m.kind == encode::Kind::OpencodeDb);
-        if self.step == Step::Hook && (database_pending || transcript_behind) {
-            *left = Some(Left::Writes(Box::new(Writes {
-                lock,
-                state,
-                state_path: self.files.state.clone(),
-                rest: transcript_behind.then(|| self.at.clone()),
-            })));
-        }
         if problems.is_empty() {
-            Ok(())
+            Ok(behind)
         } else {
             Err(problems.join("; "))
         }
@@ -538,19 +473,20 @@ impl Session<'_> {
         &self,
         now: &str,
         warnings: &mut Vec<String>,
-        held: Option<LockGuard>,
+        lock: &mut Option<LockGuard>,
     ) -> Result<Locked, String> {
-        let lock = match held {
-            Some(lock) => lock,
-            None => LockGuard::acquire(&self.files.lock, LOCK_WAIT)
-                .map_err(|e| format!("cannot lock {}: {e}", self.files.lock.display()))?,
-        };
+        if lock.is_none() {
+            *lock = Some(
+                LockGuard::acquire(&self.files.lock, LOCK_WAIT)
+                    .map_err(|e| format!("cannot lock {}: {e}", self.files.lock.display()))?,
+            );
+        }
         let mut state = match store::load_state(&self.files.state) {
             Ok(Some(state)) => state,
             Ok(None) => self.new_state(now),
             Err(err) => return Err(format!("unreadable state, not mirroring: {err}")),
         };
-        let flushed = store::flush_pending(&mut state, store::Kinds::All);
+        let flushed = store::flush_pending(&mut state);
         let mut problems = flushed.problems;
         let offset = state.progress.transcript_offset;
         let read = self
@@ -573,7 +509,6 @@ impl Session<'_> {
             None => (String::new(), offset, false, false),
         };
         Ok(Locked {
-            _lock: lock,
             state,
             chunk,
             chunk_end,
@@ -594,7 +529,7 @@ impl Session<'_> {
         let offset = progress.transcript_offset;
         let step = match self.step {
             // A deferred event reads what the hook would have (then reads on).
-            Step::Hook | Step::Deferred => HOOK_STEP,
+            Step::Event => HOOK_STEP,
             Step::Background => BACKGROUND_STEP,
         };
         let skipped = |end: u64| crate::read::Lines {

@@ -105,7 +105,6 @@ pub fn commit(
     state: &mut SessionState,
     batches: Vec<Batch>,
     now: &str,
-    now_kinds: Kinds,
 ) -> io::Result<Flushed> {
     for batch in batches {
         let Some(mirror) = state.mirrors.get_mut(&batch.target) else {
@@ -130,30 +129,16 @@ pub fn commit(
         mirror.last_sync = now.to_owned();
     }
     save_state(path, state)?;
-    Ok(flush_pending(state, now_kinds))
-}
-
-/// Which mirrors a flush writes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kinds {
-    All,
-    /// Files only: database writes are left pending for a write-behind process.
-    Files,
-}
-
-impl Kinds {
-    fn includes(self, kind: Kind) -> bool {
-        self == Kinds::All || kind == Kind::Jsonl
-    }
+    Ok(flush_pending(state))
 }
 
 /// Completes every pending write whose target is free. Writes to a session the agent has
 /// open wait, unreported, until it closes it. Called under the session lock, at the start of
 /// a hook (crash recovery) and after `commit`.
-pub fn flush_pending(state: &mut SessionState, kinds: Kinds) -> Flushed {
+pub fn flush_pending(state: &mut SessionState) -> Flushed {
     let mut flushed = Flushed::default();
     for (target, mirror) in &mut state.mirrors {
-        if mirror.pending.is_none() || !kinds.includes(mirror.kind) {
+        if mirror.pending.is_none() {
             continue;
         }
         let result = match mirror.kind {

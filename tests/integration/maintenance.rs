@@ -468,6 +468,7 @@ fn clean_deleting_a_lock_never_lets_two_hooks_hold_it() {
     );
     drop(next);
     assert_silent_success(&waiting.wait_with_output().unwrap());
+    env.settle();
     assert!(env.log_lines("ERROR").is_empty(), "{}", env.log());
     assert_eq!(env.rollouts().len(), 1, "one mirror, written afresh");
 }

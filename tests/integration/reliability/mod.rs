@@ -88,10 +88,32 @@ fn run_bounded(mut command: Command, stdin: &[u8]) -> Option<Output> {
     output.map(Result::unwrap)
 }
 
-/// Runs a hook through `command`; it must exit 0 without a byte of output.
+/// Runs a hook through `command`; it must exit 0 without a byte of output. Then waits for the
+/// hook's child, in whichever data directory the command's environment names.
 fn hook_via(command: Command, payload: &[u8]) {
+    let data_dirs = data_dirs_of(&command);
     let output = run_bounded(command, payload);
     assert_silent_success(&output.expect("the hook hung"));
+    for data in data_dirs {
+        crate::support::files::settle(&data);
+    }
+}
+
+/// Where a hook run by `command` keeps its data: `SESSION_SYNC_DATA_DIR`, else under
+/// `XDG_DATA_HOME` or `HOME`.
+fn data_dirs_of(command: &Command) -> Vec<PathBuf> {
+    let var = |name: &str| {
+        command
+            .get_envs()
+            .find(|(key, _)| *key == name)
+            .and_then(|(_, value)| value.map(PathBuf::from))
+    };
+    if let Some(data) = var("SESSION_SYNC_DATA_DIR") {
+        return vec![data];
+    }
+    let xdg = var("XDG_DATA_HOME").map(|d| d.join("session-sync"));
+    let home = var("HOME").map(|h| h.join(".local/share/session-sync"));
+    xdg.into_iter().chain(home).collect()
 }
 
 /// Where the hook may write: our data directory and Codex's session store.
