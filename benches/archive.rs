@@ -8,20 +8,13 @@
 //! `cargo bench --bench archive` (options: `-- --runs N --sessions N`). Prints medians; never
 //! fails on timing.
 
+mod common;
+
+use common::{BIN, arg, bytes_under, figures, ms};
 use serde_json::json;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
-
-const BIN: &str = env!("CARGO_BIN_EXE_session-sync");
-
-fn arg(name: &str, default: usize) -> usize {
-    std::env::args()
-        .skip_while(|a| a != name)
-        .nth(1)
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(default)
-}
 
 struct Bench {
     root: tempfile::TempDir,
@@ -119,13 +112,8 @@ fn transcript(id: &str, project: &Path, s: usize, turns: usize) -> String {
     lines.join("\n") + "\n"
 }
 
-fn median(mut times: Vec<Duration>) -> Duration {
-    times.sort();
-    times[times.len() / 2]
-}
-
-fn ms(d: Duration) -> String {
-    format!("{:.0} ms", d.as_secs_f64() * 1000.0)
+fn median(times: Vec<Duration>) -> Duration {
+    figures(times).median
 }
 
 fn main() {
@@ -162,7 +150,7 @@ fn main() {
         std::fs::write(&grow, more).unwrap();
         grown.push(bench.archive(true));
     }
-    let bytes: u64 = walk(&bench.repo().join("history"));
+    let bytes: u64 = bytes_under(&bench.repo().join("history"));
     println!(
         "archive of {sessions} sessions ({runs} runs, medians; archive {:.1} MB):",
         bytes as f64 / 1e6
@@ -187,20 +175,4 @@ fn main() {
         "  one session grew (re-render it, commit):     {}",
         ms(median(grown))
     );
-}
-
-fn walk(dir: &Path) -> u64 {
-    std::fs::read_dir(dir)
-        .into_iter()
-        .flatten()
-        .flatten()
-        .map(|e| {
-            let path = e.path();
-            if path.is_dir() {
-                walk(&path)
-            } else {
-                e.metadata().map_or(0, |m| m.len())
-            }
-        })
-        .sum()
 }

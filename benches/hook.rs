@@ -7,85 +7,31 @@
 //! how soon after a hook started its child had the call in every mirror; never fails on
 //! timing.
 
+mod common;
+
+use common::{BIN, Home, SESSION, Targets, call_lines, figures, ms, prompt_line, text_line};
 use serde_json::json;
 use std::io::Write;
-use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-const BIN: &str = env!("CARGO_BIN_EXE_session-sync");
-const SESSION: &str = "0b5e55ed-0000-4000-8000-000000000000";
-
+/// A session benchmarked: its home, and payloads as Claude Code sends them.
 struct Bench {
-    _root: tempfile::TempDir,
-    home: PathBuf,
-    project: PathBuf,
-    data: PathBuf,
-    transcript: PathBuf,
+    home: Home,
 }
-
-/// The tables and columns of OpenCode's database that mirrors write (opencode.md §3).
-const OPENCODE_SCHEMA: &str = include_str!("../tests/fixtures/opencode-schema.sql");
 
 impl Bench {
     fn new(targets: Targets) -> Self {
-        let every_target = targets != Targets::Codex;
-        let root = tempfile::tempdir().unwrap();
-        let home = root.path().join("home");
-        let project = home.join("project");
-        let data = root.path().join("data");
-        std::fs::create_dir_all(&project).unwrap();
-        std::fs::create_dir_all(home.join(".codex")).unwrap();
-        if every_target {
-            for store in [".gemini", ".copilot", ".qwen", ".local/share/opencode"] {
-                std::fs::create_dir_all(home.join(store)).unwrap();
-            }
-            let db =
-                rusqlite::Connection::open(home.join(".local/share/opencode/opencode.db")).unwrap();
-            db.execute_batch(OPENCODE_SCHEMA).unwrap();
+        Bench {
+            home: Home::new(targets),
         }
-        let transcript = home
-            .join(".claude/projects/-home-project")
-            .join(format!("{SESSION}.jsonl"));
-        std::fs::create_dir_all(transcript.parent().unwrap()).unwrap();
-        let bench = Bench {
-            _root: root,
-            home,
-            project,
-            data,
-            transcript,
-        };
-        let out = bench.command(BIN).arg("init").output().unwrap();
-        assert!(out.status.success(), "init failed");
-        if every_target {
-            let path = bench.project.join(".session-sync/config.json");
-            let mut config: serde_json::Value =
-                serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
-            for (name, target) in config["targets"].as_object_mut().unwrap() {
-                target["enabled"] = (targets == Targets::All || name != "codex").into();
-            }
-            std::fs::write(&path, config.to_string()).unwrap();
-        }
-        bench
-    }
-
-    fn command(&self, program: &str) -> Command {
-        let mut command = Command::new(program);
-        command
-            .env_clear()
-            .env("HOME", &self.home)
-            .env("PATH", "/usr/bin:/bin")
-            .env("SESSION_SYNC_DATA_DIR", &self.data)
-            .env("CODEX_HOME", self.home.join(".codex"))
-            .current_dir(&self.project);
-        command
     }
 
     fn payload(&self, event: &str, extra: serde_json::Value) -> Vec<u8> {
         let mut payload = json!({
             "session_id": SESSION,
-            "transcript_path": self.transcript,
-            "cwd": self.project,
+            "transcript_path": self.home.transcript,
+            "cwd": self.home.project,
             "hook_event_name": event,
         });
         payload
@@ -101,6 +47,7 @@ impl Bench {
     fn time(&self, program: &str, args: &[&str], stdin: &[u8]) -> Duration {
         let started = Instant::now();
         let mut child = self
+            .home
             .command(program)
             .args(args)
             .stdin(Stdio::piped())
@@ -117,7 +64,7 @@ impl Bench {
         let mut file = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
-            .open(&self.transcript)
+            .open(&self.home.transcript)
             .unwrap();
         for line in lines {
             writeln!(file, "{line}").unwrap();
@@ -125,48 +72,13 @@ impl Bench {
     }
 }
 
-fn prompt_line(text: &str) -> serde_json::Value {
-    json!({"type":"user","uuid":"u","timestamp":"2026-01-01T00:00:00.000Z","promptId":"p","message":{"role":"user","content":text}})
-}
-
-fn call_lines(n: usize) -> [serde_json::Value; 2] {
-    let id = format!("toolu_bench_{n}");
-    [
-        json!({"type":"assistant","uuid":format!("a{n}"),"timestamp":"2026-01-01T00:00:00.000Z","message":{"id":format!("m{n}"),"role":"assistant","model":"claude-opus-4-8","content":[{"type":"tool_use","id":id,"name":"Bash","input":{"command":format!("echo {n}"),"description":"Echo"}}]}}),
-        json!({"type":"user","uuid":format!("r{n}"),"timestamp":"2026-01-01T00:00:00.000Z","message":{"role":"user","content":[{"tool_use_id":id,"type":"tool_result","content":format!("{n}"),"is_error":false}]},"toolUseResult":{"stdout":format!("{n}"),"stderr":""}}),
-    ]
-}
-
-fn text_line(n: usize) -> serde_json::Value {
-    json!({"type":"assistant","uuid":format!("t{n}"),"timestamp":"2026-01-01T00:00:00.000Z","message":{"id":format!("m{n}"),"role":"assistant","model":"claude-opus-4-8","content":[{"type":"text","text":format!("Step {n}: running the next command.")}]}})
-}
-
 /// A session already mirrored with `prior` exchanges (text, call, output each).
-/// Which targets a benchmarked session mirrors to.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Targets {
-    Codex,
-    /// Gemini CLI, OpenCode, Copilot CLI, Qwen Code and OpenAI-chat.
-    Five,
-    All,
-}
-
-impl Targets {
-    fn label(self) -> &'static str {
-        match self {
-            Targets::Codex => "Codex",
-            Targets::Five => "5 other targets",
-            Targets::All => "all 6 targets",
-        }
-    }
-}
-
 fn session_with(prior: usize, targets: Targets) -> Bench {
     let bench = Bench::new(targets);
     let mut lines = vec![prompt_line("Benchmark this session.")];
     for n in 0..prior {
         lines.push(text_line(n));
-        lines.extend(call_lines(n));
+        lines.extend(call_lines(n, &n.to_string()));
     }
     bench.append(&lines);
     let catch_up = bench.payload("SessionEnd", json!({"reason": "other"}));
@@ -174,29 +86,8 @@ fn session_with(prior: usize, targets: Targets) -> Bench {
     bench
 }
 
-struct Figures {
-    median: Duration,
-    p90: Duration,
-}
-
-fn figures(mut samples: Vec<Duration>) -> Figures {
-    samples.sort();
-    Figures {
-        median: samples[samples.len() / 2],
-        p90: samples[samples.len() * 9 / 10],
-    }
-}
-
-fn ms(d: Duration) -> String {
-    format!("{:.2} ms", d.as_secs_f64() * 1e3)
-}
-
 fn main() {
-    let runs: usize = std::env::args()
-        .skip_while(|a| a != "--runs")
-        .nth(1)
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(300);
+    let runs = common::arg("--runs", 300);
     // (prior exchanges, targets)
     let cases = [
         (10usize, Targets::Codex),
@@ -223,7 +114,7 @@ fn main() {
         baseline.push(sessions[0].time("/bin/true", &[], &trivial_stdin));
         for (s, bench) in sessions.iter().enumerate() {
             let n = 1_000_000 + run;
-            let [call, result] = call_lines(n);
+            let [call, result] = call_lines(n, &n.to_string());
             // Claude Code has flushed the tool_use; the result comes after the hook returns.
             bench.append(&[text_line(n), call]);
             let payload = bench.payload("PostToolUse", json!({
@@ -236,12 +127,12 @@ fn main() {
             let started = Instant::now();
             hooks[s].push(bench.time(BIN, &["hook"], &payload));
             // The hook's child holds the session lock until the call is in every mirror.
-            settle(bench);
+            bench.home.settle();
             mirrored[s].push(started.elapsed());
             bench.append(&[result]);
         }
         let n = 2_000_000 + run;
-        let [call, result] = call_lines(n);
+        let [call, result] = call_lines(n, &n.to_string());
         let payload = unflushed.payload("PostToolUse", json!({
             "tool_name": "Bash",
             "tool_input": {"command": format!("echo {n}"), "description": "Echo"},
@@ -253,17 +144,17 @@ fn main() {
         unflushed_call.push(unflushed.time(BIN, &["hook"], &payload));
         // The flush comes after the hook returned; the hook's child writes the call then.
         unflushed.append(&[text_line(n), call, result]);
-        settle(&unflushed);
+        unflushed.home.settle();
         unflushed_mirrored.push(started.elapsed());
         let answer = text_line(3_000_000 + run);
         let text = answer["message"]["content"][0]["text"].clone();
         let stop = unflushed.payload("Stop", json!({ "last_assistant_message": text }));
         unflushed_stop.push(unflushed.time(BIN, &["hook"], &stop));
         unflushed.append(&[answer]);
-        settle(&unflushed);
+        unflushed.home.settle();
     }
     for bench in &sessions {
-        let log = bench.data.join("logs/hook.log");
+        let log = bench.home.data.join("logs/hook.log");
         if let Ok(text) = std::fs::read_to_string(&log) {
             eprintln!("warning: the hook logged errors during the benchmark:\n{text}");
         }
@@ -335,15 +226,9 @@ fn main() {
     }
 }
 
-/// Waits for the hook's child, which holds the session lock until the event is mirrored.
-fn settle(bench: &Bench) {
-    let lock = std::fs::File::open(bench.data.join("sessions").join(SESSION).join("lock")).unwrap();
-    fs2::FileExt::lock_exclusive(&lock).unwrap();
-}
-
 /// The hooks measured wrote mirrors (a broken setup would measure an early exit).
 fn assert_mirrored(bench: &Bench) {
-    let session = bench.data.join("sessions").join(SESSION);
+    let session = bench.home.data.join("sessions").join(SESSION);
     // Database rows are written behind the hook, under the session lock.
     let lock = std::fs::File::open(session.join("lock")).unwrap();
     fs2::FileExt::lock_exclusive(&lock).unwrap();

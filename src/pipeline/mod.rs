@@ -220,11 +220,11 @@ pub fn backfill(
     let mut problems = Vec::new();
     let mut before = None;
     loop {
-        problems.extend(session.sync_holding(warnings, None).problems);
-        let read = store::load_state(&session.files.state)
-            .ok()
-            .flatten()
-            .map_or(total, |s| s.progress.transcript_offset);
+        let synced = session.sync_holding(warnings, None);
+        problems.extend(synced.problems);
+        let Some(read) = synced.offset else {
+            return Ok(problems);
+        };
         on_step(read.min(total), total);
         // Done, stuck on a problem, or only an unfinished last line is left.
         if read >= total || !problems.is_empty() || before == Some(read) {
@@ -335,6 +335,15 @@ struct Synced {
     problems: Vec<String>,
     /// More of the transcript is unread than this step read.
     behind: bool,
+    /// How far the transcript is read, when the step got that far.
+    offset: Option<u64>,
+}
+
+/// Where a sync step left the transcript.
+struct Reached {
+    offset: u64,
+    /// More of it is unread than the step read.
+    behind: bool,
 }
 
 impl Session<'_> {
@@ -344,24 +353,24 @@ impl Session<'_> {
     fn sync_holding(&self, warnings: &mut Vec<String>, held: Option<LockGuard>) -> Synced {
         let mut lock = held;
         let outcome = self.sync_locked(warnings, &mut lock);
-        let (problem, behind) = match outcome {
-            Ok(behind) => (None, behind),
-            Err(problem) => (Some(problem), false),
+        let (problem, reached) = match outcome {
+            Ok(reached) => (None, Some(reached)),
+            Err(problem) => (Some(problem), None),
         };
         Synced {
             lock,
             problems: problem.into_iter().collect(),
-            behind,
+            behind: reached.as_ref().is_some_and(|r| r.behind),
+            offset: reached.map(|r| r.offset),
         }
     }
 
-    /// `sync_holding`, taking the lock into `lock` if it is not there yet. Returns whether
-    /// more of the transcript is unread than this step read.
+    /// `sync_holding`, taking the lock into `lock` if it is not there yet.
     fn sync_locked(
         &self,
         warnings: &mut Vec<String>,
         lock: &mut Option<LockGuard>,
-    ) -> Result<bool, String> {
+    ) -> Result<Reached, String> {
         let work = &self.event.work;
         let mut event = match work {
             Work::Prompt {
@@ -461,7 +470,10 @@ impl Session<'_> {
         )?;
         problems.extend(problems_now);
         if problems.is_empty() {
-            Ok(behind)
+            Ok(Reached {
+                offset: chunk_end,
+                behind,
+            })
         } else {
             Err(problems.join("; "))
         }

@@ -48,10 +48,14 @@ pub fn mirror(target: &str, mirror: &Mirror) -> io::Result<MirrorFile> {
     {
         return Ok(MirrorFile::Busy(format!("{target} has the session open")));
     }
-    if mirror.pending.is_some() {
-        return Ok(MirrorFile::Busy(
-            "an append of session-sync's is still pending".into(),
-        ));
+    // The state is saved before its append (and stays so until the next hook): an append
+    // that reached the end it names is done.
+    if let Some(pending) = &mirror.pending {
+        if meta.len() != pending.offset + pending.data.len() as u64 {
+            return Ok(MirrorFile::Busy(
+                "an append of session-sync's is still pending".into(),
+            ));
+        }
     }
     let lineage = &mirror.lineage;
     if meta.len() < lineage.bytes {

@@ -67,16 +67,17 @@ pub fn save_state(path: &Path, state: &SessionState) -> io::Result<()> {
     line.push(b'\n');
     let mut file = fs::open_append(path)?;
     let len = file.metadata()?.len();
+    if len + line.len() as u64 > STATE_JOURNAL_MAX {
+        // Rewritten to this entry alone rather than appended to, then rewritten: each byte
+        // once.
+        return fs::write_atomic(path, &line);
+    }
     if len > 0 && !ends_with_newline(path, len)? {
         // A hook killed while saving left a torn entry: glued to it, this entry would not
         // parse either, and the next hook would load an older state and write twice.
         line.insert(0, b'\n');
     }
-    file.write_all(&line)?;
-    if len + line.len() as u64 > STATE_JOURNAL_MAX {
-        fs::write_atomic(path, line.trim_ascii_start())?;
-    }
-    Ok(())
+    file.write_all(&line)
 }
 
 /// New lines for one mirror.

@@ -82,9 +82,7 @@ pub fn flush(mirror: &mut Mirror) -> io::Result<Flush> {
                 .collect();
             let id = columns.iter().position(|c| *c == "id").unwrap_or(0) + 1;
             let sql = format!("UPDATE {table} SET {} WHERE id = ?{id}", set.join(", "));
-            transaction
-                .execute(&sql, rusqlite::params_from_iter(values))
-                .map_err(sql_error)?;
+            execute_cached(&transaction, &sql, values)?;
             continue;
         }
         let on_conflict = if op["keep"] == true {
@@ -103,9 +101,7 @@ pub fn flush(mirror: &mut Mirror) -> io::Result<Flush> {
             columns.join(", "),
             placeholders.join(", ")
         );
-        transaction
-            .execute(&sql, rusqlite::params_from_iter(values))
-            .map_err(sql_error)?;
+        execute_cached(&transaction, &sql, values)?;
     }
     transaction.commit().map_err(sql_error)?;
     fold_log(&connection, mirror)?;
@@ -246,4 +242,12 @@ fn sql_value(value: &Value) -> Sql {
         // OpenCode keeps structured columns (`data`, `model`) as JSON text.
         other => Sql::Text(other.to_string()),
     }
+}
+
+/// Runs `sql`, parsed once per connection: a mirror's rows use the same few statements.
+fn execute_cached(connection: &Connection, sql: &str, values: Vec<Sql>) -> io::Result<usize> {
+    connection
+        .prepare_cached(sql)
+        .and_then(|mut statement| statement.execute(rusqlite::params_from_iter(values)))
+        .map_err(sql_error)
 }

@@ -330,6 +330,28 @@ fn clean_removes_old_mirrors_and_their_state() {
     assert!(ok(&env, &["clean", "--older-than", "30d"]).starts_with("No session last synced"));
 }
 
+/// The state is saved before its append, and lists it as pending until the next hook: a
+/// session whose last hook wrote lines is still clean's to remove once that append is done.
+#[test]
+fn clean_removes_a_mirror_whose_last_append_is_still_listed() {
+    let env = Env::new();
+    env.init();
+    let recording = Recording::load("simple_bash");
+    let mirror = mirrored(&env, "simple_bash");
+    let session = recording.session_id();
+    // As the session's last hook leaves it: its last line listed, appended.
+    let text = std::fs::read_to_string(&mirror).unwrap();
+    let last = text.trim_end().rsplit('\n').next().unwrap().to_owned() + "\n";
+    edit_state(&env, &session, |state| {
+        state["mirrors"]["codex"]["pending"] =
+            json!({"offset": text.len() - last.len(), "data": last});
+    });
+    age(&env, &session, 40);
+    let out = ok(&env, &["clean", "--older-than", "30d"]);
+    assert!(out.ends_with("Removed 1 mirror(s); kept 0.\n"), "{out}");
+    assert!(!mirror.exists());
+}
+
 #[test]
 fn clean_keeps_what_the_user_continued_or_someone_else_wrote() {
     let env = Env::new();
