@@ -13,29 +13,67 @@ use std::time::Duration;
 const INDEX_REFRESH: Duration = Duration::from_secs(60);
 
 /// Writes `records` (already consumed from the transcript) to the journal and every enabled
-/// target.
-/// `diverged` are mirrors already found continued in their agent (to fork). Returns the
-/// problems met (the state is saved regardless), or an error when the state itself could
-/// not be saved.
+/// target, in one sequence: complete what the last write left and find the mirrors the user
+/// continued in their agent; plan every target's lines (an append, a new mirror, or a fork of
+/// a continued one); save the state once, then write; record what completed only when a
+/// database write or an index entry needs it. Returns the problems met (the state is saved
+/// regardless), or an error when the state itself could not be saved.
 pub fn write(
     files: &SessionFiles,
     state: &mut SessionState,
     config: &Config,
     records: &[Record],
     now: chrono::DateTime<chrono::Utc>,
-    diverged: Vec<(String, String)>,
 ) -> Result<Vec<String>, String> {
     let now_text = encode::rfc3339(now);
-    let mut problems = Vec::new();
+    let save_error =
+        |e: std::io::Error| format!("cannot save state {}: {e}", files.state.display());
+
+    // What the last write left, and what moved on since (of the targets written now).
+    let encoders = encode::enabled(config, state.excluded_target());
+    let finished = store::flush_pending(state);
+    let mut problems = finished.problems;
+    let mut diverged = finished.diverged;
+    diverged.extend(store::moved_on(state, |target| {
+        encoders.iter().any(|(t, _)| *t == target)
+    }));
+
+    // The plan.
     let journal_before = state.records_bytes;
     state.records_bytes = store::records::append(&files.records, state.records_bytes, records)
         .map_err(|e| format!("cannot append to {}: {e}", files.records.display()))?;
-
-    let encoders = encode::enabled(config, state.excluded_target());
+    let mut history = History {
+        files,
+        before: journal_before,
+        new: records,
+        whole: None,
+    };
     let mut batches = Vec::new();
     for (target, encoder) in &encoders {
-        let batch = match state.mirrors.get_mut(*target) {
-            Some(mirror) => {
+        let continued = diverged.iter().position(|(t, _)| t == target);
+        let batch = match (state.mirrors.get_mut(*target), continued) {
+            // A mirror the user continued in its agent is never appended to: a fork carries
+            // the whole history on, live, and the old one is kept for `status`.
+            (Some(_), Some(at)) => {
+                let (_, reason) = diverged.remove(at);
+                match fork(
+                    &mut history,
+                    state,
+                    target,
+                    encoder.as_ref(),
+                    config,
+                    now,
+                    reason,
+                ) {
+                    Ok(Some(batch)) => batch,
+                    Ok(None) => continue,
+                    Err(problem) => {
+                        problems.push(problem);
+                        continue;
+                    }
+                }
+            }
+            (Some(mirror), None) => {
                 let mut lines = Vec::new();
                 let count = encoder.encode(records, &mut mirror.cursor, &mut lines);
                 count_losses(&mut mirror.losses, encoder.as_ref(), records, config);
@@ -47,8 +85,16 @@ pub fn write(
             }
             // A live session opens a new target's mirror at its next new records (an idle
             // hook must not read the whole journal); a hand-off opens it at once.
-            None if records.is_empty() && state.source.is_none() => continue,
-            None => match open(files, state, target, encoder.as_ref(), config, now, None) {
+            (None, _) if records.is_empty() && state.source.is_none() => continue,
+            (None, _) => match open(
+                &mut history,
+                state,
+                target,
+                encoder.as_ref(),
+                config,
+                now,
+                None,
+            ) {
                 Ok(Some(batch)) => batch,
                 Ok(None) => continue,
                 Err(problem) => {
@@ -61,83 +107,84 @@ pub fn write(
             batches.push(batch);
         }
     }
-    let mut flushed = store::commit(&files.state, state, batches, &now_text)
-        .map_err(|e| format!("cannot save state {}: {e}", files.state.display()))?;
-    for found in diverged {
-        if !flushed.diverged.contains(&found) && state.mirrors.contains_key(&found.0) {
-            flushed.diverged.push(found);
-        }
-    }
+    // Continued mirrors of targets not written now are left as they are.
 
-    // A mirror the user continued in its agent is never appended to: a fork carries the
-    // whole history on, live, and the old one is kept for `status`.
-    if !flushed.diverged.is_empty() {
-        let mut forks = Vec::new();
-        for (target, reason) in std::mem::take(&mut flushed.diverged) {
-            let Some((_, encoder)) = encoders.iter().find(|(t, _)| *t == target) else {
-                continue;
-            };
-            let parent = state.mirrors.remove(&target);
-            match open(
-                files,
-                state,
-                &target,
-                encoder.as_ref(),
-                config,
-                now,
-                parent.as_ref(),
-            ) {
-                Ok(Some(batch)) => {
-                    if let Some(parent) = parent {
-                        let successor = state.mirrors[&target].id.clone();
-                        state.retired.push(Retired {
-                            target: target.clone(),
-                            id: parent.id,
-                            path: parent.path,
-                            reason,
-                            retired_at: now_text.clone(),
-                            successor,
-                            written: Some(store::state::Written {
-                                bytes: parent.lineage.bytes,
-                                journal_bytes: journal_before,
-                            }),
-                        });
-                    }
-                    forks.push(batch);
-                }
-                Ok(None) => {}
-                Err(problem) => {
-                    problems.push(problem);
-                    if let Some(parent) = parent {
-                        state.mirrors.insert(target, parent);
-                    }
-                }
-            }
-        }
-        flushed = store::commit(&files.state, state, forks, &now_text)
-            .map_err(|e| format!("cannot save state {}: {e}", files.state.display()))?;
-    }
-    let completed = flushed.completed_database;
+    // Saved once, then written. A mirror found continued only now keeps its lines pending;
+    // the next write forks it.
+    let flushed = store::commit(&files.state, state, batches, &now_text).map_err(save_error)?;
     problems.extend(flushed.problems);
-    problems.extend(
-        flushed
-            .diverged
-            .into_iter()
-            .map(|(target, reason)| format!("{target} mirror {reason}; not appending")),
-    );
-    // Saved again once database writes are done, so that the next hook need not verify them
-    // by writing them again (file writes it verifies by their size).
-    if refresh_indexes(state, now, &mut problems) || completed {
-        store::save_state(&files.state, state)
-            .map_err(|e| format!("cannot save state {}: {e}", files.state.display()))?;
+
+    // What completed, when it matters: database rows (else the next write would apply them
+    // again to verify them; file appends it verifies by their size), and index entries.
+    if refresh_indexes(state, now, &mut problems) || flushed.completed_database {
+        store::save_state(&files.state, state).map_err(save_error)?;
     }
     Ok(problems)
+}
+
+/// Retires the mirror of `target` the user continued in its agent and opens its successor,
+/// carrying the whole history on from where the old one forked.
+fn fork(
+    history: &mut History,
+    state: &mut SessionState,
+    target: &str,
+    encoder: &dyn Encoder,
+    config: &Config,
+    now: chrono::DateTime<chrono::Utc>,
+    reason: String,
+) -> Result<Option<Batch>, String> {
+    let Some(parent) = state.mirrors.remove(target) else {
+        return Ok(None);
+    };
+    match open(history, state, target, encoder, config, now, Some(&parent)) {
+        Ok(Some(batch)) => {
+            let successor = state.mirrors[target].id.clone();
+            state.retired.push(Retired {
+                target: target.to_owned(),
+                id: parent.id,
+                path: parent.path,
+                reason,
+                retired_at: encode::rfc3339(now),
+                successor,
+                written: Some(store::state::Written {
+                    bytes: parent.lineage.bytes,
+                    journal_bytes: history.before,
+                }),
+            });
+            Ok(Some(batch))
+        }
+        other => {
+            state.mirrors.insert(target.to_owned(), parent);
+            other
+        }
+    }
+}
+
+/// The whole journal, for the mirrors opening in one write: read once (up to where this
+/// write's records begin, which are at hand) whatever the number of mirrors opening.
+struct History<'a> {
+    files: &'a SessionFiles,
+    before: u64,
+    new: &'a [Record],
+    whole: Option<Vec<Record>>,
+}
+
+impl History<'_> {
+    fn records(&mut self) -> Result<&[Record], String> {
+        if self.whole.is_none() {
+            let mut whole = store::records::read(&self.files.records, self.before)
+                .map_err(|e| format!("cannot read {}: {e}", self.files.records.display()))?;
+            whole.extend_from_slice(self.new);
+            self.whole = Some(whole);
+        }
+        Ok(self.whole.as_deref().unwrap_or_default())
+    }
 }
 
 /// A new mirror for `target` carrying the whole journal. `None` when the history has
 /// nothing this target shows.
 fn open(
-    files: &SessionFiles,
+    history: &mut History,
     state: &mut SessionState,
     target: &str,
     encoder: &dyn Encoder,
@@ -145,8 +192,7 @@ fn open(
     now: chrono::DateTime<chrono::Utc>,
     parent: Option<&Mirror>,
 ) -> Result<Option<Batch>, String> {
-    let history = store::records::read(&files.records, state.records_bytes)
-        .map_err(|e| format!("cannot read {}: {e}", files.records.display()))?;
+    let history = history.records()?;
     let keep_id = state
         .source
         .as_ref()
@@ -168,7 +214,7 @@ fn open(
     };
     let mut cursor = opening.cursor;
     let mut lines = Vec::new();
-    let count = encoder.encode(&history, &mut cursor, &mut lines);
+    let count = encoder.encode(history, &mut cursor, &mut lines);
     if lines.is_empty() {
         return Ok(None);
     }
@@ -184,7 +230,7 @@ fn open(
     });
     let now_text = encode::rfc3339(now);
     let mut losses = Default::default();
-    count_losses(&mut losses, encoder, &history, config);
+    count_losses(&mut losses, encoder, history, config);
     state.mirrors.insert(
         target.to_owned(),
         Mirror {

@@ -133,7 +133,7 @@ pub fn apply(
     });
     state.last_sync = now_text.clone();
     let new = &conversation.records[start..];
-    let mut problems = fanout::write(&files, &mut state, config, new, now, Vec::new())?;
+    let mut problems = fanout::write(&files, &mut state, config, new, now)?;
     for (target, old) in replaced {
         let successor = state
             .mirrors

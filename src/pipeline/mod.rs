@@ -324,8 +324,6 @@ struct Locked {
     behind: bool,
     transcript_exists: bool,
     problems: Vec<String>,
-    /// Mirrors found continued in their agent while completing old writes.
-    diverged: Vec<(String, String)>,
 }
 
 /// How one sync step ended.
@@ -436,7 +434,6 @@ impl Session<'_> {
             behind,
             transcript_exists,
             mut problems,
-            diverged,
         } = locked;
         let read_subagent = |agent: &str| self.read_subagent(agent);
         let records = crate::sync::reconcile(
@@ -466,7 +463,6 @@ impl Session<'_> {
             &self.at.located.config,
             &records,
             now,
-            diverged,
         )?;
         problems.extend(problems_now);
         if problems.is_empty() {
@@ -479,8 +475,8 @@ impl Session<'_> {
         }
     }
 
-    /// Takes the session lock, loads the state, completes appends a killed hook left
-    /// pending, and reads the transcript lines written since (one step of them).
+    /// Takes the session lock, loads the state, and reads the transcript lines written since
+    /// (one step of them).
     fn lock(
         &self,
         now: &str,
@@ -498,8 +494,7 @@ impl Session<'_> {
             Ok(None) => self.new_state(now),
             Err(err) => return Err(format!("unreadable state, not mirroring: {err}")),
         };
-        let flushed = store::flush_pending(&mut state);
-        let mut problems = flushed.problems;
+        let mut problems = Vec::new();
         let offset = state.progress.transcript_offset;
         let read = self
             .read_transcript(&mut state.progress, warnings)
@@ -527,7 +522,6 @@ impl Session<'_> {
             behind,
             transcript_exists,
             problems,
-            diverged: flushed.diverged,
         })
     }
 

@@ -161,6 +161,62 @@ pub fn flush_pending(state: &mut SessionState) -> Flushed {
     flushed
 }
 
+/// Mirrors the agent moved on since we last wrote them (their file no longer ends where our
+/// lines do), found before anything is planned for them: a fork is planned instead of an
+/// append. Lines the agent only annotated a session with are accepted (we go on after them).
+/// Mirrors with a write pending, or open in their agent, are left to `flush_pending`. Only
+/// the targets `written` accepts are looked at.
+pub fn moved_on(state: &mut SessionState, written: impl Fn(&str) -> bool) -> Vec<(String, String)> {
+    let mut found = Vec::new();
+    for (target, mirror) in &mut state.mirrors {
+        if !written(target)
+            || mirror.kind != Kind::Jsonl
+            || mirror.pending.is_some()
+            || mirror
+                .writer_lock
+                .as_deref()
+                .is_some_and(lock::is_held_by_other)
+        {
+            continue;
+        }
+        if let Some(reason) = file_moved_on(mirror) {
+            found.push((target.clone(), reason));
+        }
+    }
+    found
+}
+
+fn file_moved_on(mirror: &mut Mirror) -> Option<String> {
+    let expected = mirror.lineage.bytes;
+    let len = match crate::read::size(&mirror.path) {
+        Err(err) if err.kind() == io::ErrorKind::NotFound => {
+            return (expected > 0).then(|| "deleted".into());
+        }
+        // Unreadable: the append will say why.
+        Err(_) => return None,
+        Ok(len) => len,
+    };
+    if len == expected {
+        return None;
+    }
+    if only_annotated(mirror, expected, len).ok()? {
+        mirror.lineage.bytes = len;
+        return None;
+    }
+    Some(divergence(&mirror.path, len, expected))
+}
+
+/// Whether the bytes the agent added to a mirror file between `from` and `len` are only
+/// lines its `benign` rule allows (annotations, not a continuation).
+fn only_annotated(mirror: &Mirror, from: u64, len: u64) -> io::Result<bool> {
+    let Some(benign) = mirror.benign.filter(|_| len > from) else {
+        return Ok(false);
+    };
+    let added = crate::read::read_range(&mirror.path, from, len - from)?;
+    let added = String::from_utf8_lossy(&added);
+    Ok(added.ends_with('\n') && added.lines().all(|line| benign.allows(line)))
+}
+
 /// How a pending write ended.
 pub enum Flush {
     Done,
@@ -211,16 +267,11 @@ fn flush_file(mirror: &mut Mirror) -> io::Result<Flush> {
         Vec::new()
     };
     if len < pending.offset || !pending.data.as_bytes().starts_with(&written) {
-        if let Some(benign) = mirror.benign.filter(|_| len > pending.offset) {
-            let added =
-                crate::read::read_range(&mirror.path, pending.offset, len - pending.offset)?;
-            let added = String::from_utf8_lossy(&added);
-            if added.ends_with('\n') && added.lines().all(|line| benign.allows(line)) {
-                // The agent only annotated the session: go on after its lines.
-                fs::open_append(&mirror.path)?.write_all(pending.data.as_bytes())?;
-                mirror.lineage.bytes = len + pending.data.len() as u64;
-                return Ok(Flush::Done);
-            }
+        if only_annotated(mirror, pending.offset, len)? {
+            // The agent only annotated the session: go on after its lines.
+            fs::open_append(&mirror.path)?.write_all(pending.data.as_bytes())?;
+            mirror.lineage.bytes = len + pending.data.len() as u64;
+            return Ok(Flush::Done);
         }
         return Ok(Flush::Diverged(divergence(
             &mirror.path,
