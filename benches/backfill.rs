@@ -10,7 +10,7 @@
 mod common;
 
 use common::{BIN, Home, SESSION, Targets, call_lines, figures, ms, prompt_line, text_line};
-use std::io::Write;
+use std::io::{BufRead, Write};
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -104,9 +104,14 @@ fn measured(mut command: Command) -> Run {
 /// mirrors it wrote.
 fn backfill(targets: Targets, transcript: &Path) -> (Run, u64) {
     let home = Home::new(targets);
-    let text = std::fs::read_to_string(transcript).unwrap();
+    // Line by line: the child's peak memory counts this process's at the spawn.
     let project = home.project.to_str().unwrap();
-    std::fs::write(&home.transcript, text.replace(CWD, project)).unwrap();
+    let mut out = std::io::BufWriter::new(std::fs::File::create(&home.transcript).unwrap());
+    for line in std::io::BufReader::new(std::fs::File::open(transcript).unwrap()).lines() {
+        writeln!(out, "{}", line.unwrap().replace(CWD, project)).unwrap();
+    }
+    out.flush().unwrap();
+    drop(out);
     let mut command = home.command(BIN);
     command.args(["mirror", SESSION]);
     let run = measured(command);

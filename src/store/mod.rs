@@ -50,8 +50,10 @@ impl SessionFiles {
     }
 }
 
-/// The state journal is compacted to its last entry past this size.
-const STATE_JOURNAL_MAX: u64 = 512 * 1024;
+/// The state journal is compacted to its last entry past this size: a session's state stays
+/// about as large as what it must remember (an entry is a few KiB), at one rename every
+/// few dozen saves, in the hook's child.
+const STATE_JOURNAL_MAX: u64 = 64 * 1024;
 
 /// Reads a session's state: the journal's last complete entry (a torn last entry, from a
 /// hook killed while writing it, is skipped). `None` when the session was never mirrored.
