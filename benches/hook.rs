@@ -229,9 +229,7 @@ fn main() {
 /// The hooks measured wrote mirrors (a broken setup would measure an early exit).
 fn assert_mirrored(bench: &Bench) {
     let session = bench.home.data.join("sessions").join(SESSION);
-    // Database rows are written behind the hook, under the session lock.
-    let lock = std::fs::File::open(session.join("lock")).unwrap();
-    fs2::FileExt::lock_exclusive(&lock).unwrap();
+    bench.home.settle();
     let state = session.join("state.jsonl");
     let text = std::fs::read_to_string(state).unwrap_or_default();
     let last: serde_json::Value =

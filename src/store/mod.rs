@@ -36,6 +36,8 @@ fn sql_error(err: rusqlite::Error) -> io::Error {
 pub struct SessionFiles {
     pub state: PathBuf,
     pub lock: PathBuf,
+    /// Hooks whose work is not done yet (`lock::join_queue`).
+    pub queue: PathBuf,
     pub records: PathBuf,
 }
 
@@ -45,6 +47,7 @@ impl SessionFiles {
         SessionFiles {
             state: dir.join("state.jsonl"),
             lock: dir.join("lock"),
+            queue: dir.join("queue"),
             records: dir.join("records.jsonl"),
         }
     }

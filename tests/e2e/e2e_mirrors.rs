@@ -201,20 +201,12 @@ fn live_hooks_mirror_a_claude_session_into_every_agent() {
     opencode::init_db(&env);
     env.session_sync_ok(&["init"]);
 
-    let run = scenario::run_main(&env);
+    scenario::run_main(&env);
+    // The hooks' children write the mirrors after the hooks return: wait for them.
+    crate::support::files::settle(&env.data_dir);
     let expected = scenario::expected_conversation(&anthropic);
     let log = std::fs::read_to_string(env.data_dir.join("logs/hook.log")).unwrap_or_default();
     assert!(!log.contains(" ERROR "), "the hooks logged errors:\n{log}");
-    // OpenCode's rows are written behind the last hook: wait for the session lock.
-    let lock = std::fs::File::open(
-        env.data_dir
-            .join("sessions")
-            .join(&run.session_id)
-            .join("lock"),
-    )
-    .unwrap();
-    fs2::FileExt::lock_exclusive(&lock).unwrap();
-    drop(lock);
 
     let agents: [(&str, &'static str, Resume); 3] = [
         ("qwen", "run_shell_command", qwen::resume),
