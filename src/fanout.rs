@@ -62,7 +62,7 @@ pub fn write(
             batches.push(batch);
         }
     }
-    let mut flushed = store::commit(&files.state, state, batches, &now_text, now_kinds)
+    let mut flushed = store::commit(files, state, batches, &now_text, now_kinds)
         .map_err(|e| format!("cannot save state {}: {e}", files.state.display()))?;
     for found in diverged {
         if !flushed.diverged.contains(&found) && state.mirrors.contains_key(&found.0) {
@@ -115,7 +115,7 @@ pub fn write(
                 }
             }
         }
-        flushed = store::commit(&files.state, state, forks, &now_text, now_kinds)
+        flushed = store::commit(files, state, forks, &now_text, now_kinds)
             .map_err(|e| format!("cannot save state {}: {e}", files.state.display()))?;
     }
     let completed = flushed.completed_database;
@@ -129,7 +129,7 @@ pub fn write(
     // Saved again once database writes are done, so that the next hook need not verify them
     // by writing them again (file writes it verifies by their size).
     if refresh_indexes(state, now, &mut problems) || completed {
-        store::save_state(&files.state, state)
+        store::save_state(files, state)
             .map_err(|e| format!("cannot save state {}: {e}", files.state.display()))?;
     }
     Ok(problems)

@@ -280,7 +280,7 @@ mod tests {
                 "lineage": crate::store::state::Lineage::new("x"),
             })
         };
-        let state: crate::store::state::SessionState = serde_json::from_value(serde_json::json!({
+        let mut state: crate::store::state::SessionState = serde_json::from_value(serde_json::json!({
             "version": 1, "claude_session_id": "c1", "transcript_path": "/t", "cwd": "/p",
             "project": "/p", "created_at": "", "last_sync": "",
             "progress": { "transcript_offset": 0 },
@@ -291,7 +291,7 @@ mod tests {
         .unwrap();
         let files = crate::store::SessionFiles::new(data_dir.path(), "c1");
         std::fs::create_dir_all(files.state.parent().unwrap()).unwrap();
-        crate::store::save_state(&files.state, &state).unwrap();
+        crate::store::save_state(&files, &mut state).unwrap();
         let ours = mirrored_in(data_dir.path(), "qwen");
         assert_eq!(
             ours,

@@ -2,7 +2,7 @@
 
 use super::{Error, Result, current_dir, data_dir, print_json, resume_command, session_json, when};
 use crate::config;
-use crate::store::{self, SessionState};
+use crate::store::listing::{self, Filter, Listed};
 use serde_json::json;
 
 #[derive(clap::Args)]
@@ -19,13 +19,11 @@ pub fn run(args: Args) -> Result {
         return handed_over_only(&data_dir, &cwd, args.json);
     };
     let root = located.project.clone().unwrap_or_else(|| cwd.clone());
-    let sessions: Vec<SessionState> = store::all_sessions(&data_dir)
-        .into_iter()
-        .filter(|s| match &located.project {
-            Some(project) => &s.project == project,
-            None => s.cwd.starts_with(&cwd),
-        })
-        .collect();
+    let filter = match &located.project {
+        Some(project) => Filter::Project(project),
+        None => Filter::Under(&cwd),
+    };
+    let sessions = listing::sessions(&data_dir, filter);
 
     let amp = crate::agents::find(&crate::agents::AMP).map(|_| super::AMP_NOTE);
     if args.json {
@@ -77,9 +75,9 @@ pub fn run(args: Args) -> Result {
 /// Where live mirroring is not set up: the sessions handed over (`mirror --from`, `import`)
 /// for this directory, if any.
 fn handed_over_only(data_dir: &std::path::Path, cwd: &std::path::Path, as_json: bool) -> Result {
-    let sessions: Vec<SessionState> = store::all_sessions(data_dir)
+    let sessions: Vec<Listed> = listing::sessions(data_dir, Filter::Under(cwd))
         .into_iter()
-        .filter(|s| s.source.is_some() && s.cwd.starts_with(cwd))
+        .filter(|s| s.source.is_some())
         .collect();
     if sessions.is_empty() {
         return Err(Error::new(format!(
@@ -108,7 +106,7 @@ fn handed_over_only(data_dir: &std::path::Path, cwd: &std::path::Path, as_json: 
     Ok(())
 }
 
-pub fn print_session(state: &SessionState) {
+pub fn print_session(state: &Listed) {
     println!(
         "{}  {}",
         session_label(state),
@@ -145,28 +143,17 @@ pub fn print_session(state: &SessionState) {
         );
     }
     // An imported session's source is on another machine: its copies are listed above.
-    if state.source.as_ref().is_none_or(|s| s.package.is_none()) {
-        let (agent, id) = source_of(state);
-        println!(
-            "  {agent:<11} {}",
-            resume_command(agent, id, &state.transcript_path)
-        );
+    if state.source.as_ref().is_none_or(|s| !s.imported) {
+        let (agent, id) = state.source();
+        println!("  {agent:<11} {}", resume_command(agent, id, &state.transcript));
     }
 }
 
 /// `claude <id>` or the other agent's session a hand-off comes from.
-pub fn session_label(state: &SessionState) -> String {
+pub fn session_label(state: &Listed) -> String {
     match &state.source {
         Some(source) => format!("{} {}", source.agent, source.id),
-        None => state.claude_session_id.clone(),
-    }
-}
-
-/// The agent and id the session comes from.
-pub fn source_of(state: &SessionState) -> (&str, &str) {
-    match &state.source {
-        Some(source) => (source.agent.as_str(), source.id.as_str()),
-        None => ("claude", state.claude_session_id.as_str()),
+        None => state.key.clone(),
     }
 }
 

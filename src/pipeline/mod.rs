@@ -103,7 +103,7 @@ impl Left {
 pub struct Writes {
     pub lock: LockGuard,
     pub state: SessionState,
-    pub state_path: PathBuf,
+    pub files: SessionFiles,
     pub rest: Option<Rest>,
 }
 
@@ -198,10 +198,10 @@ fn write_pending(mut writes: Writes) -> Vec<String> {
     let flushed = store::flush_pending(&mut writes.state, store::Kinds::All);
     let mut problems = flushed.problems;
     if flushed.completed_database {
-        if let Err(err) = store::save_state(&writes.state_path, &writes.state) {
+        if let Err(err) = store::save_state(&writes.files, &mut writes.state) {
             problems.push(format!(
                 "cannot save state {}: {err}",
-                writes.state_path.display()
+                writes.files.state.display()
             ));
         }
     }
@@ -521,7 +521,7 @@ impl Session<'_> {
             *left = Some(Left::Writes(Box::new(Writes {
                 lock,
                 state,
-                state_path: self.files.state.clone(),
+                files: self.files.clone(),
                 rest: transcript_behind.then(|| self.at.clone()),
             })));
         }
