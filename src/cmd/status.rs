@@ -145,7 +145,10 @@ pub fn print_session(state: &Listed) {
     // An imported session's source is on another machine: its copies are listed above.
     if state.source.as_ref().is_none_or(|s| !s.imported) {
         let (agent, id) = state.source();
-        println!("  {agent:<11} {}", resume_command(agent, id, &state.transcript));
+        println!(
+            "  {agent:<11} {}",
+            resume_command(agent, id, &state.transcript)
+        );
     }
 }
 

@@ -305,7 +305,10 @@ fn purge(data_dir: &Path, mirrors: bool, say: &mut impl FnMut(String)) -> Result
         (paths::doctor_mark(data_dir), "doctor's log mark"),
         (crate::import::lock_path(data_dir), "the import lock"),
         (store::listing::path(data_dir), "the listings index"),
-        (store::listing::lock_path(data_dir), "the listings index's lock"),
+        (
+            store::listing::lock_path(data_dir),
+            "the listings index's lock",
+        ),
         (
             data_dir.join("machine-id"),
             "this machine's id for packages",

@@ -588,7 +588,9 @@ pub fn check(data_dir: &Path) -> io::Result<Checked> {
     let _lock = LockGuard::acquire(&lock_path(data_dir), REBUILD_WAIT)?;
     if !path(data_dir).exists() {
         let built = rebuild(data_dir);
-        return Ok(Checked::Built(built.iter().filter(|e| e.1.is_some()).count()));
+        return Ok(Checked::Built(
+            built.iter().filter(|e| e.1.is_some()).count(),
+        ));
     }
     let expected: HashMap<String, Listed> = from_states(data_dir)
         .0
@@ -596,11 +598,14 @@ pub fn check(data_dir: &Path) -> io::Result<Checked> {
         .filter_map(|(key, listed)| Some((key, listed?)))
         .collect();
     let differing = read(data_dir, Filter::All).map(|found| {
-        let mut same = 0;
+        let (mut same, mut unknown) = (0, 0);
         for listed in &found {
-            same += usize::from(expected.get(&listed.key) == Some(listed));
+            match expected.get(&listed.key) {
+                Some(state) => same += usize::from(state == listed),
+                None => unknown += 1,
+            }
         }
-        expected.len() + found.len() - 2 * same
+        expected.len() + unknown - same
     });
     if differing == Some(0) {
         return Ok(Checked::Current(expected.len()));
@@ -674,6 +679,31 @@ mod tests {
         assert!(!line.contains(&Filter::Project(Path::new("/p")).needle().unwrap()));
         let sibling = listed("a", "/pq", "1");
         assert!(!Filter::Under(Path::new("/p")).wants(&sibling));
+    }
+
+    #[test]
+    fn a_grown_index_is_compacted_to_the_newest_lines_by_the_append_past_its_limit() {
+        let dir = tempfile::tempdir().unwrap();
+        for key in ["a", "b"] {
+            std::fs::create_dir_all(dir.path().join("sessions").join(key)).unwrap();
+        }
+        let mut bytes = header(0, 0);
+        for n in 0..600 {
+            let mut session = listed(if n % 2 == 0 { "a" } else { "b" }, "/p", &n.to_string());
+            session.title = Some("x".repeat(1000));
+            bytes.extend(line(&session.key, Some(&session), false));
+        }
+        std::fs::write(path(dir.path()), &bytes).unwrap();
+        forget(dir.path(), "c", true);
+
+        let text = std::fs::read_to_string(path(dir.path())).unwrap();
+        assert_eq!(text.lines().count(), 3, "header, a, b");
+        let header: Header = serde_json::from_str(text.lines().next().unwrap()).unwrap();
+        assert_eq!(header.compacted, text.len() as u64);
+        let mut found = read(dir.path(), Filter::All).unwrap();
+        found.sort_by(|x, y| x.key.cmp(&y.key));
+        let newest: Vec<&str> = found.iter().map(|s| s.last_sync.as_str()).collect();
+        assert_eq!(newest, ["598", "599"]);
     }
 
     #[test]
