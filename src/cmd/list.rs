@@ -21,12 +21,15 @@ pub fn run(args: Args) -> Result {
         println!("No session mirrored yet.");
         return Ok(());
     }
-    for (i, state) in sessions.iter().enumerate() {
-        if i > 0 {
-            println!();
+    let mut text = String::new();
+    for state in &sessions {
+        if !text.is_empty() {
+            text.push('\n');
         }
-        println!("{}", state.project.display());
-        super::status::print_session(state);
+        text.push_str(&state.project.to_string_lossy());
+        text.push('\n');
+        super::status::write_session(&mut text, state);
     }
+    print!("{text}");
     Ok(())
 }

@@ -65,10 +65,12 @@ pub fn run(args: Args) -> Result {
         );
         return Ok(());
     }
+    let mut text = String::new();
     for state in &sessions {
-        println!();
-        print_session(state);
+        text.push('\n');
+        write_session(&mut text, state);
     }
+    print!("{text}");
     Ok(())
 }
 
@@ -99,15 +101,20 @@ fn handed_over_only(data_dir: &std::path::Path, cwd: &std::path::Path, as_json: 
         "{}: no live mirroring (`session-sync init` sets it up); sessions handed over here:",
         cwd.display()
     );
+    let mut text = String::new();
     for state in &sessions {
-        println!();
-        print_session(state);
+        text.push('\n');
+        write_session(&mut text, state);
     }
+    print!("{text}");
     Ok(())
 }
 
-pub fn print_session(state: &Listed) {
-    println!(
+/// A session's lines, into `out`: the listings print thousands of them in one write.
+pub fn write_session(out: &mut String, state: &Listed) {
+    use std::fmt::Write;
+    let _ = writeln!(
+        out,
         "{}  {}",
         session_label(state),
         state
@@ -116,18 +123,24 @@ pub fn print_session(state: &Listed) {
             .map(|t| format!("\"{t}\""))
             .unwrap_or_default()
     );
-    println!("  last sync {}", when(&state.last_sync));
+    let _ = writeln!(out, "  last sync {}", when(&state.last_sync));
     if let Some(source) = state.source.as_ref().filter(|s| !s.dropped.is_empty()) {
-        println!("  {:<11} read without {}", "", counted(&source.dropped));
+        let _ = writeln!(
+            out,
+            "  {:<11} read without {}",
+            "",
+            counted(&source.dropped)
+        );
     }
     for (target, mirror) in &state.mirrors {
-        println!(
+        let _ = writeln!(
+            out,
             "  {target:<11} {:<52} {} records",
             resume_command(target, &mirror.id, &mirror.path),
             mirror.records
         );
         if !mirror.losses.is_empty() {
-            println!("  {:<11} lost: {}", "", counted(&mirror.losses));
+            let _ = writeln!(out, "  {:<11} lost: {}", "", counted(&mirror.losses));
         }
     }
     for old in &state.retired {
@@ -135,7 +148,8 @@ pub fn print_session(state: &Listed) {
             Some(live) => format!("the live mirror is {live}"),
             None => format!("replaced by {}", old.successor),
         };
-        println!(
+        let _ = writeln!(
+            out,
             "  {:<11} {:<52} {}; {next}",
             old.target,
             resume_command(&old.target, &old.id, &old.path),
@@ -145,7 +159,8 @@ pub fn print_session(state: &Listed) {
     // An imported session's source is on another machine: its copies are listed above.
     if state.source.as_ref().is_none_or(|s| !s.imported) {
         let (agent, id) = state.source();
-        println!(
+        let _ = writeln!(
+            out,
             "  {agent:<11} {}",
             resume_command(agent, id, &state.transcript)
         );

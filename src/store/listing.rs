@@ -177,7 +177,7 @@ struct LineIn {
 }
 
 /// How a line begins when its session's directory was removed.
-const GONE: &str = r#"{"gone":true,"#;
+const GONE: &[u8] = br#"{"gone":true,"#;
 
 /// `{"session":{…},"key":"<key>"}`: a session; `{"key":"<key>"}`: a directory with no state
 /// to list; `{"gone":true,"key":"<key>"}`: removed.
@@ -201,52 +201,129 @@ fn header(compacted: u64, others: u64) -> Vec<u8> {
 /// The key of a whole line (as written, JSON-escaped), without parsing it. A line cut short
 /// by a killed write lacks its ending, `"key":"<key>"}`, which appears nowhere else: inside
 /// strings quotes are escaped.
-fn key_of(line: &str) -> Option<&str> {
-    let body = line.strip_suffix("\"}")?;
-    let at = body.rfind("\"key\":\"")?;
-    Some(&body[at + 7..]).filter(|key| !key.is_empty())
+fn key_of(line: &[u8]) -> Option<&[u8]> {
+    const KEY: &[u8] = br#""key":""#;
+    let body = line.strip_suffix(br#""}"#)?;
+    // Keys are plain ids: the last quote opens the key (else, an escaped quote in a key made
+    // by hand, search for the field).
+    let at = match memchr::memrchr(b'"', body) {
+        Some(quote) if body[..=quote].ends_with(KEY) => quote + 1 - KEY.len(),
+        _ => memchr::memmem::rfind(body, KEY)?,
+    };
+    Some(&body[at + KEY.len()..]).filter(|key| !key.is_empty())
 }
 
-/// An index read: its header and each session's newest whole line, in first-seen order.
-struct Scan<'a> {
+/// Hashes the keys of an index (our own ids, thousands per listing) faster than SipHash,
+/// which guards against keys chosen by an adversary.
+#[derive(Default)]
+struct KeyHasher(u64);
+
+impl std::hash::Hasher for KeyHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut word = [0; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(word))
+                .wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+        }
+    }
+}
+
+/// Each session's newest whole line, by key (as written).
+type Newest = HashMap<Box<[u8]>, Line, std::hash::BuildHasherDefault<KeyHasher>>;
+
+/// A session's newest whole line, as far as a scan keeps it.
+struct Line {
+    /// When its key was first seen: the order a compaction writes them in.
+    first: usize,
+    gone: bool,
+    /// The line, when the scan wanted it.
+    kept: Option<Vec<u8>>,
+}
+
+/// An index read line by line through a small buffer (its size does not matter to memory):
+/// its header and each session's newest whole line.
+struct Scan {
     header: Header,
     /// Bytes up to the end of the last whole line (a torn one after it is left out).
     complete: usize,
-    order: Vec<&'a str>,
-    newest: HashMap<&'a str, &'a str>,
+    newest: Newest,
 }
 
-impl<'a> Scan<'a> {
-    /// `None` when the index has no header of this version.
-    fn of(text: &'a str) -> Option<Scan<'a>> {
-        let complete = text.rfind('\n').map_or(0, |i| i + 1);
-        let mut lines = text[..complete].split('\n');
-        let header: Header = serde_json::from_str(lines.next()?).ok()?;
-        if header.listing != VERSION {
-            return None;
-        }
-        let mut scan = Scan {
-            header,
-            complete,
-            order: Vec::new(),
-            newest: HashMap::new(),
-        };
-        for line in lines {
-            if let Some(key) = key_of(line) {
-                if scan.newest.insert(key, line).is_none() {
-                    scan.order.push(key);
+impl Scan {
+    /// Reads an index, keeping the lines `keep` wants; `None` when it has no header of this
+    /// version.
+    fn read(
+        mut from: impl Read,
+        size: u64,
+        keep: impl Fn(&[u8]) -> bool,
+    ) -> io::Result<Option<Scan>> {
+        let mut buf = vec![0; 256 * 1024];
+        let (mut filled, mut consumed) = (0, 0);
+        let mut header: Option<Header> = None;
+        // Lines are some hundred bytes long.
+        let mut newest = Newest::with_capacity_and_hasher(size as usize / 512, Default::default());
+        loop {
+            if filled == buf.len() {
+                // A line longer than the buffer.
+                buf.resize(buf.len() * 2, 0);
+            }
+            let read = from.read(&mut buf[filled..])?;
+            if read == 0 {
+                break;
+            }
+            let mut start = 0;
+            for newline in memchr::memchr_iter(b'\n', &buf[filled..filled + read]) {
+                let line = &buf[start..filled + newline];
+                start = filled + newline + 1;
+                if header.is_none() {
+                    match serde_json::from_slice::<Header>(line) {
+                        Ok(found) if found.listing == VERSION => header = Some(found),
+                        _ => return Ok(None),
+                    }
+                    continue;
+                }
+                let Some(key) = key_of(line) else {
+                    continue;
+                };
+                let gone = line.starts_with(GONE);
+                let kept = (!gone && keep(line)).then(|| line.to_vec());
+                match newest.get_mut(key) {
+                    Some(entry) => (entry.gone, entry.kept) = (gone, kept),
+                    None => {
+                        let first = newest.len();
+                        newest.insert(key.into(), Line { first, gone, kept });
+                    }
                 }
             }
+            filled += read;
+            buf.copy_within(start..filled, 0);
+            filled -= start;
+            consumed += start;
         }
-        Some(scan)
+        Ok(header.map(|header| Scan {
+            header,
+            complete: consumed,
+            newest,
+        }))
     }
 
-    /// Sessions with a directory, by their newest line.
-    fn present(&self) -> impl Iterator<Item = &'a str> + '_ {
-        self.order
-            .iter()
-            .map(|key| self.newest[key])
-            .filter(|line| !line.starts_with(GONE))
+    /// How many sessions have a directory, by their newest line.
+    fn present(&self) -> usize {
+        self.newest.values().filter(|line| !line.gone).count()
+    }
+
+    /// The lines kept, in the order their sessions were first seen.
+    fn kept(&self) -> Vec<&[u8]> {
+        let mut kept: Vec<&Line> = self.newest.values().filter(|l| l.kept.is_some()).collect();
+        kept.sort_unstable_by_key(|line| line.first);
+        kept.iter()
+            .filter_map(|line| line.kept.as_deref())
+            .collect()
     }
 }
 
@@ -261,13 +338,22 @@ pub enum Filter<'a> {
 }
 
 impl Filter<'_> {
-    /// Text every line of a wanted session holds: lines without it are not parsed.
-    fn needle(&self) -> Option<String> {
-        let json = |path: &Path| serde_json::to_string(path).ok();
+    /// Whether a line may be a wanted session's, told without parsing it: only those are.
+    fn line_test(&self) -> Box<dyn Fn(&[u8]) -> bool> {
+        let json = |path: &Path| serde_json::to_string(path).unwrap_or_default();
         match self {
-            Filter::All => None,
-            Filter::Project(project) => json(project).map(|p| format!("\"project\":{p},")),
-            Filter::Under(dir) => json(dir).map(|d| format!("\"cwd\":{}", &d[..d.len() - 1])),
+            Filter::All => Box::new(|_| true),
+            // A session's line begins with its project.
+            Filter::Project(project) => {
+                let start = format!(r#"{{"session":{{"project":{},"#, json(project));
+                Box::new(move |line| line.starts_with(start.as_bytes()))
+            }
+            Filter::Under(dir) => {
+                let dir = json(dir);
+                let cwd = format!(r#""cwd":{}"#, &dir[..dir.len().saturating_sub(1)]);
+                let finder = memchr::memmem::Finder::new(cwd.as_bytes()).into_owned();
+                Box::new(move |line| finder.find(line).is_some())
+            }
         }
     }
 
@@ -298,21 +384,20 @@ pub fn sessions(data_dir: &Path, filter: Filter) -> Vec<Listed> {
 
 /// The wanted sessions from the index; `None` when it must be rebuilt.
 fn read(data_dir: &Path, filter: Filter) -> Option<Vec<Listed>> {
-    let bytes = crate::read::read_regular(&path(data_dir), u64::MAX).ok()?;
-    // We write UTF-8 only: anything else is damage.
-    let scan = Scan::of(std::str::from_utf8(&bytes).ok()?)?;
-    let dirs = session_dirs(&data_dir.join("sessions")).ok()?;
-    if dirs.checked_sub(scan.header.others)? != scan.present().count() as u64 {
+    let file = crate::read::open_read(&path(data_dir)).ok()?;
+    let meta = file.metadata().ok()?;
+    if !meta.is_file() {
         return None;
     }
-    let needle = filter.needle();
+    let scan = Scan::read(file, meta.len(), filter.line_test()).ok()??;
+    let dirs = session_dirs(&data_dir.join("sessions")).ok()?;
+    if dirs.checked_sub(scan.header.others)? != scan.present() as u64 {
+        return None;
+    }
     let mut found = Vec::new();
-    for line in scan.present() {
-        if needle.as_ref().is_some_and(|n| !line.contains(n.as_str())) {
-            continue;
-        }
+    for line in scan.kept() {
         // Whole by its ending, yet not an entry: damaged, so not to be trusted.
-        let parsed: LineIn = serde_json::from_str(line).ok()?;
+        let parsed: LineIn = serde_json::from_slice(line).ok()?;
         if let Some(mut listed) = parsed.session {
             listed.key = parsed.key;
             if filter.wants(&listed) {
@@ -547,13 +632,13 @@ fn compact(data_dir: &Path) {
     let Ok(bytes) = crate::read::read_regular(&index, u64::MAX) else {
         return;
     };
-    // A damaged index, or one of another version, is left for a listing to rebuild.
-    let Some(scan) = std::str::from_utf8(&bytes).ok().and_then(Scan::of) else {
+    // An index of another version is left for a listing to rebuild.
+    let Ok(Some(scan)) = Scan::read(&bytes[..], bytes.len() as u64, |_| true) else {
         return;
     };
     let mut body = Vec::with_capacity(bytes.len() / 2);
-    for line in scan.present() {
-        body.extend_from_slice(line.as_bytes());
+    for line in scan.kept() {
+        body.extend_from_slice(line);
         body.push(b'\n');
     }
     let read = &bytes[..scan.complete];
@@ -633,16 +718,18 @@ mod tests {
         }
     }
 
-    fn text(lines: &[Vec<u8>]) -> String {
+    fn text(lines: &[Vec<u8>]) -> Vec<u8> {
         let mut bytes = header(0, 0);
         lines.iter().for_each(|l| bytes.extend(l));
-        String::from_utf8(bytes).unwrap()
+        bytes
     }
 
     #[test]
     fn the_newest_whole_line_of_each_session_wins() {
         let a1 = listed("a", "/p", "1");
-        let a2 = listed("a", "/p", "2");
+        let mut a2 = listed("a", "/p", "2");
+        // Longer than the buffer lines are read through.
+        a2.title = Some("x".repeat(300 * 1024));
         let mut torn = line("a", Some(&listed("a", "/p", "3")), false);
         torn.truncate(torn.len() - 3);
         torn.push(b'\n');
@@ -654,29 +741,41 @@ mod tests {
             line("b", None, true),
             line("c", None, false),
         ]);
-        let scan = Scan::of(&index).unwrap();
-        assert_eq!(scan.order, ["a", "b", "c"]);
-        let present: Vec<&str> = scan.present().collect();
-        assert_eq!(present.len(), 2);
-        let newest: LineIn = serde_json::from_str(present[0]).unwrap();
+        let scan = Scan::read(&index[..], 0, |_| true).unwrap().unwrap();
+        assert_eq!(scan.present(), 2);
+        let kept = scan.kept();
+        assert_eq!(kept.len(), 2);
+        let newest: LineIn = serde_json::from_slice(kept[0]).unwrap();
         assert_eq!(newest.session.unwrap().last_sync, "2");
-        assert_eq!(present[1], r#"{"key":"c"}"#);
+        assert_eq!(kept[1], br#"{"key":"c"}"#);
+        assert_eq!(scan.complete, index.len());
+    }
+
+    #[test]
+    fn a_line_is_whole_when_it_ends_with_its_key() {
+        let whole = line("a\"b", None, true);
+        let whole = whole.strip_suffix(b"\n").unwrap();
+        assert_eq!(key_of(whole), Some(&br#"a\"b"#[..]));
+        assert_eq!(key_of(br#"{"key":"a"}"#), Some(&b"a"[..]));
+        assert_eq!(key_of(br#"{"key":"a"#), None);
+        assert_eq!(key_of(br#"{"session":{"title":"x"}"#), None);
     }
 
     #[test]
     fn another_version_is_no_index() {
-        assert!(Scan::of("{\"listing\":0,\"compacted\":0}\n").is_none());
-        assert!(Scan::of("").is_none());
-        assert!(Scan::of(&text(&[])).is_some());
+        let scan = |bytes: &[u8]| Scan::read(bytes, 0, |_| true).unwrap();
+        assert!(scan(b"{\"listing\":0,\"compacted\":0}\n").is_none());
+        assert!(scan(b"").is_none());
+        assert!(scan(&text(&[])).is_some());
     }
 
     #[test]
     fn filters_look_for_their_field_whole() {
-        let line = String::from_utf8(line("a", Some(&listed("a", "/p/q", "1")), false)).unwrap();
-        let under = Filter::Under(Path::new("/p")).needle().unwrap();
-        assert!(line.contains(&under));
-        assert!(line.contains(&Filter::Project(Path::new("/p/q")).needle().unwrap()));
-        assert!(!line.contains(&Filter::Project(Path::new("/p")).needle().unwrap()));
+        let line = line("a", Some(&listed("a", "/p/q", "1")), false);
+        assert!(Filter::Under(Path::new("/p")).line_test()(&line));
+        assert!(!Filter::Under(Path::new("/q")).line_test()(&line));
+        assert!(Filter::Project(Path::new("/p/q")).line_test()(&line));
+        assert!(!Filter::Project(Path::new("/p")).line_test()(&line));
         let sibling = listed("a", "/pq", "1");
         assert!(!Filter::Under(Path::new("/p")).wants(&sibling));
     }
