@@ -327,6 +327,9 @@ impl Scan {
     }
 }
 
+/// Tells the lines a listing parses from those it skips.
+type LineTest = Box<dyn Fn(&[u8]) -> bool>;
+
 /// Which sessions a listing wants.
 #[derive(Clone, Copy)]
 pub enum Filter<'a> {
@@ -339,7 +342,7 @@ pub enum Filter<'a> {
 
 impl Filter<'_> {
     /// Whether a line may be a wanted session's, told without parsing it: only those are.
-    fn line_test(&self) -> Box<dyn Fn(&[u8]) -> bool> {
+    fn line_test(&self) -> LineTest {
         let json = |path: &Path| serde_json::to_string(path).unwrap_or_default();
         match self {
             Filter::All => Box::new(|_| true),
