@@ -1,13 +1,14 @@
 //! The listings index, `<data>/listing.jsonl`: one line per session with what `status` and
 //! `list` print, so that they read one small file instead of every session's state. Every
 //! save of a state appends its line when what it shows changed; the newest line of a session
-//! wins. Format, upkeep and recovery: docs/state.md, "The listings index".
+//! wins. Format, upkeep and recovery: docs/state.md, `listing.jsonl`.
 
 use super::{LockGuard, SessionFiles, SessionState, fs, lock};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 use std::fs::{File, OpenOptions};
 use std::io::{self, Read, Write};
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{FileExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -41,7 +42,8 @@ pub struct Listed {
     /// The state's key: the line's `key`, not repeated here.
     #[serde(skip)]
     pub key: String,
-    /// First, then `cwd`: a listing of one project looks for them in the line before parsing it.
+    /// First, then `cwd`: a listing of one project or directory finds its lines by them
+    /// before parsing any.
     pub project: PathBuf,
     pub cwd: PathBuf,
     pub transcript: PathBuf,
@@ -327,6 +329,30 @@ impl Scan {
     }
 }
 
+/// A path in a line, found after `name` (the field's name with its colon): its bytes when
+/// written plainly; parsed when written so that it equals other paths only as a path
+/// (`/a/./b`, `/a//b`, `/a/b/`) or holds escapes.
+enum PathField<'a> {
+    Plain(&'a [u8]),
+    Parsed(PathBuf),
+}
+
+fn path_field<'a>(line: &'a [u8], name: &[u8]) -> Option<PathField<'a>> {
+    let value = line.strip_prefix(name)?;
+    let raw = value.strip_prefix(b"\"")?;
+    let raw = &raw[..memchr::memchr(b'"', raw)?];
+    let plain = !(raw.ends_with(b"/")
+        || raw.ends_with(b"/.")
+        || raw.contains(&b'\\')
+        || raw.windows(2).any(|w| w == b"//")
+        || raw.windows(3).any(|w| w == b"/./"));
+    if plain {
+        return Some(PathField::Plain(raw));
+    }
+    let path = PathBuf::deserialize(&mut serde_json::Deserializer::from_slice(value)).ok()?;
+    Some(PathField::Parsed(path))
+}
+
 /// Tells the lines a listing parses from those it skips.
 type LineTest = Box<dyn Fn(&[u8]) -> bool>;
 
@@ -343,19 +369,30 @@ pub enum Filter<'a> {
 impl Filter<'_> {
     /// Whether a line may be a wanted session's, told without parsing it: only those are.
     fn line_test(&self) -> LineTest {
-        let json = |path: &Path| serde_json::to_string(path).unwrap_or_default();
-        match self {
+        match *self {
             Filter::All => Box::new(|_| true),
-            // A session's line begins with its project.
             Filter::Project(project) => {
-                let start = format!(r#"{{"session":{{"project":{},"#, json(project));
-                Box::new(move |line| line.starts_with(start.as_bytes()))
+                let want = project.components().collect::<PathBuf>();
+                Box::new(move |line| {
+                    path_field(line, br#"{"session":{"project":"#).is_some_and(|got| match got {
+                        PathField::Plain(bytes) => bytes == want.as_os_str().as_bytes(),
+                        PathField::Parsed(path) => path == want,
+                    })
+                })
             }
             Filter::Under(dir) => {
-                let dir = json(dir);
-                let cwd = format!(r#""cwd":{}"#, &dir[..dir.len().saturating_sub(1)]);
-                let finder = memchr::memmem::Finder::new(cwd.as_bytes()).into_owned();
-                Box::new(move |line| finder.find(line).is_some())
+                let want = dir.components().collect::<PathBuf>();
+                Box::new(move |line| {
+                    let at = memchr::memmem::find(line, br#","cwd":"#);
+                    at.and_then(|at| path_field(&line[at..], br#","cwd":"#))
+                        .is_some_and(|got| match got {
+                            // Parsed later for `Path::starts_with`.
+                            PathField::Plain(bytes) => {
+                                bytes.starts_with(want.as_os_str().as_bytes())
+                            }
+                            PathField::Parsed(path) => path.starts_with(&want),
+                        })
+                })
             }
         }
     }
@@ -443,10 +480,11 @@ fn rebuilt(data_dir: &Path, filter: Filter) -> Vec<Listed> {
         .collect()
 }
 
-/// Each session directory's key and what its state lists (`None`: no state to list), and
-/// the links of `sessions/` that are not session directories.
+/// Each session directory's key and what its state lists (`None`: no state to list).
 type Entries = Vec<(String, Option<Listed>)>;
 
+/// Every session directory's entry, read from its state, and the links of `sessions/` that
+/// are not session directories.
 fn from_states(data_dir: &Path) -> (Entries, u64) {
     let sessions = data_dir.join("sessions");
     let links = std::fs::metadata(&sessions).map_or(0, |m| m.nlink());
@@ -457,9 +495,10 @@ fn from_states(data_dir: &Path) -> (Entries, u64) {
         }
         let key = dir.file_name().to_string_lossy().into_owned();
         let state = super::load_state(&SessionFiles::new(data_dir, &key).state);
-        let listed = state.ok().flatten().map(|state| Listed {
+        let listed = state.ok().flatten().and_then(|state| state.listed);
+        let listed = listed.map(|listed| Listed {
             key: key.clone(),
-            ..Listed::of(&state)
+            ..listed
         });
         entries.push((key, listed));
     }
@@ -478,12 +517,13 @@ fn rebuild(data_dir: &Path) -> Entries {
     let index = path(data_dir);
     // From here on, saves append to this empty index, so none goes missing while the states
     // are read; listings meanwhile find it short and wait for this rebuild.
-    let placed = replace_exclusively(&index, |_| Some(header(0, 0))).is_ok();
+    let empty = header(0, 0);
+    let placed = replace_exclusively(&index, |_| Some(empty.clone())).is_ok();
     let (entries, others) = from_states(data_dir);
     if placed {
-        let start = header(0, 0).len();
         let _ = replace_exclusively(&index, |current| {
-            let appended = whole_lines(current.get(start..)?);
+            // Still the empty index, grown only by appends.
+            let appended = whole_lines(current.strip_prefix(&empty[..])?);
             let mut body = Vec::new();
             for (key, listed) in &entries {
                 body.extend(line(key, listed.as_ref(), false));
@@ -509,7 +549,7 @@ fn with_header(body: Vec<u8>, others: u64) -> Vec<u8> {
 
 /// `bytes` up to the end of its last whole line.
 fn whole_lines(bytes: &[u8]) -> &[u8] {
-    &bytes[..bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1)]
+    &bytes[..memchr::memrchr(b'\n', bytes).map_or(0, |i| i + 1)]
 }
 
 /// Replaces the index with what `content` makes of its current bytes (`None`: leave it),
@@ -774,11 +814,17 @@ mod tests {
 
     #[test]
     fn filters_look_for_their_field_whole() {
-        let line = line("a", Some(&listed("a", "/p/q", "1")), false);
-        assert!(Filter::Under(Path::new("/p")).line_test()(&line));
-        assert!(!Filter::Under(Path::new("/q")).line_test()(&line));
-        assert!(Filter::Project(Path::new("/p/q")).line_test()(&line));
-        assert!(!Filter::Project(Path::new("/p")).line_test()(&line));
+        let plain = line("a", Some(&listed("a", "/p/q", "1")), false);
+        assert!(Filter::Under(Path::new("/p")).line_test()(&plain));
+        assert!(!Filter::Under(Path::new("/q")).line_test()(&plain));
+        assert!(Filter::Project(Path::new("/p/q")).line_test()(&plain));
+        assert!(Filter::Project(Path::new("/p/q/")).line_test()(&plain));
+        assert!(!Filter::Project(Path::new("/p")).line_test()(&plain));
+        // Paths equal as paths, not as bytes.
+        let odd = line("a", Some(&listed("a", "/p/./q/", "1")), false);
+        assert!(Filter::Project(Path::new("/p/q")).line_test()(&odd));
+        assert!(Filter::Under(Path::new("/p/q")).line_test()(&odd));
+        assert!(!Filter::Project(Path::new("/p")).line_test()(&odd));
         let sibling = listed("a", "/pq", "1");
         assert!(!Filter::Under(Path::new("/p")).wants(&sibling));
     }
