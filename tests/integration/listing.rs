@@ -276,3 +276,35 @@ fn doctor_compares_the_index_with_every_state_and_rebuilds_it() {
     assert!(run_in(&env, &env.project, &["status"]).contains("\"Renamed\""));
     env.listings();
 }
+
+#[test]
+fn concurrent_saves_and_rebuilds_lose_no_line() {
+    let env = Env::new();
+    env.init();
+    let keys: Vec<String> = (0..8)
+        .map(|i| format!("0d000000-0000-4000-8000-{i:012}"))
+        .collect();
+    for key in &keys {
+        prompt(&env, &env.project, key, "Start");
+    }
+    env.listings();
+    for round in 0..4 {
+        if round % 2 == 1 {
+            // The listings running meanwhile rebuild it while the hooks append.
+            std::fs::remove_file(index(&env)).unwrap();
+        }
+        std::thread::scope(|scope| {
+            for key in &keys {
+                let env = &env;
+                scope.spawn(move || prompt(env, &env.project, key, &format!("Round {round}")));
+            }
+            for _ in 0..3 {
+                scope.spawn(|| run_in(&env, &env.project, &["list"]));
+            }
+        });
+    }
+    let all = listed(&run_in(&env, &env.project, &["list", "--json"]));
+    assert_eq!(all.len(), keys.len());
+    assert!(all.iter().all(|(_, records)| records == &[5]), "{all:?}");
+    env.listings();
+}
