@@ -341,11 +341,14 @@ fn path_field<'a>(line: &'a [u8], name: &[u8]) -> Option<PathField<'a>> {
     let value = line.strip_prefix(name)?;
     let raw = value.strip_prefix(b"\"")?;
     let raw = &raw[..memchr::memchr(b'"', raw)?];
-    let plain = !(raw.ends_with(b"/")
-        || raw.ends_with(b"/.")
-        || raw.contains(&b'\\')
-        || raw.windows(2).any(|w| w == b"//")
-        || raw.windows(3).any(|w| w == b"/./"));
+    // A slash that ends the path (but the root), or comes before another or a `.` component.
+    let odd = |slash: usize| match raw.get(slash + 1) {
+        None => slash > 0,
+        Some(b'/') => true,
+        Some(b'.') => matches!(raw.get(slash + 2), None | Some(b'/')),
+        _ => false,
+    };
+    let plain = memchr::memchr(b'\\', raw).is_none() && !memchr::memchr_iter(b'/', raw).any(odd);
     if plain {
         return Some(PathField::Plain(raw));
     }
@@ -823,6 +826,10 @@ mod tests {
         // Paths equal as paths, not as bytes.
         let odd = line("a", Some(&listed("a", "/p/./q/", "1")), false);
         assert!(Filter::Project(Path::new("/p/q")).line_test()(&odd));
+        let odd_root = line("a", Some(&listed("a", "//p/q", "1")), false);
+        assert!(Filter::Project(Path::new("/p/q")).line_test()(&odd_root));
+        let root = line("a", Some(&listed("a", "/", "1")), false);
+        assert!(Filter::Project(Path::new("/")).line_test()(&root));
         assert!(Filter::Under(Path::new("/p/q")).line_test()(&odd));
         assert!(!Filter::Project(Path::new("/p")).line_test()(&odd));
         let sibling = listed("a", "/pq", "1");
