@@ -1,7 +1,8 @@
 //! Hook latency: the release binary run as Claude Code runs it after a tool call, on sessions
 //! with 10 and with 10,000 prior exchanges, mirrored to Codex alone, to the five other
 //! targets (Gemini CLI, OpenCode, Copilot CLI, Qwen Code, OpenAI-chat), and to all six, next
-//! to spawning a trivial process in the same run.
+//! to spawning a trivial process in the same run. The listings index exists, as after any
+//! `status`, so each hook keeps it current.
 //!
 //! `cargo bench --bench hook` (options: `-- --runs N`). Prints medians, p90 and ratios, and
 //! how soon after a hook started its child had the call in every mirror; never fails on
@@ -83,6 +84,12 @@ fn session_with(prior: usize, targets: Targets) -> Bench {
     bench.append(&lines);
     let catch_up = bench.payload("SessionEnd", json!({"reason": "other"}));
     bench.time(BIN, &["hook"], &catch_up);
+    // The listings index is there, as after any `status`: each hook measured appends to it.
+    bench.time(BIN, &["list"], &[]);
+    assert!(
+        bench.home.data.join("listing.jsonl").exists(),
+        "no listings index"
+    );
     bench
 }
 

@@ -111,13 +111,13 @@ pub fn write(
 
     // Saved once, then written. A mirror found continued only now keeps its lines pending;
     // the next write forks it.
-    let flushed = store::commit(&files.state, state, batches, &now_text).map_err(save_error)?;
+    let flushed = store::commit(files, state, batches, &now_text).map_err(save_error)?;
     problems.extend(flushed.problems);
 
     // What completed, when it matters: database rows (else the next write would apply them
     // again to verify them; file appends it verifies by their size), and index entries.
     if refresh_indexes(state, now, &mut problems) || flushed.completed_database {
-        store::save_state(&files.state, state).map_err(save_error)?;
+        store::save_state(files, state).map_err(save_error)?;
     }
     Ok(problems)
 }

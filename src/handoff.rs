@@ -151,7 +151,7 @@ pub fn apply(
         });
     }
     if !prefix_holds {
-        store::save_state(&files.state, &state)
+        store::save_state(&files, &mut state)
             .map_err(|e| format!("cannot save state {}: {e}", files.state.display()))?;
     }
     problems.extend(pending_problems(&state));

@@ -529,7 +529,7 @@ fn apply_session(
             });
             let _lock = store::LockGuard::acquire(&files.lock, std::time::Duration::from_secs(10))
                 .map_err(|e| format!("cannot lock {}: {e}", files.lock.display()))?;
-            store::save_state(&files.state, &after)
+            store::save_state(&files, &mut after)
                 .map_err(|e| format!("cannot save state {}: {e}", files.state.display()))?;
         }
     }

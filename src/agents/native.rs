@@ -280,18 +280,19 @@ mod tests {
                 "lineage": crate::store::state::Lineage::new("x"),
             })
         };
-        let state: crate::store::state::SessionState = serde_json::from_value(serde_json::json!({
-            "version": 1, "claude_session_id": "c1", "transcript_path": "/t", "cwd": "/p",
-            "project": "/p", "created_at": "", "last_sync": "",
-            "progress": { "transcript_offset": 0 },
-            "mirrors": { "qwen": mirror("q-now"), "gemini": mirror("g-now") },
-            "retired": [{ "target": "qwen", "id": "q-old", "path": "/m", "reason": "continued",
-                          "retired_at": "", "successor": "q-now" }],
-        }))
-        .unwrap();
+        let mut state: crate::store::state::SessionState =
+            serde_json::from_value(serde_json::json!({
+                "version": 1, "claude_session_id": "c1", "transcript_path": "/t", "cwd": "/p",
+                "project": "/p", "created_at": "", "last_sync": "",
+                "progress": { "transcript_offset": 0 },
+                "mirrors": { "qwen": mirror("q-now"), "gemini": mirror("g-now") },
+                "retired": [{ "target": "qwen", "id": "q-old", "path": "/m", "reason": "continued",
+                              "retired_at": "", "successor": "q-now" }],
+            }))
+            .unwrap();
         let files = crate::store::SessionFiles::new(data_dir.path(), "c1");
         std::fs::create_dir_all(files.state.parent().unwrap()).unwrap();
-        crate::store::save_state(&files.state, &state).unwrap();
+        crate::store::save_state(&files, &mut state).unwrap();
         let ours = mirrored_in(data_dir.path(), "qwen");
         assert_eq!(
             ours,

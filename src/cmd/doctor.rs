@@ -24,6 +24,7 @@ const CHECKS: &[fn(&Context) -> Vec<Finding>] = &[
     agent_versions,
     hook_log,
     mirror_formats,
+    listings_index,
     interrupted_imports,
 ];
 
@@ -379,6 +380,35 @@ fn mirror_formats(cx: &Context) -> Vec<Finding> {
         }));
     }
     findings
+}
+
+/// The index `status` and `list` read, against every state; rebuilt when they differ.
+fn listings_index(cx: &Context) -> Vec<Finding> {
+    let index = store::listing::path(&cx.data_dir);
+    let index = index.display();
+    match store::listing::check(&cx.data_dir) {
+        Ok(store::listing::Checked::Empty) => Vec::new(),
+        Ok(store::listing::Checked::Current(n)) => vec![Finding::ok(format!(
+            "listings index {index}: {n} session(s), as their states say"
+        ))],
+        Ok(store::listing::Checked::Built(n)) => vec![Finding::ok(format!(
+            "listings index {index}: built from the states of {n} session(s)"
+        ))],
+        Ok(store::listing::Checked::Rebuilt(differing)) => {
+            let why = match differing {
+                Some(n) => format!("{n} session(s) listed otherwise than their states say"),
+                None => "missing, damaged or out of step with the sessions directory".to_owned(),
+            };
+            vec![Finding::warn(
+                format!("listings index {index}: {why}; rebuilt from the states"),
+                "nothing: `status` and `list` read the rebuilt index",
+            )]
+        }
+        Err(err) => vec![Finding::warn(
+            format!("cannot check the listings index {index}: {err}"),
+            "run `session-sync doctor` again; `status` and `list` rebuild it when they must",
+        )],
+    }
 }
 
 /// The hook log's errors since the mark the last doctor run left, and the mark to leave now.

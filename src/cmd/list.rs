@@ -1,7 +1,7 @@
 //! `session-sync list`: every mirrored session, all projects.
 
 use super::{Result, data_dir, print_json, session_json};
-use crate::store;
+use crate::store::listing::{self, Filter};
 use serde_json::json;
 
 #[derive(clap::Args)]
@@ -12,7 +12,7 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> Result {
-    let sessions = store::all_sessions(&data_dir()?);
+    let sessions = listing::sessions(&data_dir()?, Filter::All);
     if args.json {
         print_json(&json!({ "sessions": sessions.iter().map(session_json).collect::<Vec<_>>() }));
         return Ok(());
@@ -21,12 +21,15 @@ pub fn run(args: Args) -> Result {
         println!("No session mirrored yet.");
         return Ok(());
     }
-    for (i, state) in sessions.iter().enumerate() {
-        if i > 0 {
-            println!();
+    let mut text = String::new();
+    for state in &sessions {
+        if !text.is_empty() {
+            text.push('\n');
         }
-        println!("{}", state.project.display());
-        super::status::print_session(state);
+        text.push_str(&state.project.to_string_lossy());
+        text.push('\n');
+        super::status::write_session(&mut text, state);
     }
+    print!("{text}");
     Ok(())
 }

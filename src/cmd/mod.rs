@@ -19,7 +19,7 @@ mod uninstall;
 
 use crate::config::{self, Located};
 use crate::paths;
-use crate::store::{self, SessionState};
+use crate::store::{self, listing::Listed};
 use clap::{Parser, Subcommand};
 use serde_json::{Value, json};
 use std::fmt;
@@ -261,7 +261,7 @@ pub fn resume_command(target: &str, id: &str, path: &std::path::Path) -> String 
 pub const AMP_NOTE: &str = "Amp keeps threads on its servers, so no local mirror can be resumed there; hand a session over with `amp threads import claude <session-id>`";
 
 /// A session as `status --json` and `list --json` show it.
-fn session_json(state: &SessionState) -> Value {
+fn session_json(state: &Listed) -> Value {
     let mirrors: Vec<Value> = state
         .mirrors
         .iter()
@@ -293,15 +293,15 @@ fn session_json(state: &SessionState) -> Value {
             })
         })
         .collect();
-    let (source_agent, source_id) = status::source_of(state);
+    let (source_agent, source_id) = state.source();
     json!({
         "source": {
             "agent": source_agent,
             "id": source_id,
-            "resume": resume_command(source_agent, source_id, &state.transcript_path),
+            "resume": resume_command(source_agent, source_id, &state.transcript),
             "dropped": state.source.as_ref().map(|s| &s.dropped),
         },
-        "claude_session_id": state.source.is_none().then_some(&state.claude_session_id),
+        "claude_session_id": state.source.is_none().then_some(&state.key),
         "first_prompt": state.title,
         "project": state.project,
         "cwd": state.cwd,
@@ -310,7 +310,7 @@ fn session_json(state: &SessionState) -> Value {
         "claude_resume": state
             .source
             .is_none()
-            .then(|| format!("claude --resume {}", state.claude_session_id)),
+            .then(|| format!("claude --resume {}", state.key)),
         "mirrors": mirrors,
         "continued_elsewhere": retired,
     })

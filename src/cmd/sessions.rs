@@ -156,7 +156,7 @@ fn print_listed(l: &Listed, all: bool) {
 fn relations(states: &[SessionState]) -> HashMap<String, Mirrored> {
     let mut relations: HashMap<String, Mirrored> = HashMap::new();
     for state in states {
-        let (agent, id) = super::status::source_of(state);
+        let (agent, id) = state.source_session();
         let source = format!("{agent}:{id}");
         for (target, mirror_id) in state.mirror_sessions() {
             let live = state.mirrors.get(target).is_some_and(|m| m.id == mirror_id);

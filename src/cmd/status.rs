@@ -2,7 +2,7 @@
 
 use super::{Error, Result, current_dir, data_dir, print_json, resume_command, session_json, when};
 use crate::config;
-use crate::store::{self, SessionState};
+use crate::store::listing::{self, Filter, Listed};
 use serde_json::json;
 
 #[derive(clap::Args)]
@@ -19,13 +19,11 @@ pub fn run(args: Args) -> Result {
         return handed_over_only(&data_dir, &cwd, args.json);
     };
     let root = located.project.clone().unwrap_or_else(|| cwd.clone());
-    let sessions: Vec<SessionState> = store::all_sessions(&data_dir)
-        .into_iter()
-        .filter(|s| match &located.project {
-            Some(project) => &s.project == project,
-            None => s.cwd.starts_with(&cwd),
-        })
-        .collect();
+    let filter = match &located.project {
+        Some(project) => Filter::Project(project),
+        None => Filter::Under(&cwd),
+    };
+    let sessions = listing::sessions(&data_dir, filter);
 
     let amp = crate::agents::find(&crate::agents::AMP).map(|_| super::AMP_NOTE);
     if args.json {
@@ -67,19 +65,21 @@ pub fn run(args: Args) -> Result {
         );
         return Ok(());
     }
+    let mut text = String::new();
     for state in &sessions {
-        println!();
-        print_session(state);
+        text.push('\n');
+        write_session(&mut text, state);
     }
+    print!("{text}");
     Ok(())
 }
 
 /// Where live mirroring is not set up: the sessions handed over (`mirror --from`, `import`)
 /// for this directory, if any.
 fn handed_over_only(data_dir: &std::path::Path, cwd: &std::path::Path, as_json: bool) -> Result {
-    let sessions: Vec<SessionState> = store::all_sessions(data_dir)
+    let sessions: Vec<Listed> = listing::sessions(data_dir, Filter::Under(cwd))
         .into_iter()
-        .filter(|s| s.source.is_some() && s.cwd.starts_with(cwd))
+        .filter(|s| s.source.is_some())
         .collect();
     if sessions.is_empty() {
         return Err(Error::new(format!(
@@ -101,15 +101,20 @@ fn handed_over_only(data_dir: &std::path::Path, cwd: &std::path::Path, as_json: 
         "{}: no live mirroring (`session-sync init` sets it up); sessions handed over here:",
         cwd.display()
     );
+    let mut text = String::new();
     for state in &sessions {
-        println!();
-        print_session(state);
+        text.push('\n');
+        write_session(&mut text, state);
     }
+    print!("{text}");
     Ok(())
 }
 
-pub fn print_session(state: &SessionState) {
-    println!(
+/// A session's lines, into `out`: the listings print thousands of them in one write.
+pub fn write_session(out: &mut String, state: &Listed) {
+    use std::fmt::Write;
+    let _ = writeln!(
+        out,
         "{}  {}",
         session_label(state),
         state
@@ -118,18 +123,24 @@ pub fn print_session(state: &SessionState) {
             .map(|t| format!("\"{t}\""))
             .unwrap_or_default()
     );
-    println!("  last sync {}", when(&state.last_sync));
+    let _ = writeln!(out, "  last sync {}", when(&state.last_sync));
     if let Some(source) = state.source.as_ref().filter(|s| !s.dropped.is_empty()) {
-        println!("  {:<11} read without {}", "", counted(&source.dropped));
+        let _ = writeln!(
+            out,
+            "  {:<11} read without {}",
+            "",
+            counted(&source.dropped)
+        );
     }
     for (target, mirror) in &state.mirrors {
-        println!(
+        let _ = writeln!(
+            out,
             "  {target:<11} {:<52} {} records",
             resume_command(target, &mirror.id, &mirror.path),
             mirror.records
         );
         if !mirror.losses.is_empty() {
-            println!("  {:<11} lost: {}", "", counted(&mirror.losses));
+            let _ = writeln!(out, "  {:<11} lost: {}", "", counted(&mirror.losses));
         }
     }
     for old in &state.retired {
@@ -137,7 +148,8 @@ pub fn print_session(state: &SessionState) {
             Some(live) => format!("the live mirror is {live}"),
             None => format!("replaced by {}", old.successor),
         };
-        println!(
+        let _ = writeln!(
+            out,
             "  {:<11} {:<52} {}; {next}",
             old.target,
             resume_command(&old.target, &old.id, &old.path),
@@ -145,28 +157,21 @@ pub fn print_session(state: &SessionState) {
         );
     }
     // An imported session's source is on another machine: its copies are listed above.
-    if state.source.as_ref().is_none_or(|s| s.package.is_none()) {
-        let (agent, id) = source_of(state);
-        println!(
+    if state.source.as_ref().is_none_or(|s| !s.imported) {
+        let (agent, id) = state.source();
+        let _ = writeln!(
+            out,
             "  {agent:<11} {}",
-            resume_command(agent, id, &state.transcript_path)
+            resume_command(agent, id, &state.transcript)
         );
     }
 }
 
 /// `claude <id>` or the other agent's session a hand-off comes from.
-pub fn session_label(state: &SessionState) -> String {
+pub fn session_label(state: &Listed) -> String {
     match &state.source {
         Some(source) => format!("{} {}", source.agent, source.id),
-        None => state.claude_session_id.clone(),
-    }
-}
-
-/// The agent and id the session comes from.
-pub fn source_of(state: &SessionState) -> (&str, &str) {
-    match &state.source {
-        Some(source) => (source.agent.as_str(), source.id.as_str()),
-        None => ("claude", state.claude_session_id.as_str()),
+        None => state.key.clone(),
     }
 }
 

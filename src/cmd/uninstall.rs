@@ -304,6 +304,11 @@ fn purge(data_dir: &Path, mirrors: bool, say: &mut impl FnMut(String)) -> Result
         (paths::global_config(data_dir), "the global configuration"),
         (paths::doctor_mark(data_dir), "doctor's log mark"),
         (crate::import::lock_path(data_dir), "the import lock"),
+        (store::listing::path(data_dir), "the listings index"),
+        (
+            store::listing::lock_path(data_dir),
+            "the listings index's lock",
+        ),
         (
             data_dir.join("machine-id"),
             "this machine's id for packages",

@@ -186,7 +186,7 @@ pub fn undo(data_dir: &Path, ops: &[Op]) -> (Vec<String>, bool) {
             lines.push(line);
         }
         let restored = match before {
-            Some(state) => super::save_state(&files.state, state),
+            Some(state) => super::save_state(&files, &mut state.clone()),
             None => super::remove::session(data_dir, key, &lock).map(|_| ()),
         };
         match restored {

@@ -68,7 +68,7 @@ fn open(path: &Path) -> io::Result<File> {
 }
 
 /// True when `file` is the file at `path` (not one deleted, or replaced, since it was opened).
-fn is_at(file: &File, path: &Path) -> io::Result<bool> {
+pub fn is_at(file: &File, path: &Path) -> io::Result<bool> {
     let held = file.metadata()?;
     match std::fs::symlink_metadata(path) {
         Ok(there) => Ok(there.dev() == held.dev() && there.ino() == held.ino()),
@@ -85,6 +85,36 @@ fn give_up_at(deadline: Instant, timeout: Duration) -> io::Result<()> {
         ));
     }
     Ok(())
+}
+
+/// Which `flock` to take.
+#[derive(Clone, Copy)]
+pub enum Flock {
+    Shared,
+    Exclusive,
+}
+
+/// Takes a `flock` on `file`, waiting at most `timeout`; released when the file is closed.
+pub fn flock_within(file: &File, kind: Flock, timeout: Duration) -> io::Result<()> {
+    let deadline = Instant::now() + timeout;
+    let mut pause = Duration::from_micros(200);
+    loop {
+        let result = match kind {
+            Flock::Shared => FileExt::try_lock_shared(file),
+            Flock::Exclusive => FileExt::try_lock_exclusive(file),
+        };
+        match result {
+            Err(err)
+                if err.kind() == io::ErrorKind::WouldBlock
+                    || err.raw_os_error() == Some(libc::EWOULDBLOCK) =>
+            {
+                give_up_at(deadline, timeout)?;
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(Duration::from_millis(10));
+            }
+            result => return result,
+        }
+    }
 }
 
 impl Drop for LockGuard {

@@ -5,6 +5,7 @@ pub mod fs;
 pub mod index;
 pub mod inspect;
 pub mod journal;
+pub mod listing;
 pub mod lock;
 pub mod opencode;
 pub mod package;
@@ -33,22 +34,28 @@ fn sql_error(err: rusqlite::Error) -> io::Error {
 }
 
 /// Where a session's state lives under the data directory.
+#[derive(Clone)]
 pub struct SessionFiles {
+    pub key: String,
     pub state: PathBuf,
     pub lock: PathBuf,
     /// Hooks whose work is not done yet (`lock::join_queue`).
     pub queue: PathBuf,
     pub records: PathBuf,
+    /// The listings index, which every save of the state keeps current.
+    pub listing: PathBuf,
 }
 
 impl SessionFiles {
     pub fn new(data_dir: &Path, session_id: &str) -> Self {
         let dir = data_dir.join("sessions").join(session_id);
         SessionFiles {
+            key: session_id.to_owned(),
             state: dir.join("state.jsonl"),
             lock: dir.join("lock"),
             queue: dir.join("queue"),
             records: dir.join("records.jsonl"),
+            listing: listing::path(data_dir),
         }
     }
 }
@@ -61,13 +68,26 @@ const STATE_JOURNAL_MAX: u64 = 64 * 1024;
 /// Reads a session's state: the journal's last complete entry (a torn last entry, from a
 /// hook killed while writing it, is skipped). `None` when the session was never mirrored.
 pub fn load_state(path: &Path) -> io::Result<Option<SessionState>> {
-    crate::read::last_line_parsed(path, |line| serde_json::from_slice(line).ok())
+    let state = crate::read::last_line_parsed(path, |line| {
+        serde_json::from_slice::<SessionState>(line).ok()
+    })?;
+    Ok(state.map(|mut state| {
+        state.listed = Some(listing::Listed::of(&state));
+        state
+    }))
 }
 
 /// Saves a session's state by appending one whole line to its journal. Replacing a file by
 /// rename costs a synchronous data flush on ext4 (hundreds of microseconds), too slow for a
 /// hook; an append does not. The journal is rewritten (atomically) only when it grows large.
-pub fn save_state(path: &Path, state: &SessionState) -> io::Result<()> {
+/// Then the listings index gets the state's line if what it lists changed.
+pub fn save_state(files: &SessionFiles, state: &mut SessionState) -> io::Result<()> {
+    append_state(&files.state, state)?;
+    listing::record(files, state);
+    Ok(())
+}
+
+fn append_state(path: &Path, state: &SessionState) -> io::Result<()> {
     let mut line = serde_json::to_vec(state).map_err(io::Error::other)?;
     line.push(b'\n');
     let mut file = fs::open_append(path)?;
@@ -107,7 +127,7 @@ pub struct Flushed {
 /// Records `batches` in the lineage and saves the state first, then appends: a hook killed in
 /// between leaves a pending append that the next hook completes, so nothing is lost or doubled.
 pub fn commit(
-    path: &Path,
+    files: &SessionFiles,
     state: &mut SessionState,
     batches: Vec<Batch>,
     now: &str,
@@ -134,7 +154,7 @@ pub fn commit(
         mirror.records += batch.records;
         mirror.last_sync = now.to_owned();
     }
-    save_state(path, state)?;
+    save_state(files, state)?;
     Ok(flush_pending(state))
 }
 

@@ -29,9 +29,11 @@ pub fn session(data_dir: &Path, session_id: &str, _held: &LockGuard) -> io::Resu
     file(&files.lock)?;
     file(&files.queue)?;
     file(&files.records)?;
-    if let Some(dir) = files.state.parent() {
-        dir_if_empty(dir)?;
-    }
+    let dir_gone = match files.state.parent() {
+        Some(dir) => dir_if_empty(dir)? || !dir.exists(),
+        None => false,
+    };
+    super::listing::forget(data_dir, session_id, dir_gone);
     Ok(removed)
 }
 

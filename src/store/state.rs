@@ -41,6 +41,10 @@ pub struct SessionState {
     /// a Claude Code session.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<Source>,
+    /// What the listings index holds for this state, as loaded or last saved: a save appends
+    /// a line to it only when this changes. Not saved.
+    #[serde(skip)]
+    pub listed: Option<super::listing::Listed>,
 }
 
 /// A native session of another agent, mirrored from its own store.
@@ -83,6 +87,7 @@ impl SessionState {
             mirrors: Default::default(),
             retired: Vec::new(),
             source: None,
+            listed: None,
         }
     }
 
@@ -124,7 +129,15 @@ impl SessionState {
 
     /// The agent the session comes from: `claude` unless handed over from another.
     pub fn source_agent(&self) -> &str {
-        self.source.as_ref().map_or("claude", |s| s.agent.as_str())
+        self.source_session().0
+    }
+
+    /// The agent and id the session comes from: `claude` and the key unless handed over.
+    pub fn source_session(&self) -> (&str, &str) {
+        match &self.source {
+            Some(source) => (source.agent.as_str(), source.id.as_str()),
+            None => ("claude", self.claude_session_id.as_str()),
+        }
     }
 
     /// The agent never mirrored into: the one the session is read from on this machine (an

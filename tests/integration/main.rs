@@ -17,6 +17,7 @@ mod backfill;
 mod commands;
 mod hook_input;
 mod hook_replay;
+mod listing;
 mod maintenance;
 mod packages;
 mod reliability;

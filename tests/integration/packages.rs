@@ -478,6 +478,8 @@ fn rollback_undoes_exactly_and_keeps_what_was_continued() {
         .and_then(|s| s.split(' ').next())
         .unwrap()
         .to_owned();
+    // The listings follow the import, then its rollback (`Env::listings` checks them).
+    assert!(b.listings()[3].contains(ID));
     // Something else happens meanwhile on B: another session, kept by the rollback.
     let other = codex_session(&b, "01936f3a-9999-7222-8333-444455556666", "other", "c.txt");
     let listed = ok(&b, &["journal"]);
@@ -513,6 +515,7 @@ fn rollback_undoes_exactly_and_keeps_what_was_continued() {
             .any(|e| { e.unwrap().path().join("state.jsonl").exists() })
     );
     assert!(ok(&b, &["journal"]).contains("RolledBack"));
+    assert!(!b.listings()[3].contains(ID));
     run(&b, &["rollback", &txid], 1);
 
     // Imported again and continued in Codex: rollback --last keeps the continued session.
@@ -1077,6 +1080,7 @@ fn rolling_back_a_fast_forward_restores_the_state_before_it() {
         serde_json::from_str::<Value>(text.lines().last().unwrap()).unwrap()
     };
     let first_state = last(&state);
+    let first_listings = b.listings();
     continue_codex(&a.rollouts()[0], "now on A", "A says hi.");
     let again = packages.path().join("a2.sspkg");
     export(&a, &again);
@@ -1091,6 +1095,7 @@ fn rolling_back_a_fast_forward_restores_the_state_before_it() {
     assert!(said.contains("truncated to its size before"), "{said}");
     assert!(std::fs::read(&copy).unwrap() == first, "not truncated back");
     assert_eq!(last(&state), first_state);
+    assert_eq!(b.listings(), first_listings);
     let said = import(&b, &again, &[]);
     assert!(
         said.contains("→ codex     fast-forward: +2 records"),

@@ -142,6 +142,29 @@ impl Env {
         text.replace(RECORDED_HOME, self.home.to_str().unwrap())
     }
 
+    /// What `status`, `status --json`, `list` and `list --json` print (with exit status and
+    /// stderr) from the listings index, checked against what they print once it is deleted:
+    /// read from the states themselves, as before there was an index, and rebuilt.
+    pub fn listings(&self) -> Vec<String> {
+        let read = || {
+            ["status", "status --json", "list", "list --json"].map(|args| {
+                let args: Vec<&str> = args.split(' ').collect();
+                let out = self.run(&args);
+                format!("{:?}\n{}{}", out.status.code(), stdout(&out), stderr(&out))
+            })
+        };
+        let from_index = read();
+        let _ = std::fs::remove_file(self.data.join("listing.jsonl"));
+        let from_states = read();
+        for (index, states) in from_index.iter().zip(&from_states) {
+            assert_eq!(
+                index, states,
+                "the listings index says otherwise than the states"
+            );
+        }
+        from_index.into()
+    }
+
     pub fn status_json(&self) -> Value {
         let out = self.run(&["status", "--json"]);
         assert!(

@@ -54,6 +54,10 @@ fn hooks_killed_at_random_points_lose_nothing_and_double_nothing() {
     conversation.prompt("Read the big files.", |p| {
         env.hook(p);
     });
+    // The listings index is there: killed hooks leave torn lines in it too (checked at the end).
+    env.listings();
+    let index = env.data.join("listing.jsonl");
+    let mut torn_index = 0;
     let big = |id: String, n: usize| {
         let line = format!("line of file {n}: {}\n", "x".repeat(100));
         Call::read(id, line.repeat(200 * 1024 / line.len()))
@@ -102,6 +106,7 @@ fn hooks_killed_at_random_points_lose_nothing_and_double_nothing() {
         torn_mirror += usize::from(mirror.check());
         let journal = std::fs::read(&journal).unwrap();
         torn_journal += usize::from(journal.last() != Some(&b'\n'));
+        torn_index += usize::from(std::fs::read(&index).unwrap().last() != Some(&b'\n'));
     }
     conversation.stop("Read them all.", |p| {
         env.hook(p);
@@ -120,10 +125,12 @@ fn hooks_killed_at_random_points_lose_nothing_and_double_nothing() {
     assert!(!mirror.unwrap().check(), "the mirror ends in a torn line");
     assert_eq!(env.log_lines("ERROR"), Vec::<String>::new());
     assert_mirror(&env, &conversation.reference);
+    env.listings();
     eprintln!(
         "crash: {n} hooks with 200 KiB outputs, {sent} sent SIGKILL (delays up to {} µs): \
          {killed} killed, {} finished first; torn tails seen: {torn_mirror} in the mirror, \
-         {torn_journal} in the state journal; {leftovers} compaction temp files left; {:.1} s",
+         {torn_journal} in the state journal, {torn_index} in the listings index; \
+         {leftovers} compaction temp files left; {:.1} s",
         span.as_micros(),
         sent - killed,
         started.elapsed().as_secs_f64()

@@ -16,6 +16,8 @@ fn concurrent_hooks_write_every_call_exactly_once() {
     conversation.prompt("Run everything at once.", |p| {
         env.hook(p);
     });
+    // The listings index is there: every hook keeps it (checked at the end).
+    env.listings();
     let s = &conversation.synth;
     let mut reference = conversation.reference.clone();
     for round in 0..rounds {
@@ -56,6 +58,7 @@ fn concurrent_hooks_write_every_call_exactly_once() {
     });
     assert_eq!(env.log_lines("ERROR"), Vec::<String>::new());
     assert_mirror(&env, &conversation.reference);
+    env.listings();
     eprintln!(
         "stress: {rounds} rounds of {PARALLEL} concurrent hooks ({} calls), {} WARN, {:.1} s",
         rounds * PARALLEL,

@@ -1,0 +1,873 @@
+//! The listings index, `<data>/listing.jsonl`: one line per session with what `status` and
+//! `list` print, so that they read one small file instead of every session's state. Every
+//! save of a state appends its line when what it shows changed; the newest line of a session
+//! wins. Format, upkeep and recovery: docs/state.md, `listing.jsonl`.
+
+use super::{LockGuard, SessionFiles, SessionState, fs, lock};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, HashMap};
+use std::fs::{File, OpenOptions};
+use std::io::{self, Read, Write};
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::{FileExt, MetadataExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// The format of the index; an index of another version is rebuilt.
+const VERSION: u32 = 1;
+
+/// The index is compacted to one line per session past twice its size after the last
+/// compaction, and never below this size.
+const COMPACT_MIN: u64 = 512 * 1024;
+
+/// An append waits at most this for a compaction's or a rebuild's last step (a copy of the
+/// lines appended meanwhile, then a rename).
+const APPEND_WAIT: Duration = Duration::from_secs(2);
+
+/// A listing waits at most this for another process's rebuild, then reads the states itself.
+const REBUILD_WAIT: Duration = Duration::from_secs(10);
+
+pub fn path(data_dir: &Path) -> PathBuf {
+    data_dir.join("listing.jsonl")
+}
+
+/// Held by whoever rewrites the index (a compaction, a rebuild), never by an append.
+pub fn lock_path(data_dir: &Path) -> PathBuf {
+    data_dir.join("listing.lock")
+}
+
+/// What `status` and `list` show of one session.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Listed {
+    /// The state's key: the line's `key`, not repeated here.
+    #[serde(skip)]
+    pub key: String,
+    /// First, then `cwd`: a listing of one project or directory finds its lines by them
+    /// before parsing any.
+    pub project: PathBuf,
+    pub cwd: PathBuf,
+    pub transcript: PathBuf,
+    pub created_at: String,
+    pub last_sync: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<ListedSource>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub mirrors: BTreeMap<String, ListedMirror>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub retired: Vec<ListedRetired>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ListedSource {
+    pub agent: String,
+    pub id: String,
+    /// Came in a package: its copies are listed as mirrors.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub imported: bool,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub dropped: BTreeMap<String, u64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ListedMirror {
+    pub id: String,
+    pub path: PathBuf,
+    pub records: u64,
+    pub last_sync: String,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub losses: BTreeMap<String, u64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ListedRetired {
+    pub target: String,
+    pub id: String,
+    pub path: PathBuf,
+    pub reason: String,
+    pub retired_at: String,
+    pub successor: String,
+}
+
+impl Listed {
+    pub fn of(state: &SessionState) -> Listed {
+        Listed {
+            key: state.claude_session_id.clone(),
+            project: state.project.clone(),
+            cwd: state.cwd.clone(),
+            transcript: state.transcript_path.clone(),
+            created_at: state.created_at.clone(),
+            last_sync: state.last_sync.clone(),
+            title: state.title.clone(),
+            source: state.source.as_ref().map(|s| ListedSource {
+                agent: s.agent.clone(),
+                id: s.id.clone(),
+                imported: s.package.is_some(),
+                dropped: s.dropped.clone(),
+            }),
+            mirrors: state
+                .mirrors
+                .iter()
+                .map(|(target, m)| {
+                    let listed = ListedMirror {
+                        id: m.id.clone(),
+                        path: m.path.clone(),
+                        records: m.records,
+                        last_sync: m.last_sync.clone(),
+                        losses: m.losses.clone(),
+                    };
+                    (target.clone(), listed)
+                })
+                .collect(),
+            retired: state
+                .retired
+                .iter()
+                .map(|r| ListedRetired {
+                    target: r.target.clone(),
+                    id: r.id.clone(),
+                    path: r.path.clone(),
+                    reason: r.reason.clone(),
+                    retired_at: r.retired_at.clone(),
+                    successor: r.successor.clone(),
+                })
+                .collect(),
+        }
+    }
+
+    /// The agent and id the session comes from: `claude` and the key, unless handed over.
+    pub fn source(&self) -> (&str, &str) {
+        match &self.source {
+            Some(source) => (source.agent.as_str(), source.id.as_str()),
+            None => ("claude", self.key.as_str()),
+        }
+    }
+
+    /// The live mirror that carries a retired one on (`SessionState::live_successor`).
+    pub fn live_successor(&self, retired: &ListedRetired) -> Option<&str> {
+        self.mirrors.get(&retired.target).map(|m| m.id.as_str())
+    }
+}
+
+/// The first line of the index.
+#[derive(Serialize, Deserialize)]
+struct Header {
+    listing: u32,
+    /// The index's size when last compacted or rebuilt.
+    compacted: u64,
+    /// Links of `sessions/` that are not session directories (some file systems count files
+    /// too): the index holds `links - 2 - others` sessions.
+    #[serde(default)]
+    others: u64,
+}
+
+/// One session's line. `key` comes last: a line is whole only if it ends with it.
+#[derive(Serialize)]
+struct LineOut<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    session: Option<&'a Listed>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    gone: bool,
+    key: &'a str,
+}
+
+#[derive(Deserialize)]
+struct LineIn {
+    #[serde(default)]
+    session: Option<Listed>,
+    key: String,
+}
+
+/// How a line begins when its session's directory was removed.
+const GONE: &[u8] = br#"{"gone":true,"#;
+
+/// `{"session":{…},"key":"<key>"}`: a session; `{"key":"<key>"}`: a directory with no state
+/// to list; `{"gone":true,"key":"<key>"}`: removed.
+fn line(key: &str, session: Option<&Listed>, gone: bool) -> Vec<u8> {
+    let mut bytes = serde_json::to_vec(&LineOut { session, gone, key }).unwrap_or_default();
+    bytes.push(b'\n');
+    bytes
+}
+
+fn header(compacted: u64, others: u64) -> Vec<u8> {
+    let mut bytes = serde_json::to_vec(&Header {
+        listing: VERSION,
+        compacted,
+        others,
+    })
+    .unwrap_or_default();
+    bytes.push(b'\n');
+    bytes
+}
+
+/// The key of a whole line (as written, JSON-escaped), without parsing it. A line cut short
+/// by a killed write lacks its ending, `"key":"<key>"}`, which appears nowhere else: inside
+/// strings quotes are escaped.
+fn key_of(line: &[u8]) -> Option<&[u8]> {
+    const KEY: &[u8] = br#""key":""#;
+    let body = line.strip_suffix(br#""}"#)?;
+    // Keys are plain ids: the last quote opens the key (else, an escaped quote in a key made
+    // by hand, search for the field).
+    let at = match memchr::memrchr(b'"', body) {
+        Some(quote) if body[..=quote].ends_with(KEY) => quote + 1 - KEY.len(),
+        _ => memchr::memmem::rfind(body, KEY)?,
+    };
+    Some(&body[at + KEY.len()..]).filter(|key| !key.is_empty())
+}
+
+/// Hashes the keys of an index (our own ids, thousands per listing) faster than SipHash,
+/// which guards against keys chosen by an adversary.
+#[derive(Default)]
+struct KeyHasher(u64);
+
+impl std::hash::Hasher for KeyHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut word = [0; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(word))
+                .wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+        }
+    }
+}
+
+/// Each session's newest whole line, by key (as written).
+type Newest = HashMap<Box<[u8]>, Line, std::hash::BuildHasherDefault<KeyHasher>>;
+
+/// A session's newest whole line, as far as a scan keeps it.
+struct Line {
+    /// When its key was first seen: the order a compaction writes them in.
+    first: usize,
+    gone: bool,
+    /// The line, when the scan wanted it.
+    kept: Option<Vec<u8>>,
+}
+
+/// An index read line by line through a small buffer (its size does not matter to memory):
+/// its header and each session's newest whole line.
+struct Scan {
+    header: Header,
+    /// Bytes up to the end of the last whole line (a torn one after it is left out).
+    complete: usize,
+    newest: Newest,
+}
+
+impl Scan {
+    /// Reads an index, keeping the lines `keep` wants; `None` when it has no header of this
+    /// version.
+    fn read(
+        mut from: impl Read,
+        size: u64,
+        keep: impl Fn(&[u8]) -> bool,
+    ) -> io::Result<Option<Scan>> {
+        let mut buf = vec![0; 256 * 1024];
+        let (mut filled, mut consumed) = (0, 0);
+        let mut header: Option<Header> = None;
+        // Lines are some hundred bytes long.
+        let mut newest = Newest::with_capacity_and_hasher(size as usize / 512, Default::default());
+        loop {
+            if filled == buf.len() {
+                // A line longer than the buffer.
+                buf.resize(buf.len() * 2, 0);
+            }
+            let read = from.read(&mut buf[filled..])?;
+            if read == 0 {
+                break;
+            }
+            let mut start = 0;
+            for newline in memchr::memchr_iter(b'\n', &buf[filled..filled + read]) {
+                let line = &buf[start..filled + newline];
+                start = filled + newline + 1;
+                if header.is_none() {
+                    match serde_json::from_slice::<Header>(line) {
+                        Ok(found) if found.listing == VERSION => header = Some(found),
+                        _ => return Ok(None),
+                    }
+                    continue;
+                }
+                let Some(key) = key_of(line) else {
+                    continue;
+                };
+                let gone = line.starts_with(GONE);
+                let kept = (!gone && keep(line)).then(|| line.to_vec());
+                match newest.get_mut(key) {
+                    Some(entry) => (entry.gone, entry.kept) = (gone, kept),
+                    None => {
+                        let first = newest.len();
+                        newest.insert(key.into(), Line { first, gone, kept });
+                    }
+                }
+            }
+            filled += read;
+            buf.copy_within(start..filled, 0);
+            filled -= start;
+            consumed += start;
+        }
+        Ok(header.map(|header| Scan {
+            header,
+            complete: consumed,
+            newest,
+        }))
+    }
+
+    /// How many sessions have a directory, by their newest line.
+    fn present(&self) -> usize {
+        self.newest.values().filter(|line| !line.gone).count()
+    }
+
+    /// The lines kept, in the order their sessions were first seen.
+    fn kept(&self) -> Vec<&[u8]> {
+        let mut kept: Vec<&Line> = self.newest.values().filter(|l| l.kept.is_some()).collect();
+        kept.sort_unstable_by_key(|line| line.first);
+        kept.iter()
+            .filter_map(|line| line.kept.as_deref())
+            .collect()
+    }
+}
+
+/// A path in a line, found after `name` (the field's name with its colon): its bytes when
+/// written plainly; parsed when written so that it equals other paths only as a path
+/// (`/a/./b`, `/a//b`, `/a/b/`) or holds escapes.
+enum PathField<'a> {
+    Plain(&'a [u8]),
+    Parsed(PathBuf),
+}
+
+fn path_field<'a>(line: &'a [u8], name: &[u8]) -> Option<PathField<'a>> {
+    let value = line.strip_prefix(name)?;
+    let raw = value.strip_prefix(b"\"")?;
+    let raw = &raw[..memchr::memchr(b'"', raw)?];
+    // A slash that ends the path (but the root), or comes before another or a `.` component.
+    let odd = |slash: usize| match raw.get(slash + 1) {
+        None => slash > 0,
+        Some(b'/') => true,
+        Some(b'.') => matches!(raw.get(slash + 2), None | Some(b'/')),
+        _ => false,
+    };
+    let plain = memchr::memchr(b'\\', raw).is_none() && !memchr::memchr_iter(b'/', raw).any(odd);
+    if plain {
+        return Some(PathField::Plain(raw));
+    }
+    let path = PathBuf::deserialize(&mut serde_json::Deserializer::from_slice(value)).ok()?;
+    Some(PathField::Parsed(path))
+}
+
+/// Tells the lines a listing parses from those it skips.
+type LineTest = Box<dyn Fn(&[u8]) -> bool>;
+
+/// Which sessions a listing wants.
+#[derive(Clone, Copy)]
+pub enum Filter<'a> {
+    All,
+    /// Those governed by this project's configuration.
+    Project(&'a Path),
+    /// Those whose working directory is at or under this one.
+    Under(&'a Path),
+}
+
+impl Filter<'_> {
+    /// Whether a line may be a wanted session's, told without parsing it: only those are.
+    fn line_test(&self) -> LineTest {
+        match *self {
+            Filter::All => Box::new(|_| true),
+            Filter::Project(project) => {
+                let want = project.components().collect::<PathBuf>();
+                Box::new(move |line| {
+                    path_field(line, br#"{"session":{"project":"#).is_some_and(|got| match got {
+                        PathField::Plain(bytes) => bytes == want.as_os_str().as_bytes(),
+                        PathField::Parsed(path) => path == want,
+                    })
+                })
+            }
+            Filter::Under(dir) => {
+                let want = dir.components().collect::<PathBuf>();
+                Box::new(move |line| {
+                    let at = memchr::memmem::find(line, br#","cwd":"#);
+                    at.and_then(|at| path_field(&line[at..], br#","cwd":"#))
+                        .is_some_and(|got| match got {
+                            // Parsed later for `Path::starts_with`.
+                            PathField::Plain(bytes) => {
+                                bytes.starts_with(want.as_os_str().as_bytes())
+                            }
+                            PathField::Parsed(path) => path.starts_with(&want),
+                        })
+                })
+            }
+        }
+    }
+
+    fn wants(&self, listed: &Listed) -> bool {
+        match self {
+            Filter::All => true,
+            Filter::Project(project) => listed.project == *project,
+            Filter::Under(dir) => listed.cwd.starts_with(dir),
+        }
+    }
+}
+
+/// The sessions `filter` wants, most recently synced first, from the index. An index that is
+/// missing, of another version, unreadable or out of step with the sessions directory is
+/// rebuilt from the states first (once; a listing that cannot write it reads the states).
+pub fn sessions(data_dir: &Path, filter: Filter) -> Vec<Listed> {
+    let sessions_dir = data_dir.join("sessions");
+    if !sessions_dir.exists() {
+        return Vec::new();
+    }
+    let mut found = match read(data_dir, filter) {
+        Some(found) => found,
+        None => rebuilt(data_dir, filter),
+    };
+    found.sort_by(|a, b| b.last_sync.cmp(&a.last_sync).then(a.key.cmp(&b.key)));
+    found
+}
+
+/// The wanted sessions from the index; `None` when it must be rebuilt.
+fn read(data_dir: &Path, filter: Filter) -> Option<Vec<Listed>> {
+    let file = crate::read::open_read(&path(data_dir)).ok()?;
+    let meta = file.metadata().ok()?;
+    if !meta.is_file() {
+        return None;
+    }
+    let scan = Scan::read(file, meta.len(), filter.line_test()).ok()??;
+    let dirs = session_dirs(&data_dir.join("sessions")).ok()?;
+    if dirs.checked_sub(scan.header.others)? != scan.present() as u64 {
+        return None;
+    }
+    let mut found = Vec::new();
+    for line in scan.kept() {
+        // Whole by its ending, yet not an entry: damaged, so not to be trusted.
+        let parsed: LineIn = serde_json::from_slice(line).ok()?;
+        if let Some(mut listed) = parsed.session {
+            listed.key = parsed.key;
+            if filter.wants(&listed) {
+                found.push(listed);
+            }
+        }
+    }
+    Some(found)
+}
+
+/// Links of the sessions directory that count its subdirectories (`n + 2`), one `stat`; where
+/// the file system does not count them (btrfs, ext4 past 65,000), its subdirectories listed.
+fn session_dirs(sessions: &Path) -> io::Result<u64> {
+    let links = std::fs::metadata(sessions)?.nlink();
+    if links >= 2 {
+        return Ok(links - 2);
+    }
+    Ok(std::fs::read_dir(sessions)?
+        .flatten()
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+        .count() as u64)
+}
+
+/// Rebuilds the index from the states (one process at a time) and gives what `filter` wants.
+fn rebuilt(data_dir: &Path, filter: Filter) -> Vec<Listed> {
+    let entries = match LockGuard::acquire(&lock_path(data_dir), REBUILD_WAIT) {
+        Ok(_lock) => {
+            // Another listing may have rebuilt it while this one waited.
+            if let Some(found) = read(data_dir, filter) {
+                return found;
+            }
+            rebuild(data_dir)
+        }
+        Err(_) => from_states(data_dir).0,
+    };
+    entries
+        .into_iter()
+        .filter_map(|(_, listed)| listed)
+        .filter(|listed| filter.wants(listed))
+        .collect()
+}
+
+/// Each session directory's key and what its state lists (`None`: no state to list).
+type Entries = Vec<(String, Option<Listed>)>;
+
+/// Every session directory's entry, read from its state, and the links of `sessions/` that
+/// are not session directories.
+fn from_states(data_dir: &Path) -> (Entries, u64) {
+    let sessions = data_dir.join("sessions");
+    let links = std::fs::metadata(&sessions).map_or(0, |m| m.nlink());
+    let mut entries = Vec::new();
+    for dir in std::fs::read_dir(&sessions).into_iter().flatten().flatten() {
+        if !dir.file_type().is_ok_and(|t| t.is_dir()) {
+            continue;
+        }
+        let key = dir.file_name().to_string_lossy().into_owned();
+        let state = super::load_state(&SessionFiles::new(data_dir, &key).state);
+        let listed = state.ok().flatten().and_then(|state| state.listed);
+        let listed = listed.map(|listed| Listed {
+            key: key.clone(),
+            ..listed
+        });
+        entries.push((key, listed));
+    }
+    let others = if links >= 2 {
+        (links - 2).saturating_sub(entries.len() as u64)
+    } else {
+        0
+    };
+    (entries, others)
+}
+
+/// Writes the index afresh from the states, under the rewriters' lock (held by the caller).
+/// Lines appended while the states are read go after the rebuilt ones: they are newer. What
+/// cannot be written is still returned.
+fn rebuild(data_dir: &Path) -> Entries {
+    let index = path(data_dir);
+    // From here on, saves append to this empty index, so none goes missing while the states
+    // are read; listings meanwhile find it short and wait for this rebuild.
+    let empty = header(0, 0);
+    let placed = replace_exclusively(&index, |_| Some(empty.clone())).is_ok();
+    let (entries, others) = from_states(data_dir);
+    if placed {
+        let _ = replace_exclusively(&index, |current| {
+            // Still the empty index, grown only by appends.
+            let appended = whole_lines(current.strip_prefix(&empty[..])?);
+            let mut body = Vec::new();
+            for (key, listed) in &entries {
+                body.extend(line(key, listed.as_ref(), false));
+            }
+            body.extend_from_slice(appended);
+            Some(with_header(body, others))
+        });
+    }
+    entries
+}
+
+/// `body` after a header recording its size.
+fn with_header(body: Vec<u8>, others: u64) -> Vec<u8> {
+    // The size depends on the header's own digits: two passes settle it.
+    let mut size = body.len() as u64;
+    for _ in 0..2 {
+        size = (header(size, others).len() + body.len()) as u64;
+    }
+    let mut bytes = header(size, others);
+    bytes.extend(body);
+    bytes
+}
+
+/// `bytes` up to the end of its last whole line.
+fn whole_lines(bytes: &[u8]) -> &[u8] {
+    &bytes[..memchr::memrchr(b'\n', bytes).map_or(0, |i| i + 1)]
+}
+
+/// Replaces the index with what `content` makes of its current bytes (`None`: leave it),
+/// holding its exclusive lock: no append is under way, and appends waiting find the new file
+/// (they check, once locked, that theirs is still the one at the path).
+fn replace_exclusively(
+    index: &Path,
+    content: impl FnOnce(&[u8]) -> Option<Vec<u8>>,
+) -> io::Result<()> {
+    let mut current = Vec::new();
+    let _held = match open(index) {
+        Ok(mut file) => {
+            lock::flock_within(&file, lock::Flock::Exclusive, APPEND_WAIT)?;
+            if lock::is_at(&file, index)? {
+                file.read_to_end(&mut current)?;
+            }
+            Some(file)
+        }
+        Err(err) if err.kind() == io::ErrorKind::NotFound => None,
+        Err(err) => return Err(err),
+    };
+    match content(&current) {
+        Some(bytes) => fs::write_atomic(index, &bytes),
+        None => Ok(()),
+    }
+}
+
+fn open(index: &Path) -> io::Result<File> {
+    OpenOptions::new()
+        .read(true)
+        .append(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(index)
+}
+
+/// Keeps the index current after `state` was saved: appends its line when what it lists
+/// changed since it was loaded or last saved. A line that cannot be appended takes the index
+/// with it (the next listing rebuilds it): an index missing a change must not be read.
+pub(super) fn record(files: &SessionFiles, state: &mut SessionState) {
+    let listed = Listed::of(state);
+    if state.listed.as_ref() == Some(&listed) {
+        return;
+    }
+    let appended = append(&files.listing, &line(&files.key, Some(&listed), false));
+    state.listed = Some(listed);
+    settle(&files.listing, appended);
+}
+
+/// After a session's state was removed: its line says the directory went, or that it stays
+/// with nothing to list (files of someone else's in it).
+pub(super) fn forget(data_dir: &Path, key: &str, dir_gone: bool) {
+    let index = path(data_dir);
+    let appended = append(&index, &line(key, None, dir_gone));
+    settle(&index, appended);
+}
+
+fn settle(index: &Path, appended: io::Result<Option<u64>>) {
+    match appended {
+        Ok(Some(size)) => compact_past(index, size),
+        Ok(None) => {}
+        Err(_) => {
+            let _ = std::fs::remove_file(index);
+        }
+    }
+}
+
+/// Appends one whole line, in one write, under the index's shared lock; returns the index's
+/// new size (`None`: there is no index, the next listing builds it from the states).
+fn append(index: &Path, line: &[u8]) -> io::Result<Option<u64>> {
+    // A rewrite replaces the file between our open and our lock at most once or twice.
+    for _ in 0..3 {
+        let mut file = match open(index) {
+            Ok(file) => file,
+            Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(err) => return Err(err),
+        };
+        lock::flock_within(&file, lock::Flock::Shared, APPEND_WAIT)?;
+        if !lock::is_at(&file, index)? {
+            continue;
+        }
+        let len = file.metadata()?.len();
+        let mut last = [b'\n'];
+        if len > 0 {
+            file.read_exact_at(&mut last, len - 1)?;
+        }
+        let mut bytes = Vec::with_capacity(line.len() + 1);
+        if last != [b'\n'] {
+            // A writer killed mid-line left it torn: glued to it, this line would be lost too.
+            bytes.push(b'\n');
+        }
+        bytes.extend_from_slice(line);
+        file.write_all(&bytes)?;
+        return Ok(Some(len + bytes.len() as u64));
+    }
+    Err(io::Error::other("the listings index kept being replaced"))
+}
+
+/// Compacts the index when it has grown to `size`, past its limit.
+fn compact_past(index: &Path, size: u64) {
+    if size <= COMPACT_MIN {
+        return;
+    }
+    let Ok(Some(first)) = crate::read::first_line(index, 256) else {
+        return;
+    };
+    let Ok(header) = serde_json::from_str::<Header>(&first) else {
+        return;
+    };
+    if size > 2 * header.compacted {
+        let data_dir = index.parent().unwrap_or(Path::new("."));
+        compact(data_dir);
+    }
+}
+
+/// Rewrites the index to each session's newest line. The lines are gathered without holding
+/// appends off; only the copy of those appended meanwhile and the rename are done under the
+/// index's exclusive lock. Skipped while another process rewrites it.
+fn compact(data_dir: &Path) {
+    let Ok(_lock) = LockGuard::acquire(&lock_path(data_dir), Duration::ZERO) else {
+        return;
+    };
+    let index = path(data_dir);
+    let Ok(bytes) = crate::read::read_regular(&index, u64::MAX) else {
+        return;
+    };
+    // An index of another version is left for a listing to rebuild.
+    let Ok(Some(scan)) = Scan::read(&bytes[..], bytes.len() as u64, |_| true) else {
+        return;
+    };
+    let mut body = Vec::with_capacity(bytes.len() / 2);
+    for line in scan.kept() {
+        body.extend_from_slice(line);
+        body.push(b'\n');
+    }
+    let read = &bytes[..scan.complete];
+    let _ = replace_exclusively(&index, |current| {
+        // Still the file read above, grown only by appends.
+        let appended = current.strip_prefix(read)?;
+        body.extend_from_slice(whole_lines(appended));
+        Some(with_header(body, scan.header.others))
+    });
+}
+
+/// What `doctor` found of the index.
+pub enum Checked {
+    /// No session directory: nothing to index.
+    Empty,
+    /// It lists every session as its state says (how many).
+    Current(usize),
+    /// There was none yet (no listing since the sessions began, or since it was deleted); it
+    /// was built (with how many sessions).
+    Built(usize),
+    /// It was missing, unreadable or out of date (how many sessions differed, when it could
+    /// be read) and was rebuilt.
+    Rebuilt(Option<usize>),
+}
+
+/// Compares the index with every state (doctor's thorough check), and rebuilds it when they
+/// differ.
+pub fn check(data_dir: &Path) -> io::Result<Checked> {
+    if !data_dir.join("sessions").exists() {
+        return Ok(Checked::Empty);
+    }
+    let _lock = LockGuard::acquire(&lock_path(data_dir), REBUILD_WAIT)?;
+    if !path(data_dir).exists() {
+        let built = rebuild(data_dir);
+        return Ok(Checked::Built(
+            built.iter().filter(|e| e.1.is_some()).count(),
+        ));
+    }
+    let expected: HashMap<String, Listed> = from_states(data_dir)
+        .0
+        .into_iter()
+        .filter_map(|(key, listed)| Some((key, listed?)))
+        .collect();
+    let differing = read(data_dir, Filter::All).map(|found| {
+        let (mut same, mut unknown) = (0, 0);
+        for listed in &found {
+            match expected.get(&listed.key) {
+                Some(state) => same += usize::from(state == listed),
+                None => unknown += 1,
+            }
+        }
+        expected.len() + unknown - same
+    });
+    if differing == Some(0) {
+        return Ok(Checked::Current(expected.len()));
+    }
+    rebuild(data_dir);
+    Ok(Checked::Rebuilt(differing))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn listed(key: &str, project: &str, last_sync: &str) -> Listed {
+        Listed {
+            key: key.to_owned(),
+            project: project.into(),
+            cwd: project.into(),
+            transcript: "/t.jsonl".into(),
+            created_at: "2026-01-01T00:00:00Z".into(),
+            last_sync: last_sync.into(),
+            title: Some("say \"key\":\"x\"}".into()),
+            source: None,
+            mirrors: BTreeMap::new(),
+            retired: Vec::new(),
+        }
+    }
+
+    fn text(lines: &[Vec<u8>]) -> Vec<u8> {
+        let mut bytes = header(0, 0);
+        lines.iter().for_each(|l| bytes.extend(l));
+        bytes
+    }
+
+    #[test]
+    fn the_newest_whole_line_of_each_session_wins() {
+        let a1 = listed("a", "/p", "1");
+        let mut a2 = listed("a", "/p", "2");
+        // Longer than the buffer lines are read through.
+        a2.title = Some("x".repeat(300 * 1024));
+        let mut torn = line("a", Some(&listed("a", "/p", "3")), false);
+        torn.truncate(torn.len() - 3);
+        torn.push(b'\n');
+        let index = text(&[
+            line("a", Some(&a1), false),
+            line("b", Some(&a1), false),
+            line("a", Some(&a2), false),
+            torn,
+            line("b", None, true),
+            line("c", None, false),
+        ]);
+        let scan = Scan::read(&index[..], 0, |_| true).unwrap().unwrap();
+        assert_eq!(scan.present(), 2);
+        let kept = scan.kept();
+        assert_eq!(kept.len(), 2);
+        let newest: LineIn = serde_json::from_slice(kept[0]).unwrap();
+        assert_eq!(newest.session.unwrap().last_sync, "2");
+        assert_eq!(kept[1], br#"{"key":"c"}"#);
+        assert_eq!(scan.complete, index.len());
+    }
+
+    #[test]
+    fn a_line_is_whole_when_it_ends_with_its_key() {
+        let whole = line("a\"b", None, true);
+        let whole = whole.strip_suffix(b"\n").unwrap();
+        assert_eq!(key_of(whole), Some(&br#"a\"b"#[..]));
+        assert_eq!(key_of(br#"{"key":"a"}"#), Some(&b"a"[..]));
+        assert_eq!(key_of(br#"{"key":"a"#), None);
+        assert_eq!(key_of(br#"{"session":{"title":"x"}"#), None);
+    }
+
+    #[test]
+    fn another_version_is_no_index() {
+        let scan = |bytes: &[u8]| Scan::read(bytes, 0, |_| true).unwrap();
+        assert!(scan(b"{\"listing\":0,\"compacted\":0}\n").is_none());
+        assert!(scan(b"").is_none());
+        assert!(scan(&text(&[])).is_some());
+    }
+
+    #[test]
+    fn filters_look_for_their_field_whole() {
+        let plain = line("a", Some(&listed("a", "/p/q", "1")), false);
+        assert!(Filter::Under(Path::new("/p")).line_test()(&plain));
+        assert!(!Filter::Under(Path::new("/q")).line_test()(&plain));
+        assert!(Filter::Project(Path::new("/p/q")).line_test()(&plain));
+        assert!(Filter::Project(Path::new("/p/q/")).line_test()(&plain));
+        assert!(!Filter::Project(Path::new("/p")).line_test()(&plain));
+        // Paths equal as paths, not as bytes.
+        let odd = line("a", Some(&listed("a", "/p/./q/", "1")), false);
+        assert!(Filter::Project(Path::new("/p/q")).line_test()(&odd));
+        let odd_root = line("a", Some(&listed("a", "//p/q", "1")), false);
+        assert!(Filter::Project(Path::new("/p/q")).line_test()(&odd_root));
+        let root = line("a", Some(&listed("a", "/", "1")), false);
+        assert!(Filter::Project(Path::new("/")).line_test()(&root));
+        assert!(Filter::Under(Path::new("/p/q")).line_test()(&odd));
+        assert!(!Filter::Project(Path::new("/p")).line_test()(&odd));
+        let sibling = listed("a", "/pq", "1");
+        assert!(!Filter::Under(Path::new("/p")).wants(&sibling));
+    }
+
+    #[test]
+    fn a_grown_index_is_compacted_to_the_newest_lines_by_the_append_past_its_limit() {
+        let dir = tempfile::tempdir().unwrap();
+        for key in ["a", "b"] {
+            std::fs::create_dir_all(dir.path().join("sessions").join(key)).unwrap();
+        }
+        let mut bytes = header(0, 0);
+        for n in 0..600 {
+            let mut session = listed(if n % 2 == 0 { "a" } else { "b" }, "/p", &n.to_string());
+            session.title = Some("x".repeat(1000));
+            bytes.extend(line(&session.key, Some(&session), false));
+        }
+        std::fs::write(path(dir.path()), &bytes).unwrap();
+        forget(dir.path(), "c", true);
+
+        let text = std::fs::read_to_string(path(dir.path())).unwrap();
+        assert_eq!(text.lines().count(), 3, "header, a, b");
+        let header: Header = serde_json::from_str(text.lines().next().unwrap()).unwrap();
+        assert_eq!(header.compacted, text.len() as u64);
+        let mut found = read(dir.path(), Filter::All).unwrap();
+        found.sort_by(|x, y| x.key.cmp(&y.key));
+        let newest: Vec<&str> = found.iter().map(|s| s.last_sync.as_str()).collect();
+        assert_eq!(newest, ["598", "599"]);
+    }
+
+    #[test]
+    fn the_header_records_the_size_written() {
+        let body = vec![b'x'; 95];
+        let bytes = with_header(body, 3);
+        let first = std::str::from_utf8(&bytes).unwrap().lines().next().unwrap();
+        let header: Header = serde_json::from_str(first).unwrap();
+        assert_eq!(header.compacted, bytes.len() as u64);
+        assert_eq!(header.others, 3);
+    }
+}

@@ -1,0 +1,310 @@
+//! The listings index `status` and `list` read (`<data>/listing.jsonl`): kept current by hooks
+//! and `clean`, read without the states, rebuilt when missing, damaged or out of step with the
+//! sessions directory; what the listings print stays what the states say (`Env::listings`).
+
+use crate::support::home::{Env, stdout};
+use serde_json::{Value, json};
+use session_sync::agents::claude;
+use std::io::Write;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+
+const A: &str = "0a000000-0000-4000-8000-00000000000a";
+const B: &str = "0b000000-0000-4000-8000-00000000000b";
+const C: &str = "0c000000-0000-4000-8000-00000000000c";
+
+fn index(env: &Env) -> PathBuf {
+    env.data.join("listing.jsonl")
+}
+
+/// The index file as it is now, held open (so that its inode is not reused).
+fn hold(env: &Env) -> std::fs::File {
+    std::fs::File::open(index(env)).unwrap()
+}
+
+/// Whether the index is still the file `held`: a rebuild or a compaction replaces it, an
+/// append does not.
+fn still(env: &Env, held: &std::fs::File) -> bool {
+    std::fs::metadata(index(env)).unwrap().ino() == held.metadata().unwrap().ino()
+}
+
+/// A prompt of Claude Code session `session` run in `cwd`: its transcript line, then its
+/// UserPromptSubmit hook.
+fn prompt(env: &Env, cwd: &Path, session: &str, text: &str) {
+    let folder = claude::project_folder_name(cwd.to_str().unwrap());
+    let transcript = env
+        .home
+        .join(".claude/projects")
+        .join(folder)
+        .join(format!("{session}.jsonl"));
+    std::fs::create_dir_all(transcript.parent().unwrap()).unwrap();
+    let prompt_id = format!("p-{}", text.replace(' ', "-"));
+    let line = json!({"type": "user", "uuid": format!("u-{text}"), "parentUuid": null,
+        "promptId": prompt_id, "timestamp": "2026-11-21T10:55:50.773Z", "sessionId": session,
+        "cwd": cwd, "message": {"role": "user", "content": text}});
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&transcript)
+        .unwrap();
+    writeln!(file, "{line}").unwrap();
+    let payload = json!({"session_id": session, "transcript_path": transcript, "cwd": cwd,
+        "hook_event_name": "UserPromptSubmit", "prompt_id": prompt_id, "prompt": text});
+    env.hook(payload.to_string().as_bytes());
+}
+
+fn run_in(env: &Env, dir: &Path, args: &[&str]) -> String {
+    let out = env.command(args).current_dir(dir).output().unwrap();
+    assert!(out.status.success(), "{args:?}: {out:?}");
+    stdout(&out)
+}
+
+/// `status --json` or `list --json`: each session's key and its mirrors' record counts.
+fn listed(json: &str) -> Vec<(String, Vec<u64>)> {
+    let value: Value = serde_json::from_str(json).unwrap();
+    value["sessions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            let records = s["mirrors"].as_array().unwrap().iter();
+            (
+                s["claude_session_id"].as_str().unwrap().to_owned(),
+                records.map(|m| m["records"].as_u64().unwrap()).collect(),
+            )
+        })
+        .collect()
+}
+
+fn keys(listed: &[(String, Vec<u64>)]) -> Vec<&str> {
+    let mut keys: Vec<&str> = listed.iter().map(|(key, _)| key.as_str()).collect();
+    keys.sort_unstable();
+    keys
+}
+
+#[test]
+fn hooks_keep_the_index_that_listings_read_alone() {
+    let env = Env::new();
+    env.init();
+    assert!(stdout(&env.run(&["list"])).contains("No session mirrored yet"));
+    assert!(!index(&env).exists(), "an empty listing wrote an index");
+    prompt(&env, &env.project, A, "First task");
+    assert!(!index(&env).exists(), "a hook built the index");
+    env.listings();
+    let built = hold(&env);
+    let size = std::fs::metadata(index(&env)).unwrap().len();
+
+    prompt(&env, &env.project, A, "Second step");
+    prompt(&env, &env.project, B, "Another task");
+    let status = listed(&run_in(&env, &env.project, &["status", "--json"]));
+    assert_eq!(status[0], (B.to_owned(), vec![1]), "most recent first");
+    assert_eq!(status[1], (A.to_owned(), vec![2]));
+    assert!(still(&env, &built), "rebuilt instead of appended to");
+    assert!(std::fs::metadata(index(&env)).unwrap().len() > size);
+
+    // The listings read no state: without one, the session is still listed, from the index.
+    let state = env.data.join("sessions").join(A).join("state.jsonl");
+    let aside = state.with_extension("aside");
+    std::fs::rename(&state, &aside).unwrap();
+    assert!(stdout(&env.run(&["list"])).contains("First task"));
+    std::fs::rename(&aside, &state).unwrap();
+
+    let text = env.listings();
+    assert!(text[0].contains("\"Another task\""), "{}", text[0]);
+}
+
+#[test]
+fn status_lists_its_own_project_and_list_every_one() {
+    let env = Env::new();
+    env.init();
+    let other = env.home.join("other");
+    let nested = other.join("src");
+    std::fs::create_dir_all(&nested).unwrap();
+    run_in(&env, &other, &["init"]);
+    prompt(&env, &env.project, A, "Here");
+    prompt(&env, &other, B, "There");
+    env.listings();
+    prompt(&env, &nested, C, "Deeper there");
+
+    let here = listed(&run_in(&env, &env.project, &["status", "--json"]));
+    assert_eq!(keys(&here), [A]);
+    let there = listed(&run_in(&env, &other, &["status", "--json"]));
+    assert_eq!(keys(&there), [B, C]);
+    let text = run_in(&env, &nested, &["status"]);
+    assert!(text.contains("\"Deeper there\"") && !text.contains("\"Here\""));
+    let all = listed(&run_in(&env, &env.project, &["list", "--json"]));
+    assert_eq!(keys(&all), [A, B, C]);
+    env.listings();
+}
+
+/// Makes a session look last synced 40 days ago, as an older save would have.
+fn age(env: &Env, session: &str) {
+    let state = env.data.join("sessions").join(session).join("state.jsonl");
+    let text = std::fs::read_to_string(&state).unwrap();
+    let mut value: Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
+    let then = (chrono::Utc::now() - chrono::TimeDelta::days(40)).to_rfc3339();
+    value["last_sync"] = json!(then);
+    for mirror in value["mirrors"].as_object_mut().unwrap().values_mut() {
+        mirror["last_sync"] = json!(then);
+    }
+    let mut file = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&state)
+        .unwrap();
+    writeln!(file, "{value}").unwrap();
+}
+
+#[test]
+fn clean_takes_its_sessions_out_of_the_index() {
+    let env = Env::new();
+    env.init();
+    prompt(&env, &env.project, A, "Old work");
+    prompt(&env, &env.project, B, "New work");
+    age(&env, A);
+    env.listings();
+    let built = hold(&env);
+    let cleaned = run_in(&env, &env.project, &["clean", "--older-than", "30d"]);
+    assert!(cleaned.contains("removed its state"), "{cleaned}");
+    let status = listed(&run_in(&env, &env.project, &["status", "--json"]));
+    assert_eq!(keys(&status), [B]);
+    assert!(still(&env, &built), "rebuilt instead of told");
+    assert!(
+        std::fs::read_to_string(index(&env))
+            .unwrap()
+            .contains(&format!("{{\"gone\":true,\"key\":\"{A}\"}}"))
+    );
+    env.listings();
+}
+
+#[test]
+fn a_torn_line_is_skipped_and_the_next_one_starts_afresh() {
+    let env = Env::new();
+    env.init();
+    prompt(&env, &env.project, A, "First task");
+    env.listings();
+    let built = hold(&env);
+    // A save killed while appending its line: the line is cut short.
+    let text = std::fs::read_to_string(index(&env)).unwrap();
+    let newest = text.lines().last().unwrap().replace("First task", "Torn");
+    let mut file = std::fs::OpenOptions::new()
+        .append(true)
+        .open(index(&env))
+        .unwrap();
+    write!(file, "{}", &newest[..newest.len() - 3]).unwrap();
+    let status = run_in(&env, &env.project, &["status"]);
+    assert!(
+        status.contains("\"First task\"") && !status.contains("Torn"),
+        "{status}"
+    );
+    assert!(still(&env, &built));
+
+    prompt(&env, &env.project, A, "Second step");
+    let text = std::fs::read_to_string(index(&env)).unwrap();
+    assert!(text.contains(&format!("{}\n{{", &newest[..newest.len() - 3])));
+    assert_eq!(
+        listed(&run_in(&env, &env.project, &["list", "--json"]))[0].1,
+        [2]
+    );
+    assert!(still(&env, &built));
+    env.listings();
+}
+
+#[test]
+fn a_missing_outdated_or_incomplete_index_is_rebuilt_once() {
+    let env = Env::new();
+    env.init();
+    prompt(&env, &env.project, A, "First task");
+    prompt(&env, &env.project, B, "Another task");
+    let expected = env.listings();
+
+    std::fs::remove_file(index(&env)).unwrap();
+    assert_eq!(env.listings(), expected);
+    assert!(index(&env).exists());
+
+    // An index of another format.
+    std::fs::write(index(&env), "{\"listing\":0,\"compacted\":0}\n").unwrap();
+    assert_eq!(
+        listed(&run_in(&env, &env.project, &["list", "--json"])).len(),
+        2
+    );
+    let rebuilt = hold(&env);
+    run_in(&env, &env.project, &["list"]);
+    assert!(still(&env, &rebuilt), "rebuilt twice");
+
+    // A session whose saves did not reach the index (an older binary, a crash before its
+    // first line): the sessions directory holds one more than the index.
+    let state = std::fs::read_to_string(env.data.join("sessions").join(A).join("state.jsonl"))
+        .unwrap()
+        .replace(A, C)
+        .replace("First task", "Saved elsewhere");
+    std::fs::create_dir_all(env.data.join("sessions").join(C)).unwrap();
+    std::fs::write(env.data.join("sessions").join(C).join("state.jsonl"), state).unwrap();
+    let status = run_in(&env, &env.project, &["status"]);
+    assert!(status.contains("\"Saved elsewhere\""), "{status}");
+    assert!(!still(&env, &rebuilt));
+    env.listings();
+}
+
+#[test]
+fn doctor_compares_the_index_with_every_state_and_rebuilds_it() {
+    let env = Env::new();
+    env.init();
+    prompt(&env, &env.project, A, "First task");
+    let doctor = |env: &Env| stdout(&env.run(&["doctor"]));
+    let out = doctor(&env);
+    assert!(
+        out.contains("built from the states of 1 session(s)"),
+        "{out}"
+    );
+    let out = doctor(&env);
+    assert!(out.contains("1 session(s), as their states say"), "{out}");
+    // A state changed behind the index's back (by hand, or an older binary).
+    let path = env.data.join("sessions").join(A).join("state.jsonl");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let edited = text
+        .lines()
+        .last()
+        .unwrap()
+        .replace("First task", "Renamed");
+    std::fs::write(&path, format!("{text}{edited}\n")).unwrap();
+    let out = doctor(&env);
+    assert!(
+        out.contains("warn  listings index")
+            && out.contains("1 session(s) listed otherwise than their states say; rebuilt"),
+        "{out}"
+    );
+    assert!(run_in(&env, &env.project, &["status"]).contains("\"Renamed\""));
+    env.listings();
+}
+
+#[test]
+fn concurrent_saves_and_rebuilds_lose_no_line() {
+    let env = Env::new();
+    env.init();
+    let keys: Vec<String> = (0..8)
+        .map(|i| format!("0d000000-0000-4000-8000-{i:012}"))
+        .collect();
+    for key in &keys {
+        prompt(&env, &env.project, key, "Start");
+    }
+    env.listings();
+    for round in 0..4 {
+        if round % 2 == 1 {
+            // The listings running meanwhile rebuild it while the hooks append.
+            std::fs::remove_file(index(&env)).unwrap();
+        }
+        std::thread::scope(|scope| {
+            for key in &keys {
+                let env = &env;
+                scope.spawn(move || prompt(env, &env.project, key, &format!("Round {round}")));
+            }
+            for _ in 0..3 {
+                scope.spawn(|| run_in(&env, &env.project, &["list"]));
+            }
+        });
+    }
+    let all = listed(&run_in(&env, &env.project, &["list", "--json"]));
+    assert_eq!(all.len(), keys.len());
+    assert!(all.iter().all(|(_, records)| records == &[5]), "{all:?}");
+    env.listings();
+}
