@@ -107,12 +107,11 @@ impl Home {
         command
     }
 
-    /// Waits for the hook's child, which holds its place in the session's queue until the
-    /// event is mirrored.
+    /// Waits for the hook's child, which holds the session lock until the event is mirrored.
     pub fn settle(&self) {
-        let queue =
-            std::fs::File::open(self.data.join("sessions").join(SESSION).join("queue")).unwrap();
-        fs2::FileExt::lock_exclusive(&queue).unwrap();
+        let lock =
+            std::fs::File::open(self.data.join("sessions").join(SESSION).join("lock")).unwrap();
+        fs2::FileExt::lock_exclusive(&lock).unwrap();
     }
 }
 
