@@ -87,15 +87,7 @@ impl Bench {
     }
 
     fn command(&self, program: &str) -> Command {
-        let mut command = Command::new(program);
-        command
-            .env_clear()
-            .env("HOME", &self.home)
-            .env("PATH", "/usr/bin:/bin")
-            .env("SESSION_SYNC_DATA_DIR", &self.data)
-            .env("CODEX_HOME", self.home.join(".codex"))
-            .current_dir(&self.project);
-        command
+        common::command_in(program, &self.home, &self.data, &self.project)
     }
 
     fn run(&self, args: &[&str]) -> String {

@@ -51,12 +51,12 @@ pub fn write(
     let mut batches = Vec::new();
     for (target, encoder) in &encoders {
         let continued = diverged.iter().position(|(t, _)| t == target);
-        let batch = match (state.mirrors.get_mut(*target), continued) {
+        let planned = match (state.mirrors.get_mut(*target), continued) {
             // A mirror the user continued in its agent is never appended to: a fork carries
             // the whole history on, live, and the old one is kept for `status`.
             (Some(_), Some(at)) => {
                 let (_, reason) = diverged.remove(at);
-                match fork(
+                fork(
                     &mut history,
                     state,
                     target,
@@ -64,29 +64,22 @@ pub fn write(
                     config,
                     now,
                     reason,
-                ) {
-                    Ok(Some(batch)) => batch,
-                    Ok(None) => continue,
-                    Err(problem) => {
-                        problems.push(problem);
-                        continue;
-                    }
-                }
+                )
             }
             (Some(mirror), None) => {
                 let mut lines = Vec::new();
                 let count = encoder.encode(records, &mut mirror.cursor, &mut lines);
                 count_losses(&mut mirror.losses, encoder.as_ref(), records, config);
-                Batch {
+                Ok(Some(Batch {
                     target: target.to_string(),
                     lines,
                     records: count,
-                }
+                }))
             }
             // A live session opens a new target's mirror at its next new records (an idle
             // hook must not read the whole journal); a hand-off opens it at once.
-            (None, _) if records.is_empty() && state.source.is_none() => continue,
-            (None, _) => match open(
+            (None, _) if records.is_empty() && state.source.is_none() => Ok(None),
+            (None, _) => open(
                 &mut history,
                 state,
                 target,
@@ -94,21 +87,14 @@ pub fn write(
                 config,
                 now,
                 None,
-            ) {
-                Ok(Some(batch)) => batch,
-                Ok(None) => continue,
-                Err(problem) => {
-                    problems.push(problem);
-                    continue;
-                }
-            },
+            ),
         };
-        if !batch.lines.is_empty() {
-            batches.push(batch);
+        match planned {
+            Ok(Some(batch)) if !batch.lines.is_empty() => batches.push(batch),
+            Ok(_) => {}
+            Err(problem) => problems.push(problem),
         }
     }
-    // Continued mirrors of targets not written now are left as they are.
-
     // Saved once, then written. A mirror found continued only now keeps its lines pending;
     // the next write forks it.
     let flushed = store::commit(files, state, batches, &now_text).map_err(save_error)?;

@@ -96,15 +96,7 @@ impl Home {
 
     /// `program` run as a hook or a command would be, in the project, with this home only.
     pub fn command(&self, program: &str) -> Command {
-        let mut command = Command::new(program);
-        command
-            .env_clear()
-            .env("HOME", &self.home)
-            .env("PATH", "/usr/bin:/bin")
-            .env("SESSION_SYNC_DATA_DIR", &self.data)
-            .env("CODEX_HOME", self.home.join(".codex"))
-            .current_dir(&self.project);
-        command
+        command_in(program, &self.home, &self.data, &self.project)
     }
 
     /// Waits for the hook's child, which holds the session lock until the event is mirrored.
@@ -113,6 +105,19 @@ impl Home {
             std::fs::File::open(self.data.join("sessions").join(SESSION).join("lock")).unwrap();
         fs2::FileExt::lock_exclusive(&lock).unwrap();
     }
+}
+
+/// `program` with `home` as its only home and `data` as session-sync's data, run in `cwd`.
+pub fn command_in(program: &str, home: &Path, data: &Path, cwd: &Path) -> Command {
+    let mut command = Command::new(program);
+    command
+        .env_clear()
+        .env("HOME", home)
+        .env("PATH", "/usr/bin:/bin")
+        .env("SESSION_SYNC_DATA_DIR", data)
+        .env("CODEX_HOME", home.join(".codex"))
+        .current_dir(cwd);
+    command
 }
 
 pub fn prompt_line(text: &str) -> serde_json::Value {
