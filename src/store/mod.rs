@@ -210,13 +210,15 @@ pub fn moved_on(state: &mut SessionState, written: impl Fn(&str) -> bool) -> Vec
 
 fn file_moved_on(mirror: &mut Mirror) -> Option<String> {
     let expected = mirror.lineage.bytes;
-    let len = match crate::read::size(&mirror.path) {
+    let len = match std::fs::symlink_metadata(&mirror.path) {
         Err(err) if err.kind() == io::ErrorKind::NotFound => {
             return (expected > 0).then(|| "deleted".into());
         }
-        // Unreadable: the append will say why.
+        // Something planted in its place (a symlink, a FIFO), or unreadable: never taken
+        // for a continuation; the append refuses it and says why.
+        Ok(meta) if !meta.is_file() => return None,
         Err(_) => return None,
-        Ok(len) => len,
+        Ok(meta) => meta.len(),
     };
     if len == expected {
         return None;
@@ -260,24 +262,23 @@ fn flush_file(mirror: &mut Mirror) -> io::Result<Flush> {
             "the agent has this session open; will catch up when it closes it",
         ));
     }
-    if let Ok(meta) = std::fs::symlink_metadata(&mirror.path) {
-        if !meta.is_file() {
-            // Something planted where our file was (a symlink, a FIFO): never write through
-            // it, never take it for a continuation; wait until our file is back.
+    let end = pending.offset + pending.data.len() as u64;
+    let len = match std::fs::symlink_metadata(&mirror.path) {
+        // Something planted where our file was (a symlink, a FIFO): never write through it,
+        // never take it for a continuation; wait until our file is back.
+        Ok(meta) if !meta.is_file() => {
             return Err(io::Error::other(
                 "not a regular file any more; left alone, will catch up when it is",
             ));
         }
-    }
-    let end = pending.offset + pending.data.len() as u64;
-    let len = match crate::read::size(&mirror.path) {
+        Ok(meta) => meta.len(),
         Err(err) if err.kind() == io::ErrorKind::NotFound => {
             if pending.offset > 0 {
                 return Ok(Flush::Diverged("deleted".into()));
             }
             0
         }
-        other => other?,
+        Err(err) => return Err(err),
     };
     if len == end {
         // The append completed (the usual case: it ran right after the state was saved).
