@@ -43,31 +43,35 @@ impl Encoder for Qwen {
         let now = rfc3339(chrono::Utc::now());
         for timed in turns {
             let timestamp = timed.timestamp.unwrap_or_else(|| now.clone());
-            let mut push = |kind: &str, message: Value| {
+            // `result`: what Qwen Code records of a call's outcome beside its response.
+            let mut push = |kind: &str, message: Value, result: Option<Value>| {
                 let uuid = uuid::Uuid::new_v4().to_string();
-                lines.push(
-                    json!({
-                        "uuid": uuid,
-                        "parentUuid": cursor["last"],
-                        "sessionId": cursor["session"],
-                        "timestamp": timestamp,
-                        "type": kind,
-                        "cwd": cursor["cwd"],
-                        "version": VERSION,
-                        "message": message,
-                    })
-                    .to_string(),
-                );
+                let mut record = json!({
+                    "uuid": uuid,
+                    "parentUuid": cursor["last"],
+                    "sessionId": cursor["session"],
+                    "timestamp": timestamp,
+                    "type": kind,
+                    "cwd": cursor["cwd"],
+                    "version": VERSION,
+                    "message": message,
+                });
+                if let Some(result) = result {
+                    record["toolCallResult"] = result;
+                }
+                lines.push(record.to_string());
                 cursor["last"] = uuid.into();
             };
             match timed.turn {
                 Turn::User(parts) => push(
                     "user",
                     json!({ "role": "user", "parts": gemini_parts(&parts) }),
+                    None,
                 ),
                 Turn::Assistant(text) => push(
                     "assistant",
                     json!({ "role": "model", "parts": [{ "text": text }] }),
+                    None,
                 ),
                 Turn::Calls(exchanges) => {
                     let named: Vec<(String, Value)> = exchanges
@@ -81,14 +85,26 @@ impl Encoder for Qwen {
                             json!({ "functionCall": { "id": e.id, "name": name, "args": args } })
                         })
                         .collect();
-                    push("assistant", json!({ "role": "model", "parts": calls }));
+                    push(
+                        "assistant",
+                        json!({ "role": "model", "parts": calls }),
+                        None,
+                    );
                     for (e, (name, _)) in exchanges.iter().zip(&named) {
+                        let output = e.output_text();
                         let response = json!({ "functionResponse": {
-                            "id": e.id, "name": name, "response": { "output": e.output_text() },
+                            "id": e.id, "name": name, "response": { "output": output },
                         }});
+                        // As Qwen Code records it; a failed call reads back as failed.
+                        let result = json!({
+                            "callId": e.id,
+                            "status": if e.is_error { "error" } else { "success" },
+                            "resultDisplay": output,
+                        });
                         push(
                             "tool_result",
                             json!({ "role": "user", "parts": [response] }),
+                            Some(result),
                         );
                     }
                 }
