@@ -10,12 +10,15 @@ use crate::pipeline::{self, Taken};
 use std::path::Path;
 
 pub fn finish(taken: Taken, log: &Path) {
+    // The child's lines name the event and the session, as the hook's own do.
+    let event = taken.event().clone();
+    let line = |level: &'static str, message: String| Report::about(&event, level, message);
     let mut report = |warnings: Vec<String>, problems: Vec<String>| {
         for warning in warnings {
-            Report::warn(warning).write(log);
+            line("WARN", warning).write(log);
         }
         if !problems.is_empty() {
-            Report::error(problems.join("; ")).write(log);
+            line("ERROR", problems.join("; ")).write(log);
         }
     };
     // SAFETY: the hook runs on one thread, so the child has no lock held by a thread that

@@ -83,8 +83,14 @@ impl Report {
         Report::new("ERROR", message.into())
     }
 
-    fn warn(message: String) -> Self {
-        Report::new("WARN", message)
+    /// A line about `event`'s hook.
+    fn about(event: &pipeline::HookEvent, level: &'static str, message: String) -> Self {
+        Report {
+            level,
+            event: Some(event.name.clone()),
+            session: Some(event.session_id.clone()),
+            message,
+        }
     }
 
     fn new(level: &'static str, message: String) -> Self {
@@ -108,12 +114,7 @@ fn handle(
         Ok(None) => return Ok(Vec::new()),
         Err(problem) => return Err(Report::error(problem)),
     };
-    let report = |level: &'static str, message: String| Report {
-        level,
-        event: Some(event.name.clone()),
-        session: Some(event.session_id.clone()),
-        message,
-    };
+    let report = |level: &'static str, message: String| Report::about(&event, level, message);
     let fail = |message: String| report("ERROR", message);
     // Archiving does not depend on this project mirroring anything.
     let mut reports = Vec::new();

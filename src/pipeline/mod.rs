@@ -88,6 +88,10 @@ pub struct Taken {
 }
 
 impl Taken {
+    pub fn event(&self) -> &HookEvent {
+        &self.event
+    }
+
     /// The session lock the child holds on (the parent lets go of it without unlocking).
     pub fn into_lock(self) -> LockGuard {
         self.lock

@@ -23,6 +23,13 @@ fn mirror(name: &str, lag: Lag) {
             !warnings.is_empty(),
             "writing without the transcript is worth a warning"
         );
+        let session = recording.session_id();
+        assert!(
+            warnings
+                .iter()
+                .all(|w| w.contains(&format!(" {session}: "))),
+            "the hook's child names the event and session: {warnings:?}"
+        );
     } else {
         assert_eq!(
             warnings,
