@@ -44,6 +44,20 @@ impl Bench {
         bytes
     }
 
+    /// A PostToolUse payload for call `n` (`call_lines(n, …)`).
+    fn post_tool_use(&self, n: usize) -> Vec<u8> {
+        self.payload(
+            "PostToolUse",
+            json!({
+                "tool_name": "Bash",
+                "tool_input": {"command": format!("echo {n}"), "description": "Echo"},
+                "tool_response": {"stdout": format!("{n}"), "stderr": "", "interrupted": false, "isImage": false, "noOutputExpected": false},
+                "tool_use_id": format!("toolu_bench_{n}"),
+                "duration_ms": 5,
+            }),
+        )
+    }
+
     /// Wall time of one process fed `stdin`, as Claude Code feeds its hooks.
     fn time(&self, program: &str, args: &[&str], stdin: &[u8]) -> Duration {
         let started = Instant::now();
@@ -112,6 +126,7 @@ fn main() {
     let unflushed = session_with(10, Targets::Codex);
     let mut unflushed_call = Vec::new();
     let mut unflushed_stop = Vec::new();
+    let mut unflushed_parallel = Vec::new();
     let mut unflushed_mirrored = Vec::new();
     let mut baseline = Vec::new();
     let mut hooks: Vec<Vec<Duration>> = vec![Vec::new(); cases.len()];
@@ -124,13 +139,7 @@ fn main() {
             let [call, result] = call_lines(n, &n.to_string());
             // Claude Code has flushed the tool_use; the result comes after the hook returns.
             bench.append(&[text_line(n), call]);
-            let payload = bench.payload("PostToolUse", json!({
-                "tool_name": "Bash",
-                "tool_input": {"command": format!("echo {n}"), "description": "Echo"},
-                "tool_response": {"stdout": format!("{n}"), "stderr": "", "interrupted": false, "isImage": false, "noOutputExpected": false},
-                "tool_use_id": format!("toolu_bench_{n}"),
-                "duration_ms": 5,
-            }));
+            let payload = bench.post_tool_use(n);
             let started = Instant::now();
             hooks[s].push(bench.time(BIN, &["hook"], &payload));
             // The hook's child holds the session lock until the call is in every mirror.
@@ -140,17 +149,15 @@ fn main() {
         }
         let n = 2_000_000 + run;
         let [call, result] = call_lines(n, &n.to_string());
-        let payload = unflushed.payload("PostToolUse", json!({
-            "tool_name": "Bash",
-            "tool_input": {"command": format!("echo {n}"), "description": "Echo"},
-            "tool_response": {"stdout": format!("{n}"), "stderr": "", "interrupted": false, "isImage": false, "noOutputExpected": false},
-            "tool_use_id": format!("toolu_bench_{n}"),
-            "duration_ms": 5,
-        }));
         let started = Instant::now();
-        unflushed_call.push(unflushed.time(BIN, &["hook"], &payload));
-        // The flush comes after the hook returned; the hook's child writes the call then.
-        unflushed.append(&[text_line(n), call, result]);
+        unflushed_call.push(unflushed.time(BIN, &["hook"], &unflushed.post_tool_use(n)));
+        // A parallel call's hook while the first one's child waits for the flush.
+        let parallel = n + 500_000;
+        let [parallel_call, parallel_result] = call_lines(parallel, &parallel.to_string());
+        let payload = unflushed.post_tool_use(parallel);
+        unflushed_parallel.push(unflushed.time(BIN, &["hook"], &payload));
+        // The flush comes after the hooks returned; their children write the calls then.
+        unflushed.append(&[text_line(n), call, parallel_call, result, parallel_result]);
         unflushed.home.settle();
         unflushed_mirrored.push(started.elapsed());
         let answer = text_line(3_000_000 + run);
@@ -186,6 +193,7 @@ fn main() {
     let mut medians = Vec::new();
     for (label, samples) in [
         ("PostToolUse, Codex, call not yet flushed", unflushed_call),
+        ("the same, a parallel call meanwhile", unflushed_parallel),
         ("Stop, Codex, answer not yet flushed", unflushed_stop),
     ] {
         let f = figures(samples);
@@ -220,7 +228,7 @@ fn main() {
     }
     println!("time from the hook's start until its child has the call in every mirror:");
     let flushed_later = (
-        "call not yet flushed (flushed on return)".to_owned(),
+        "two parallel calls, flushed on return".to_owned(),
         unflushed_mirrored,
     );
     let cases_mirrored = cases

@@ -99,11 +99,12 @@ impl Home {
         command_in(program, &self.home, &self.data, &self.project)
     }
 
-    /// Waits for the hook's child, which holds the session lock until the event is mirrored.
+    /// Waits for the hook's child, which holds its place in the session's queue until the
+    /// event is mirrored.
     pub fn settle(&self) {
-        let lock =
-            std::fs::File::open(self.data.join("sessions").join(SESSION).join("lock")).unwrap();
-        fs2::FileExt::lock_exclusive(&lock).unwrap();
+        let queue =
+            std::fs::File::open(self.data.join("sessions").join(SESSION).join("queue")).unwrap();
+        fs2::FileExt::lock_exclusive(&queue).unwrap();
     }
 }
 

@@ -1,9 +1,10 @@
 //! The hook's child syncs the hook's event, so that Claude Code never waits for it: not for
 //! its own transcript flush (the child waits for the line the event needs), nor for writing
-//! six targets, nor for a database commit. The child inherits the session lock (a `flock`
-//! belongs to the open file, which both share), so the next hook of the session waits for
-//! it, and a killed child leaves its work to the next hook: appends pending, or the
-//! transcript unread (and read then, in order).
+//! six targets, nor for a database commit. The child inherits the hook's place in the
+//! session's queue and the session lock (a `flock` belongs to the open file, which both
+//! share): the next hook of the session waits for it while it syncs (not while it waits for
+//! the transcript), and a killed child leaves its work to the next hook: appends pending, or
+//! the transcript unread (and read then, in order).
 
 use super::Report;
 use crate::pipeline::{self, Taken};
@@ -40,10 +41,8 @@ pub fn finish(taken: Taken, log: &Path) {
         }
         // No child: sync now; the next hook reads on.
         -1 => pipeline::finish_here(taken, &mut report),
-        _ => {
-            // The child holds the lock on; unlocking here would release it for both.
-            std::mem::forget(taken.into_lock());
-        }
+        // The child holds the queue and the lock on; releasing them here would for both.
+        _ => taken.leave_to_child(),
     }
 }
 

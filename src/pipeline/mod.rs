@@ -10,7 +10,7 @@ use crate::config::Located;
 use crate::encode;
 use crate::fanout;
 use crate::model::{Item, Part, joined_text};
-use crate::store::{self, LockGuard, SessionFiles, SessionState};
+use crate::store::{self, LockGuard, SessionFiles, SessionState, lock, lock::Queued};
 use crate::sync::{Event, PromptKey, digest};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -78,10 +78,11 @@ pub struct ToolDone {
     pub error: Option<Value>,
 }
 
-/// A hook's event with its session's lock, handed to the hook's child (`hook::behind`),
-/// which syncs it after the hook returned, so that Claude Code never waits for the sync: not
-/// for its own transcript flush, nor for any target's writes.
+/// A hook's event with its place in the session's queue and the session's lock, handed to
+/// the hook's child (`hook::behind`), which syncs it after the hook returned, so that Claude
+/// Code waits neither for the sync nor for its own transcript flush.
 pub struct Taken {
+    queued: Queued,
     lock: LockGuard,
     event: HookEvent,
     at: Rest,
@@ -92,9 +93,11 @@ impl Taken {
         &self.event
     }
 
-    /// The session lock the child holds on (the parent lets go of it without unlocking).
-    pub fn into_lock(self) -> LockGuard {
-        self.lock
+    /// Lets go of the queue and the lock in this process without releasing them: the child,
+    /// which shares their open files, holds them on.
+    pub fn leave_to_child(self) {
+        std::mem::forget(self.queued);
+        std::mem::forget(self.lock);
     }
 }
 
@@ -132,8 +135,9 @@ impl Rest {
     }
 }
 
-/// Takes a hook's event over: the session lock (waiting, bounded, for the child of the
-/// session's previous hook), nothing more, so that the hook can return at once.
+/// Takes a hook's event over: a place in the session's queue and the session lock (waiting,
+/// bounded, for the child of the session's previous hook while it syncs), nothing more, so
+/// that the hook can return at once.
 pub fn take(
     event: &HookEvent,
     cwd: PathBuf,
@@ -142,9 +146,12 @@ pub fn take(
     data_dir: &Path,
 ) -> Result<Taken, String> {
     let files = SessionFiles::new(data_dir, &event.session_id);
+    let queued = lock::join_queue(&files.queue, LOCK_WAIT)
+        .map_err(|e| format!("cannot queue at {}: {e}", files.queue.display()))?;
     let lock = LockGuard::acquire(&files.lock, LOCK_WAIT)
         .map_err(|e| format!("cannot lock {}: {e}", files.lock.display()))?;
     Ok(Taken {
+        queued,
         lock,
         event: event.clone(),
         at: Rest {
@@ -157,35 +164,53 @@ pub fn take(
     })
 }
 
-/// Syncs a taken event (in the hook's child): waits, holding the lock, for the transcript
-/// line the event needs, and syncs. `report` gets the warnings (what was done in a degraded
-/// way) and the problems met while the lock is still held, so that whoever takes the lock
-/// next finds them reported. Then the rest of the transcript, if the event's step did not
-/// reach its end, is read on (and reported) a step at a time.
+/// Syncs a taken event (in the hook's child): waits for the transcript line the event needs
+/// (letting go of the lock meanwhile, so that the session's next hooks do not wait for the
+/// flush), and syncs. `report` gets the warnings (what was done in a degraded way) and the
+/// problems met while the lock is held, so that whoever takes the lock next finds them
+/// reported. Then the rest of the transcript, if the event's step did not reach its end, is
+/// read on (and reported) a step at a time. The place in the queue is given up last.
 pub fn finish(taken: Taken, report: &mut dyn FnMut(Vec<String>, Vec<String>)) {
-    if let Some(rest) = sync_taken(taken, report) {
+    let Taken {
+        queued,
+        lock,
+        event,
+        at,
+    } = taken;
+    if sync_taken(&event, &at, lock, report) {
         let mut warnings = Vec::new();
-        let problems = rest.read_on(&mut warnings);
+        let problems = at.read_on(&mut warnings);
         report(warnings, problems);
     }
+    drop(queued);
 }
 
 /// A taken event synced by a hook that could not start its child: the event only; the next
 /// hook reads on.
 pub fn finish_here(taken: Taken, report: &mut dyn FnMut(Vec<String>, Vec<String>)) {
-    sync_taken(taken, report);
+    let Taken {
+        queued,
+        lock,
+        event,
+        at,
+    } = taken;
+    sync_taken(&event, &at, lock, report);
+    drop(queued);
 }
 
-/// Syncs a taken event and reports; returns where the session is when more of its
-/// transcript is left to read.
-fn sync_taken(taken: Taken, report: &mut dyn FnMut(Vec<String>, Vec<String>)) -> Option<Rest> {
-    let Taken { lock, event, at } = taken;
-    let session = Session::new(&event, &at, Step::Event);
+/// Syncs a taken event and reports; returns whether more of its transcript is left to read.
+fn sync_taken(
+    event: &HookEvent,
+    at: &Rest,
+    lock: LockGuard,
+    report: &mut dyn FnMut(Vec<String>, Vec<String>),
+) -> bool {
+    let session = Session::new(event, at, Step::Event);
     let mut warnings = Vec::new();
     let synced = session.sync_holding(&mut warnings, Some(lock));
     report(warnings, synced.problems);
     drop(synced.lock);
-    synced.behind.then_some(at)
+    synced.behind
 }
 
 /// Mirrors an existing session from wherever its state left off (the `mirror` command): the
@@ -415,13 +440,30 @@ impl Session<'_> {
             let worth_waiting =
                 locked.transcript_exists || locked.state.transcript_misses < MAX_TRANSCRIPT_MISSES;
             if !found && worth_waiting {
+                // A main-agent line is waited for without the lock: the session's next hooks
+                // (parallel calls) need not wait for Claude Code's flush too; whatever they
+                // read meanwhile, this finds read. A subagent's call keeps it: its calls are
+                // spliced before the Agent call's result in the order its hooks come.
+                if !matches!(work, Work::ToolDone(done) if done.agent.is_some()) {
+                    *lock = None;
+                }
                 let from = locked.chunk_end;
                 let deadline = Instant::now() + awaited.patience();
-                wait::until(&self.at.transcript, from, HOOK_STEP, deadline, |chunk| {
-                    awaited.is_in(chunk)
-                });
+                let line_end =
+                    wait::until(&self.at.transcript, from, HOOK_STEP, deadline, |line| {
+                        awaited.is_in(line)
+                    });
                 locked = self.lock(&now_text, warnings, lock)?;
                 found = seen(&locked);
+                // Read meanwhile by another hook's child, and since forgotten (the rings of
+                // closed calls and recent texts are capped): it was written then, with its
+                // result; the payload adds nothing.
+                let read_meanwhile =
+                    line_end.is_some_and(|end| end <= locked.state.progress.transcript_offset);
+                if !found && read_meanwhile {
+                    found = true;
+                    event = Event::CatchUp;
+                }
                 if !found {
                     warnings.push(awaited.not_seen());
                 }

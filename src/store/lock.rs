@@ -1,4 +1,5 @@
-//! Per-session mutual exclusion between concurrent hook processes.
+//! Per-session mutual exclusion between concurrent hook processes, and the queue of hooks
+//! whose work is not done yet.
 
 use fs2::FileExt;
 use std::fs::{File, OpenOptions};
@@ -40,10 +41,7 @@ impl LockGuard {
                 Ok(()) if is_at(&file, path)? => return Ok(LockGuard { file }),
                 // Closing the stale file releases its lock.
                 Ok(()) => give_up_at(deadline, timeout)?,
-                Err(err)
-                    if err.kind() == io::ErrorKind::WouldBlock
-                        || err.raw_os_error() == Some(libc::EWOULDBLOCK) =>
-                {
+                Err(err) if would_block(&err) => {
                     give_up_at(deadline, timeout)?;
                     opened = Some(file);
                     std::thread::sleep(pause);
@@ -123,6 +121,55 @@ impl Drop for LockGuard {
     fn drop(&mut self) {
         let _ = FileExt::unlock(&self.file);
     }
+}
+
+/// A place in a session's queue: a shared `flock` on its queue file, taken by a hook before
+/// it returns and held by the hook's child until the child's work is done, including while
+/// it waits for the transcript without the session lock. Whoever must see every hook's work
+/// done takes the queue whole (`drain_queue`).
+pub struct Queued {
+    _file: File,
+}
+
+/// A session's whole queue: no hook's work is under way while it is held.
+pub struct Drained {
+    _file: File,
+}
+
+/// Joins the queue at `path`, waiting at most `timeout` for a holder of the whole queue.
+pub fn join_queue(path: &Path, timeout: Duration) -> io::Result<Queued> {
+    let file = open(path)?;
+    retry_until(timeout, || FileExt::try_lock_shared(&file))?;
+    Ok(Queued { _file: file })
+}
+
+/// Waits, at most `timeout`, until every hook in the queue at `path` is done, and keeps new
+/// ones out until dropped.
+pub fn drain_queue(path: &Path, timeout: Duration) -> io::Result<Drained> {
+    let file = open(path)?;
+    retry_until(timeout, || FileExt::try_lock_exclusive(&file))?;
+    Ok(Drained { _file: file })
+}
+
+/// Retries `try_lock` (a non-blocking `flock`) until it succeeds or `timeout` passes.
+fn retry_until(timeout: Duration, try_lock: impl Fn() -> io::Result<()>) -> io::Result<()> {
+    let deadline = Instant::now() + timeout;
+    let mut pause = Duration::from_micros(200);
+    loop {
+        match try_lock() {
+            Ok(()) => return Ok(()),
+            Err(err) if would_block(&err) => {
+                give_up_at(deadline, timeout)?;
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(Duration::from_millis(10));
+            }
+            Err(err) => return Err(err),
+        }
+    }
+}
+
+fn would_block(err: &io::Error) -> bool {
+    err.kind() == io::ErrorKind::WouldBlock || err.raw_os_error() == Some(libc::EWOULDBLOCK)
 }
 
 /// True when another process holds an exclusive `flock` on `path` (Codex's writer lock).

@@ -39,6 +39,8 @@ pub struct SessionFiles {
     pub key: String,
     pub state: PathBuf,
     pub lock: PathBuf,
+    /// Hooks whose work is not done yet (`lock::join_queue`).
+    pub queue: PathBuf,
     pub records: PathBuf,
     /// The listings index, which every save of the state keeps current.
     pub listing: PathBuf,
@@ -51,6 +53,7 @@ impl SessionFiles {
             key: session_id.to_owned(),
             state: dir.join("state.jsonl"),
             lock: dir.join("lock"),
+            queue: dir.join("queue"),
             records: dir.join("records.jsonl"),
             listing: listing::path(data_dir),
         }

@@ -19,7 +19,7 @@ pub fn dir_if_empty(path: &Path) -> io::Result<bool> {
     }
 }
 
-/// Removes a session's state (its journal and lock), and its directory once empty; `false`
+/// Removes a session's state (its journal, lock and queue), and its directory once empty; `false`
 /// when it had no journal. Only under the session's lock, which the caller shows it holds: a
 /// hook waiting on the lock finds it deleted once it gets it, and locks the new one
 /// (`LockGuard::acquire`).
@@ -27,6 +27,7 @@ pub fn session(data_dir: &Path, session_id: &str, _held: &LockGuard) -> io::Resu
     let files = SessionFiles::new(data_dir, session_id);
     let removed = file(&files.state)?;
     file(&files.lock)?;
+    file(&files.queue)?;
     file(&files.records)?;
     let dir_gone = match files.state.parent() {
         Some(dir) => dir_if_empty(dir)? || !dir.exists(),

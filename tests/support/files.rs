@@ -45,19 +45,24 @@ pub fn files_under(dir: &Path) -> Vec<PathBuf> {
     found
 }
 
-/// Waits for what hooks left to their children (an event waiting for the transcript,
-/// database rows): takes, then lets go of, every session's lock under the data directory
-/// `data`; a child holds its session's lock until it is done.
+/// Waits for what hooks left to their children (each holds its place in its session's queue
+/// until its work is done, including while it waits for the transcript without the session
+/// lock): takes, then lets go of, every session's whole queue, then its lock, under the data
+/// directory `data`.
 pub fn settle(data: &Path) {
+    let wait = std::time::Duration::from_secs(30);
     for entry in std::fs::read_dir(data.join("sessions"))
         .into_iter()
         .flatten()
         .flatten()
     {
+        let queue = entry.path().join("queue");
+        if queue.exists() {
+            let _ = session_sync::store::lock::drain_queue(&queue, wait);
+        }
         let lock = entry.path().join("lock");
         if lock.exists() {
-            let _ =
-                session_sync::store::LockGuard::acquire(&lock, std::time::Duration::from_secs(30));
+            let _ = session_sync::store::LockGuard::acquire(&lock, wait);
         }
     }
 }
