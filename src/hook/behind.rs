@@ -28,7 +28,7 @@ pub fn finish(taken: Taken, log: &Path) {
         0 => {
             detach();
             let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                pipeline::finish(taken, &mut report);
+                pipeline::finish(taken, true, &mut report);
             }));
             if outcome.is_err() {
                 report(
@@ -40,7 +40,7 @@ pub fn finish(taken: Taken, log: &Path) {
             unsafe { libc::_exit(0) }
         }
         // No child: sync now; the next hook reads on.
-        -1 => pipeline::finish_here(taken, &mut report),
+        -1 => pipeline::finish(taken, false, &mut report),
         // The child holds the queue and the lock on; releasing them here would for both.
         _ => taken.leave_to_child(),
     }

@@ -164,53 +164,31 @@ pub fn take(
     })
 }
 
-/// Syncs a taken event (in the hook's child): waits for the transcript line the event needs
-/// (letting go of the lock meanwhile, so that the session's next hooks do not wait for the
-/// flush), and syncs. `report` gets the warnings (what was done in a degraded way) and the
-/// problems met while the lock is held, so that whoever takes the lock next finds them
-/// reported. Then the rest of the transcript, if the event's step did not reach its end, is
-/// read on (and reported) a step at a time. The place in the queue is given up last.
-pub fn finish(taken: Taken, report: &mut dyn FnMut(Vec<String>, Vec<String>)) {
+/// Syncs a taken event: waits for the transcript line the event needs (letting go of the
+/// lock meanwhile, so that the session's next hooks do not wait for the flush), and syncs.
+/// `report` gets the warnings (what was done in a degraded way) and the problems met while
+/// the lock is held, so that whoever takes the lock next finds them reported. Then, with
+/// `read_on` (the hook's child; a hook syncing in place leaves it to the next hook), the rest
+/// of the transcript, if the event's step did not reach its end, is read (and reported) a
+/// step at a time. The place in the queue is given up last.
+pub fn finish(taken: Taken, read_on: bool, report: &mut dyn FnMut(Vec<String>, Vec<String>)) {
     let Taken {
         queued,
         lock,
         event,
         at,
     } = taken;
-    if sync_taken(&event, &at, lock, report) {
+    let session = Session::new(&event, &at, Step::Event);
+    let mut warnings = Vec::new();
+    let synced = session.sync_holding(&mut warnings, Some(lock));
+    report(warnings, synced.problems);
+    drop(synced.lock);
+    if synced.behind && read_on {
         let mut warnings = Vec::new();
         let problems = at.read_on(&mut warnings);
         report(warnings, problems);
     }
     drop(queued);
-}
-
-/// A taken event synced by a hook that could not start its child: the event only; the next
-/// hook reads on.
-pub fn finish_here(taken: Taken, report: &mut dyn FnMut(Vec<String>, Vec<String>)) {
-    let Taken {
-        queued,
-        lock,
-        event,
-        at,
-    } = taken;
-    sync_taken(&event, &at, lock, report);
-    drop(queued);
-}
-
-/// Syncs a taken event and reports; returns whether more of its transcript is left to read.
-fn sync_taken(
-    event: &HookEvent,
-    at: &Rest,
-    lock: LockGuard,
-    report: &mut dyn FnMut(Vec<String>, Vec<String>),
-) -> bool {
-    let session = Session::new(event, at, Step::Event);
-    let mut warnings = Vec::new();
-    let synced = session.sync_holding(&mut warnings, Some(lock));
-    report(warnings, synced.problems);
-    drop(synced.lock);
-    synced.behind
 }
 
 /// Mirrors an existing session from wherever its state left off (the `mirror` command): the
