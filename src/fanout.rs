@@ -5,7 +5,7 @@
 use crate::config::Config;
 use crate::encode::{self, Encoder, SessionFacts};
 use crate::model::Record;
-use crate::store::{self, Batch, Lineage, Mirror, Retired, SessionFiles, SessionState};
+use crate::store::{self, Ahead, Batch, Lineage, Mirror, Retired, SessionFiles, SessionState};
 use std::time::Duration;
 
 /// How often a mirror's listing entry is bumped while it grows (it is written at once when
@@ -17,13 +17,15 @@ const INDEX_REFRESH: Duration = Duration::from_secs(60);
 /// continued in their agent; plan every target's lines (an append, a new mirror, or a fork of
 /// a continued one); save the state once, then write; record what completed only when a
 /// database write or an index entry needs it. Returns the problems met (the state is saved
-/// regardless), or an error when the state itself could not be saved.
+/// regardless), or an error when the state itself could not be saved. `ahead` says how the
+/// writes are saved ahead of themselves (`store::commit`).
 pub fn write(
     files: &SessionFiles,
     state: &mut SessionState,
     config: &Config,
     records: &[Record],
     now: chrono::DateTime<chrono::Utc>,
+    ahead: Ahead,
 ) -> Result<Vec<String>, String> {
     let now_text = encode::rfc3339(now);
     let save_error =
@@ -97,7 +99,7 @@ pub fn write(
     }
     // Saved once, then written. A mirror found continued only now keeps its lines pending;
     // the next write forks it.
-    let flushed = store::commit(files, state, batches, &now_text).map_err(save_error)?;
+    let flushed = store::commit(files, state, batches, &now_text, ahead).map_err(save_error)?;
     problems.extend(flushed.problems);
 
     // What completed, when it matters: database rows (else the next write would apply them

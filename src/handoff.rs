@@ -6,7 +6,7 @@
 use crate::agents::{Conversation, native};
 use crate::config::Config;
 use crate::fanout;
-use crate::store::{self, LockGuard, Retired, SessionFiles, SessionState, Source};
+use crate::store::{self, Ahead, LockGuard, Retired, SessionFiles, SessionState, Source};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -133,7 +133,7 @@ pub fn apply(
     });
     state.last_sync = now_text.clone();
     let new = &conversation.records[start..];
-    let mut problems = fanout::write(&files, &mut state, config, new, now)?;
+    let mut problems = fanout::write(&files, &mut state, config, new, now, Ahead::Lines)?;
     for (target, old) in replaced {
         let successor = state
             .mirrors

@@ -10,7 +10,7 @@ use crate::config::Located;
 use crate::encode;
 use crate::fanout;
 use crate::model::{Item, Part, joined_text};
-use crate::store::{self, LockGuard, SessionFiles, SessionState, lock, lock::Queued};
+use crate::store::{self, Ahead, LockGuard, SessionFiles, SessionState, lock, lock::Queued};
 use crate::sync::{Event, PromptKey, digest};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -481,12 +481,19 @@ impl Session<'_> {
             });
         }
 
+        // A hook's own event is saved with its lines; a catch-up step's large writes by their
+        // length (written once; a kill mid-way costs a fork, not a loss).
+        let ahead = match self.step {
+            Step::Event => Ahead::Lines,
+            Step::Background => Ahead::Length,
+        };
         let problems_now = fanout::write(
             &self.files,
             &mut state,
             &self.at.located.config,
             &records,
             now,
+            ahead,
         )?;
         problems.extend(problems_now);
         if problems.is_empty() {

@@ -1,5 +1,5 @@
 //! File primitives for writing: private directories, whole-file atomic rewrites, whole-line
-//! appends, cutting an append back. Reading is `crate::read`.
+//! appends, cutting an append back, signals held off during a write. Reading is `crate::read`.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
@@ -68,4 +68,35 @@ pub fn truncate(path: &Path, len: u64) -> io::Result<()> {
         .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
         .open(path)?;
     file.set_len(len)
+}
+
+/// Holds off Ctrl-C, `kill` and a closed terminal (for this thread) while alive; they take
+/// effect when it is dropped, once the writes it covers are done.
+pub struct DeferredSignals {
+    previous: libc::sigset_t,
+}
+
+impl DeferredSignals {
+    pub fn hold() -> Self {
+        // SAFETY: fills sigsets we own and changes only this thread's signal mask.
+        unsafe {
+            let mut held: libc::sigset_t = std::mem::zeroed();
+            let mut previous: libc::sigset_t = std::mem::zeroed();
+            libc::sigemptyset(&mut held);
+            for signal in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP, libc::SIGQUIT] {
+                libc::sigaddset(&mut held, signal);
+            }
+            libc::pthread_sigmask(libc::SIG_BLOCK, &held, &mut previous);
+            DeferredSignals { previous }
+        }
+    }
+}
+
+impl Drop for DeferredSignals {
+    fn drop(&mut self) {
+        // SAFETY: restores the mask `hold` saved, for the same thread.
+        unsafe {
+            libc::pthread_sigmask(libc::SIG_SETMASK, &self.previous, std::ptr::null_mut());
+        }
+    }
 }

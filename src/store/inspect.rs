@@ -51,7 +51,7 @@ pub fn mirror(target: &str, mirror: &Mirror) -> io::Result<MirrorFile> {
     // The state is saved before its append (and stays so until the next hook): an append
     // that reached the end it names is done.
     if let Some(pending) = &mirror.pending {
-        if meta.len() != pending.offset + pending.data.len() as u64 {
+        if meta.len() != pending.end() {
             return Ok(MirrorFile::Busy(
                 "an append of session-sync's is still pending".into(),
             ));

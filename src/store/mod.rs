@@ -15,7 +15,7 @@ pub mod side;
 pub mod state;
 
 pub use lock::LockGuard;
-pub use state::{ForkPoint, Lineage, Mirror, PendingAppend, Retired, SessionState, Source};
+pub use state::{Ahead, ForkPoint, Lineage, Mirror, PendingAppend, Retired, SessionState, Source};
 
 use crate::encode::Kind;
 
@@ -124,13 +124,20 @@ pub struct Flushed {
     pub completed_database: bool,
 }
 
-/// Records `batches` in the lineage and saves the state first, then appends: a hook killed in
-/// between leaves a pending append that the next hook completes, so nothing is lost or doubled.
+/// Writes of a catch-up step larger than this are saved ahead by their length alone.
+const LARGE_WRITE: usize = 256 * 1024;
+
+/// Records `batches` in the lineage and saves the state first, then appends: a process killed
+/// in between leaves a pending append that the next sync completes, so nothing is lost or
+/// doubled. With `Ahead::Length` (a catch-up step, whose writes can be megabytes), a large
+/// new write is saved by its length only: written once, at the cost of a fork if a kill
+/// loses it; one that cannot go in now is saved again with its lines.
 pub fn commit(
     files: &SessionFiles,
     state: &mut SessionState,
     batches: Vec<Batch>,
     now: &str,
+    ahead: Ahead,
 ) -> io::Result<Flushed> {
     for batch in batches {
         let Some(mirror) = state.mirrors.get_mut(&batch.target) else {
@@ -143,19 +150,47 @@ pub fn commit(
             data.push('\n');
         }
         match &mut mirror.pending {
-            Some(pending) => pending.data.push_str(&data),
+            Some(pending) => pending.push(&data),
             None => {
-                mirror.pending = Some(PendingAppend {
-                    offset: mirror.lineage.bytes - data.len() as u64,
-                    data,
-                })
+                let mut pending =
+                    PendingAppend::new(mirror.lineage.bytes - data.len() as u64, data);
+                let free = mirror
+                    .writer_lock
+                    .as_deref()
+                    .is_none_or(|lock| !lock::is_held_by_other(lock));
+                if ahead == Ahead::Length && free && pending.data.len() > LARGE_WRITE {
+                    pending.ahead = Ahead::Length;
+                    if mirror.kind == Kind::OpencodeDb {
+                        pending.last_row = opencode::last_message(&pending.data);
+                    }
+                }
+                mirror.pending = Some(pending);
             }
         }
         mirror.records += batch.records;
         mirror.last_sync = now.to_owned();
     }
+    // A kill between the save and the writes is what the pending writes are saved for;
+    // Ctrl-C and friends wait until the writes are done.
+    let deferred = fs::DeferredSignals::hold();
     save_state(files, state)?;
-    Ok(flush_pending(state))
+    let flushed = flush_pending(state);
+    let mut held_back = false;
+    for pending in state
+        .mirrors
+        .values_mut()
+        .filter_map(|m| m.pending.as_mut())
+    {
+        if pending.ahead == Ahead::Length && !pending.is_lost() {
+            pending.ahead = Ahead::Lines;
+            held_back = true;
+        }
+    }
+    if held_back {
+        save_state(files, state)?;
+    }
+    drop(deferred);
+    Ok(flushed)
 }
 
 /// Completes every pending write whose target is free. Writes to a session the agent has
@@ -255,6 +290,9 @@ fn flush_file(mirror: &mut Mirror) -> io::Result<Flush> {
     let Some(pending) = &mirror.pending else {
         return Ok(Flush::Done);
     };
+    if pending.is_lost() {
+        return Ok(lost_file_write(&mirror.path, pending));
+    }
     if mirror
         .writer_lock
         .as_deref()
@@ -265,7 +303,7 @@ fn flush_file(mirror: &mut Mirror) -> io::Result<Flush> {
             "the agent has this session open; will catch up when it closes it",
         ));
     }
-    let end = pending.offset + pending.data.len() as u64;
+    let end = pending.end();
     let len = match std::fs::symlink_metadata(&mirror.path) {
         // Something planted where our file was (a symlink, a FIFO): never write through it,
         // never take it for a continuation; wait until our file is back.
@@ -313,6 +351,23 @@ fn flush_file(mirror: &mut Mirror) -> io::Result<Flush> {
     let rest = &pending.data.as_bytes()[written.len()..];
     fs::open_append(&mirror.path)?.write_all(rest)?;
     Ok(Flush::Done)
+}
+
+/// A write saved by its length whose lines went with its process: done if the file reaches
+/// its end (what follows is judged as for any mirror), else the mirror forks. Never waits:
+/// there is nothing left to write.
+fn lost_file_write(path: &Path, pending: &PendingAppend) -> Flush {
+    match std::fs::symlink_metadata(path) {
+        Ok(meta) if meta.is_file() && meta.len() >= pending.end() => Flush::Done,
+        Ok(meta) if meta.is_file() => Flush::Diverged(format!(
+            "a write of session-sync's was cut short ({} bytes of {})",
+            meta.len().saturating_sub(pending.offset),
+            pending.len
+        )),
+        Ok(_) => Flush::Diverged("not a regular file any more".into()),
+        Err(err) if err.kind() == io::ErrorKind::NotFound => Flush::Diverged("deleted".into()),
+        Err(err) => Flush::Diverged(format!("unreadable: {err}")),
+    }
 }
 
 /// Why a mirror file of `len` bytes is not where we left it (`expected` bytes).

@@ -19,6 +19,9 @@ pub fn flush(mirror: &mut Mirror) -> io::Result<Flush> {
     let Some(pending) = &mirror.pending else {
         return Ok(Flush::Done);
     };
+    if pending.is_lost() {
+        return lost_write(mirror);
+    }
     let mut connection = open(mirror)?;
     connection
         .pragma_update(None, "foreign_keys", "ON")
@@ -109,6 +112,41 @@ pub fn flush(mirror: &mut Mirror) -> io::Result<Flush> {
         mirror.tail = Some((*last).to_owned());
     }
     Ok(Flush::Done)
+}
+
+/// The id of the last message row among row upserts: what a write saved by its length is
+/// told complete by. Read from the end: a message's parts follow it.
+pub fn last_message(ops: &str) -> Option<String> {
+    ops.lines().rev().find_map(|line| {
+        let op: Value = serde_json::from_str(line).ok()?;
+        (op["table"] == "message").then(|| op["row"]["id"].as_str().map(str::to_owned))?
+    })
+}
+
+/// A write saved by its length whose rows went with its process: done if the session's
+/// newest message is its last one (its transaction committed), else the mirror forks.
+fn lost_write(mirror: &mut Mirror) -> io::Result<Flush> {
+    let last_row = mirror.pending.as_ref().and_then(|p| p.last_row.clone());
+    let newest = open(mirror).and_then(|connection| {
+        connection
+            .query_row(
+                "SELECT id FROM message WHERE session_id = ?1 ORDER BY time_created DESC, id DESC LIMIT 1",
+                [&mirror.id],
+                |row| row.get::<_, String>(0),
+            )
+            .optional()
+            .map_err(sql_error)
+    });
+    match newest {
+        Ok(Some(newest)) if Some(&newest) == last_row.as_ref() => {
+            mirror.tail = Some(newest);
+            Ok(Flush::Done)
+        }
+        Ok(_) => Ok(Flush::Diverged(
+            "a write of session-sync's was cut short".into(),
+        )),
+        Err(err) => Ok(Flush::Diverged(format!("unreadable: {err}"))),
+    }
 }
 
 fn open(mirror: &Mirror) -> io::Result<Connection> {

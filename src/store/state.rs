@@ -276,16 +276,131 @@ impl Lineage {
     }
 }
 
-/// Bytes to be at `offset` of the mirror file once appended.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// Lines committed to a mirror's lineage, to be at `offset` of its file once appended (for a
+/// database mirror, row upserts).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PendingAppend {
     pub offset: u64,
+    /// The lines; empty in a state loaded after a write saved by its length alone.
     pub data: String,
+    /// Bytes the lines take.
+    pub len: u64,
+    pub ahead: Ahead,
+    /// For a database write saved by its length: the last message it adds, by which a
+    /// completed write is told from a lost one.
+    pub last_row: Option<String>,
+}
+
+/// How a pending write is saved with the state, ahead of the write itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ahead {
+    /// With its lines: whoever finds it pending completes it.
+    Lines,
+    /// By its length alone, so that its bytes are written once: whoever finds it pending can
+    /// only tell whether it completed, and forks the mirror of one that did not.
+    Length,
+}
+
+impl PendingAppend {
+    pub fn new(offset: u64, data: String) -> Self {
+        PendingAppend {
+            offset,
+            len: data.len() as u64,
+            data,
+            ahead: Ahead::Lines,
+            last_row: None,
+        }
+    }
+
+    pub fn end(&self) -> u64 {
+        self.offset + self.len
+    }
+
+    /// Saved by its length and loaded again: its lines went with the process that planned it.
+    pub fn is_lost(&self) -> bool {
+        self.data.is_empty() && self.len > 0
+    }
+
+    pub fn push(&mut self, data: &str) {
+        self.data.push_str(data);
+        self.len += data.len() as u64;
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+struct PendingWire<'a> {
+    offset: u64,
+    #[serde(default, borrow, skip_serializing_if = "Option::is_none")]
+    data: Option<std::borrow::Cow<'a, str>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    len: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    last_row: Option<std::borrow::Cow<'a, str>>,
+}
+
+impl Serialize for PendingAppend {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let by_length = self.ahead == Ahead::Length || self.is_lost();
+        PendingWire {
+            offset: self.offset,
+            data: (!by_length).then_some(self.data.as_str().into()),
+            len: by_length.then_some(self.len),
+            last_row: self.last_row.as_deref().map(Into::into),
+        }
+        .serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for PendingAppend {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let wire = PendingWire::deserialize(deserializer)?;
+        let data = wire.data.map(|d| d.into_owned());
+        Ok(PendingAppend {
+            offset: wire.offset,
+            len: data
+                .as_ref()
+                .map_or(wire.len.unwrap_or(0), |d| d.len() as u64),
+            ahead: if data.is_some() {
+                Ahead::Lines
+            } else {
+                Ahead::Length
+            },
+            data: data.unwrap_or_default(),
+            last_row: wire.last_row.map(|r| r.into_owned()),
+        })
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_pending_write_is_saved_with_its_lines_or_by_its_length() {
+        let mut pending = PendingAppend::new(10, "{}\n".into());
+        let saved = serde_json::to_value(&pending).unwrap();
+        assert_eq!(saved, serde_json::json!({"offset": 10, "data": "{}\n"}));
+        assert_eq!(
+            serde_json::from_value::<PendingAppend>(saved).unwrap(),
+            pending
+        );
+
+        pending.ahead = Ahead::Length;
+        pending.last_row = Some("msg_1".into());
+        let saved = serde_json::to_value(&pending).unwrap();
+        assert_eq!(
+            saved,
+            serde_json::json!({"offset": 10, "len": 3, "last_row": "msg_1"})
+        );
+        let loaded = serde_json::from_value::<PendingAppend>(saved).unwrap();
+        assert!(loaded.is_lost());
+        assert_eq!((loaded.end(), loaded.ahead), (13, Ahead::Length));
+        // Saved again as it was loaded: still by its length.
+        assert_eq!(
+            serde_json::to_value(&loaded).unwrap()["len"],
+            serde_json::json!(3)
+        );
+    }
 
     #[test]
     fn chain_depends_on_every_line_and_its_order() {

@@ -373,12 +373,26 @@ mod tests {
         db
     }
 
+    fn our_encoder(db: &Path) -> crate::agents::opencode::write::Opencode {
+        crate::agents::opencode::write::Opencode {
+            db: db.to_owned(),
+            model: Some("mock/mock-model".into()),
+            style: ToolStyle::Structured,
+            max_output_bytes: 1 << 20,
+        }
+    }
+
+    fn our_mirror(id: &str, db: &Path) -> crate::store::state::Mirror {
+        serde_json::from_value(json!({
+            "id": id, "path": db, "kind": "opencode_db", "created_at": "", "last_sync": "",
+            "records": 0, "lineage": crate::store::state::Lineage::new("x"),
+        }))
+        .unwrap()
+    }
+
     /// Applies an encoder's row upserts the way the store does.
     fn flush(mirror: &mut crate::store::state::Mirror, lines: &[String]) {
-        mirror.pending = Some(crate::store::state::PendingAppend {
-            offset: 0,
-            data: lines.join("\n"),
-        });
+        mirror.pending = Some(crate::store::state::PendingAppend::new(0, lines.join("\n")));
         assert!(matches!(
             crate::store::opencode::flush(mirror).unwrap(),
             crate::store::Flush::Done
@@ -390,23 +404,14 @@ mod tests {
     fn what_our_encoder_writes_reads_back_the_same() {
         let dir = tempfile::tempdir().unwrap();
         let db = database(dir.path());
-        let encoder = crate::agents::opencode::write::Opencode {
-            db: db.clone(),
-            model: Some("mock/mock-model".into()),
-            style: ToolStyle::Structured,
-            max_output_bytes: 1 << 20,
-        };
+        let encoder = our_encoder(&db);
         let cwd = dir.path();
         let opening = encoder.open(&testing::facts(cwd)).unwrap();
         let mut cursor = opening.cursor.clone();
         let mut lines = opening.header.clone();
         let records = testing::conversation();
         encoder.encode(&records, &mut cursor, &mut lines);
-        let mut mirror: crate::store::state::Mirror = serde_json::from_value(json!({
-            "id": opening.id, "path": db, "kind": "opencode_db", "created_at": "", "last_sync": "",
-            "records": 0, "lineage": crate::store::state::Lineage::new("x"),
-        }))
-        .unwrap();
+        let mut mirror = our_mirror(&opening.id, &db);
         flush(&mut mirror, &lines);
 
         let listed = list_in(&db, BUSY, &HashSet::new()).unwrap();
@@ -421,6 +426,30 @@ mod tests {
             encoder.encode(more, &mut cursor, &mut lines);
             flush(&mut mirror, &lines);
         });
+    }
+
+    /// A write saved by its length (its rows gone with the process that planned it) is done
+    /// when the session's newest message is its last one, and forks the mirror otherwise.
+    #[test]
+    fn a_write_saved_by_its_length_is_told_done_by_its_last_message() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = database(dir.path());
+        let encoder = our_encoder(&db);
+        let opening = encoder.open(&testing::facts(dir.path())).unwrap();
+        let mut cursor = opening.cursor.clone();
+        let mut lines = opening.header.clone();
+        encoder.encode(&testing::conversation(), &mut cursor, &mut lines);
+        let mut mirror = our_mirror(&opening.id, &db);
+        flush(&mut mirror, &lines);
+        let ops = lines.join("\n");
+        let last = crate::store::opencode::last_message(&ops).unwrap();
+        for (last_row, done) in [(last.clone(), true), ("msg_other".to_owned(), false)] {
+            let saved = json!({"offset": 0, "len": ops.len(), "last_row": last_row});
+            mirror.pending = Some(serde_json::from_value(saved).unwrap());
+            let flushed = crate::store::opencode::flush(&mut mirror).unwrap();
+            assert_eq!(matches!(flushed, crate::store::Flush::Done), done);
+        }
+        assert_eq!(mirror.tail, Some(last));
     }
 
     #[test]

@@ -182,3 +182,108 @@ fn hook_killed_while_saving_the_state_loses_nothing_and_doubles_nothing() {
 
 // ---------------------------------------------------------------------------------------------
 // 4. Faults
+
+/// A conversation of `calls` reads of 200 KiB each, written to the transcript without hooks
+/// (a session that ran before `init`).
+fn big_reads(conversation: &mut Conversation, calls: std::ops::Range<usize>) {
+    for n in calls {
+        let line = format!("line of file {n}: {}\n", "x".repeat(100));
+        let call = Call::read(
+            conversation.call_id(n),
+            line.repeat(200 * 1024 / line.len()),
+        );
+        conversation.step(&format!("Reading file {n}."), &call, |_| {});
+    }
+}
+
+/// The codex mirror's last pending write the session's state journal holds (a later save
+/// may have dropped it, once done).
+fn saved_pending(env: &Env, session: &str) -> Value {
+    let journal = env.data.join("sessions").join(session).join("state.jsonl");
+    let text = std::fs::read_to_string(journal).unwrap();
+    text.lines()
+        .rev()
+        .map(|line| serde_json::from_str::<Value>(line).unwrap())
+        .map(|state| state["mirrors"]["codex"]["pending"].clone())
+        .find(|pending| !pending.is_null())
+        .unwrap()
+}
+
+/// `mirror`'s catch-up writes megabytes at a time: a large write is saved ahead by its length
+/// alone, so that its bytes are written once, not also into the state.
+#[test]
+fn a_large_catch_up_write_is_saved_ahead_by_its_length() {
+    let env = Env::new();
+    env.init();
+    let mut conversation = Conversation::new(&env);
+    conversation.prompt("Read the big files.", |_| {});
+    big_reads(&mut conversation, 0..8);
+    let session = conversation.synth.session.clone();
+    ok(env.run(&["mirror", &session]));
+    assert_mirror(&env, &conversation.reference);
+    let pending = saved_pending(&env, &session);
+    assert!(pending["data"].is_null(), "{pending}");
+    let end = pending["offset"].as_u64().unwrap() + pending["len"].as_u64().unwrap();
+    assert_eq!(end, std::fs::metadata(&env.rollouts()[0]).unwrap().len());
+    let journal = env.data.join("sessions").join(&session).join("state.jsonl");
+    assert!(std::fs::metadata(journal).unwrap().len() < 64 * 1024);
+
+    // The next sync finds it complete, and appends after it.
+    conversation.stop("Read them all.", |_| {});
+    ok(env.run(&["mirror", &session]));
+    assert_mirror(&env, &conversation.reference);
+}
+
+/// A large catch-up write killed mid-way (its lines saved by their length only): the next
+/// sync cannot complete it, and forks the mirror with the whole history; the cut one is kept
+/// and listed.
+#[test]
+fn a_large_catch_up_write_cut_short_forks_the_mirror() {
+    let env = Env::new();
+    env.init();
+    let mut conversation = Conversation::new(&env);
+    conversation.prompt("Read the big files.", |_| {});
+    big_reads(&mut conversation, 0..4);
+    let session = conversation.synth.session.clone();
+    ok(env.run(&["mirror", &session]));
+    let cut = env.rollouts()[0].clone();
+    let pending = saved_pending(&env, &session);
+    let offset = pending["offset"].as_u64().unwrap();
+    let len = pending["len"].as_u64().unwrap();
+    assert!(pending["data"].is_null() && len > 256 * 1024, "{pending}");
+    // As a kill half-way through the write leaves the state (saved before the write, never
+    // after) and the file.
+    let journal = env.data.join("sessions").join(&session).join("state.jsonl");
+    let text = std::fs::read_to_string(&journal).unwrap();
+    let before_write = text
+        .lines()
+        .rev()
+        .find(|line| line.contains("\"pending\""))
+        .unwrap()
+        .to_owned();
+    std::fs::write(&journal, text + &before_write + "\n").unwrap();
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&cut)
+        .unwrap()
+        .set_len(offset + len / 2)
+        .unwrap();
+
+    big_reads(&mut conversation, 4..6);
+    conversation.stop("Read them all.", |_| {});
+    ok(env.run(&["mirror", &session]));
+    let rollouts = env.rollouts();
+    assert_eq!(rollouts.len(), 2, "{rollouts:?}");
+    let fork = rollouts.iter().find(|r| **r != cut).unwrap();
+    assert_mirror_at(fork, &env.log(), &conversation.reference);
+    let status = env.status_json();
+    let old = &status["sessions"][0]["continued_elsewhere"][0];
+    assert_eq!(
+        old["reason"],
+        format!(
+            "a write of session-sync's was cut short ({} bytes of {len})",
+            len / 2
+        )
+    );
+    assert_eq!(std::fs::metadata(&cut).unwrap().len(), offset + len / 2);
+}

@@ -10,7 +10,7 @@ mod fuzz;
 mod hostile;
 mod stress;
 
-use crate::support::home::{Env, assert_silent_success, parse_rollout, rollouts_in};
+use crate::support::home::{Env, assert_silent_success, ok, parse_rollout, rollouts_in};
 use crate::support::recording::Recording;
 use crate::support::said::{Said, assert_same_conversation, assert_same_items, said};
 use serde_json::{Value, json};
