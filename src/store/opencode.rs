@@ -6,7 +6,9 @@
 use super::inspect::MirrorFile;
 use super::{Flush, Mirror, sql_error};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, types::Value as Sql};
-use serde_json::Value;
+use serde_json::value::RawValue;
+use std::borrow::Cow;
+use std::collections::BTreeMap;
 use std::io;
 use std::time::Duration;
 
@@ -31,17 +33,15 @@ pub fn flush(mirror: &mut Mirror) -> io::Result<Flush> {
     connection
         .pragma_update(None, "synchronous", "NORMAL")
         .map_err(sql_error)?;
-    let ops: Vec<Value> = pending
+    // Borrowed, with each value's JSON text as written: structured columns go in as that
+    // text, never parsed into a tree and printed again.
+    let ops: Vec<Op> = pending
         .data
         .lines()
         .map(serde_json::from_str)
         .collect::<Result<_, _>>()
         .map_err(io::Error::other)?;
-    let our_messages: Vec<&str> = ops
-        .iter()
-        .filter(|op| op["table"] == "message")
-        .filter_map(|op| op["row"]["id"].as_str())
-        .collect();
+    let our_messages: Vec<String> = ops.iter().filter_map(Op::message_id).collect();
     let transaction = connection.transaction().map_err(sql_error)?;
     let newest: Option<String> = transaction
         .query_row(
@@ -54,29 +54,30 @@ pub fn flush(mirror: &mut Mirror) -> io::Result<Flush> {
     // Ours: the last message we know we wrote, or one of these (a killed hook may have
     // committed them without saving that it did).
     if let Some(newest) = newest.filter(|n| mirror.tail.as_ref() != Some(n)) {
-        if !our_messages.contains(&newest.as_str()) {
+        if !our_messages.contains(&newest) {
             return Ok(Flush::Diverged(format!(
                 "continued in the agent (its newest message {newest} is not ours)"
             )));
         }
     }
     for op in &ops {
-        let table = op["table"].as_str().unwrap_or_default();
+        let table = op.table.as_ref();
         if !TABLES.contains(&table) {
             return Err(io::Error::other(format!("not an OpenCode table: {table}")));
         }
-        let Some(row) = op["row"].as_object() else {
-            return Err(io::Error::other("row upsert without a row"));
-        };
-        let columns: Vec<&str> = row.keys().map(String::as_str).collect();
+        let columns: Vec<&str> = op.row.keys().map(|c| c.as_ref()).collect();
         if columns
             .iter()
             .any(|c| c.is_empty() || !c.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'))
         {
             return Err(io::Error::other("bad column name in row upsert"));
         }
-        let values: Vec<Sql> = row.values().map(sql_value).collect();
-        if op["update"] == true {
+        let values: Vec<Sql> = op
+            .row
+            .values()
+            .map(|v| sql_value(v))
+            .collect::<Result<_, _>>()?;
+        if op.update {
             let set: Vec<String> = columns
                 .iter()
                 .enumerate()
@@ -88,7 +89,7 @@ pub fn flush(mirror: &mut Mirror) -> io::Result<Flush> {
             execute_cached(&transaction, &sql, values)?;
             continue;
         }
-        let on_conflict = if op["keep"] == true {
+        let on_conflict = if op.keep {
             "DO NOTHING".to_owned()
         } else {
             let set: Vec<String> = columns
@@ -109,7 +110,7 @@ pub fn flush(mirror: &mut Mirror) -> io::Result<Flush> {
     transaction.commit().map_err(sql_error)?;
     fold_log(&connection, mirror)?;
     if let Some(last) = our_messages.last() {
-        mirror.tail = Some((*last).to_owned());
+        mirror.tail = Some(last.clone());
     }
     Ok(Flush::Done)
 }
@@ -117,10 +118,9 @@ pub fn flush(mirror: &mut Mirror) -> io::Result<Flush> {
 /// The id of the last message row among row upserts: what a write saved by its length is
 /// told complete by. Read from the end: a message's parts follow it.
 pub fn last_message(ops: &str) -> Option<String> {
-    ops.lines().rev().find_map(|line| {
-        let op: Value = serde_json::from_str(line).ok()?;
-        (op["table"] == "message").then(|| op["row"]["id"].as_str().map(str::to_owned))?
-    })
+    ops.lines()
+        .rev()
+        .find_map(|line| serde_json::from_str::<Op>(line).ok()?.message_id())
 }
 
 /// A write saved by its length whose rows went with its process: done if the session's
@@ -268,18 +268,41 @@ fn fold_log(connection: &Connection, mirror: &Mirror) -> io::Result<()> {
     Ok(())
 }
 
-fn sql_value(value: &Value) -> Sql {
-    match value {
-        Value::Null => Sql::Null,
-        Value::Bool(b) => Sql::Integer(i64::from(*b)),
-        Value::Number(n) => match n.as_i64() {
-            Some(i) => Sql::Integer(i),
-            None => Sql::Real(n.as_f64().unwrap_or(0.0)),
-        },
-        Value::String(s) => Sql::Text(s.clone()),
-        // OpenCode keeps structured columns (`data`, `model`) as JSON text.
-        other => Sql::Text(other.to_string()),
+/// One row upsert, as the encoder wrote it.
+#[derive(serde::Deserialize)]
+struct Op<'a> {
+    #[serde(borrow)]
+    table: Cow<'a, str>,
+    /// Columns in a fixed order, so that the same columns make the same cached statement.
+    #[serde(borrow)]
+    row: BTreeMap<Cow<'a, str>, &'a RawValue>,
+    #[serde(default)]
+    keep: bool,
+    #[serde(default)]
+    update: bool,
+}
+
+impl Op<'_> {
+    fn message_id(&self) -> Option<String> {
+        let id = self.row.get("id").filter(|_| self.table == "message")?;
+        serde_json::from_str(id.get()).ok()
     }
+}
+
+fn sql_value(value: &RawValue) -> io::Result<Sql> {
+    let text = value.get();
+    Ok(match text.as_bytes().first() {
+        Some(b'n') => Sql::Null,
+        Some(b't') => Sql::Integer(1),
+        Some(b'f') => Sql::Integer(0),
+        Some(b'"') => Sql::Text(serde_json::from_str(text).map_err(io::Error::other)?),
+        // OpenCode keeps structured columns (`data`, `model`) as JSON text.
+        Some(b'{' | b'[') => Sql::Text(text.to_owned()),
+        _ => match text.parse::<i64>() {
+            Ok(i) => Sql::Integer(i),
+            Err(_) => Sql::Real(text.parse().map_err(io::Error::other)?),
+        },
+    })
 }
 
 /// Runs `sql`, parsed once per connection: a mirror's rows use the same few statements.
