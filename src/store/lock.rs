@@ -53,18 +53,24 @@ impl LockGuard {
     }
 }
 
+/// Opens (creating) a lock file; its directory is created only when missing, which on the
+/// hook's path it seldom is.
 fn open(path: &Path) -> io::Result<File> {
-    if let Some(dir) = path.parent() {
-        super::fs::create_dirs(dir)?;
-    }
-    OpenOptions::new()
+    let mut options = OpenOptions::new();
+    options
         .read(true)
         .write(true)
         .create(true)
         .truncate(false)
         .mode(0o600)
-        .custom_flags(libc::O_NOFOLLOW)
-        .open(path)
+        .custom_flags(libc::O_NOFOLLOW);
+    match (options.open(path), path.parent()) {
+        (Err(err), Some(dir)) if err.kind() == io::ErrorKind::NotFound => {
+            super::fs::create_dirs(dir)?;
+            options.open(path)
+        }
+        (opened, _) => opened,
+    }
 }
 
 /// True when `file` is the file at `path` (not one deleted, or replaced, since it was opened).
