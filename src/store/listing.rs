@@ -6,6 +6,7 @@
 use super::{LockGuard, SessionFiles, SessionState, fs, lock};
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
+use std::cmp::Reverse;
 use std::collections::{BTreeMap, HashMap};
 use std::fs::{File, OpenOptions};
 use std::io::{self, Read, Write};
@@ -602,20 +603,43 @@ impl Filter<'_> {
 /// missing, of another version, unreadable or out of step with the sessions directory is
 /// rebuilt from the states first (once; a listing that cannot write it reads the states).
 pub fn sessions(data_dir: &Path, filter: Filter) -> Vec<Listed> {
+    sessions_as(data_dir, filter, |listed| listed)
+}
+
+/// `sessions`, each made into what the caller keeps of it as soon as it is parsed: a listing
+/// of thousands need not hold them all at once. `each` may see a session twice (when the
+/// index turns out damaged, and is read again once rebuilt).
+pub fn sessions_as<T>(
+    data_dir: &Path,
+    filter: Filter,
+    mut each: impl FnMut(Listed) -> T,
+) -> Vec<T> {
     let sessions_dir = data_dir.join("sessions");
     if !sessions_dir.exists() {
         return Vec::new();
     }
-    let mut found = match read(data_dir, filter) {
+    let mut found = match read(data_dir, filter, &mut each) {
         Some(found) => found,
-        None => rebuilt(data_dir, filter),
+        None => rebuilt(data_dir, filter, &mut each),
     };
-    found.sort_by(|a, b| b.last_sync.cmp(&a.last_sync).then(a.key.cmp(&b.key)));
-    found
+    found.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    found.into_iter().map(|(_, kept)| kept).collect()
+}
+
+/// A session as a listing keeps it, after what it is ordered by: most recently synced first.
+type Kept<T> = ((Reverse<String>, String), T);
+
+fn keep<T>(listed: Listed, each: &mut dyn FnMut(Listed) -> T) -> Kept<T> {
+    let order = (Reverse(listed.last_sync.clone()), listed.key.clone());
+    (order, each(listed))
 }
 
 /// The wanted sessions from the index; `None` when it must be rebuilt.
-fn read(data_dir: &Path, filter: Filter) -> Option<Vec<Listed>> {
+fn read<T>(
+    data_dir: &Path,
+    filter: Filter,
+    each: &mut dyn FnMut(Listed) -> T,
+) -> Option<Vec<Kept<T>>> {
     let index = path(data_dir);
     let file = crate::read::open_read(&index).ok()?;
     let meta = file.metadata().ok()?;
@@ -625,7 +649,7 @@ fn read(data_dir: &Path, filter: Filter) -> Option<Vec<Listed>> {
     let sessions = data_dir.join("sessions");
     let seen = Seen::of(&sessions).ok()?;
     if let Filter::Project(project) = filter {
-        if let Some(found) = read_project(&file, meta.len(), project, seen) {
+        if let Some(found) = read_project(&file, meta.len(), project, seen, each) {
             return Some(found);
         }
     }
@@ -641,7 +665,7 @@ fn read(data_dir: &Path, filter: Filter) -> Option<Vec<Listed>> {
     }
     let mut found = Vec::new();
     for line in scan.kept() {
-        found.extend(parse(line, filter)?);
+        found.extend(parse(line, filter)?.map(|listed| keep(listed, each)));
     }
     if scan.checked != Some(seen) {
         record_check(&index, &file, seen);
@@ -663,7 +687,13 @@ fn parse(line: &[u8], filter: Filter) -> Option<Option<Listed>> {
 /// without counting every session: the sessions directory is still as the index last found
 /// it. `None` when it is not (or the index is of another version, or damaged): the caller
 /// reads it whole.
-fn read_project(file: &File, size: u64, project: &Path, seen: Seen) -> Option<Vec<Listed>> {
+fn read_project<T>(
+    file: &File,
+    size: u64,
+    project: &Path,
+    seen: Seen,
+    each: &mut dyn FnMut(Listed) -> T,
+) -> Option<Vec<Kept<T>>> {
     let mut first = vec![0; 1024];
     let read = file.read_at(&mut first, 0).ok()?;
     let header_end = memchr::memchr(b'\n', &first[..read])?;
@@ -692,11 +722,11 @@ fn read_project(file: &File, size: u64, project: &Path, seen: Seen) -> Option<Ve
     for line in body.lines_of(normal(project).as_os_str().as_bytes()).ok()? {
         // A newer line appended since says otherwise.
         if key_of(&line).is_some_and(|key| !tail.newest.contains_key(key)) {
-            found.extend(parse(&line, filter)?);
+            found.extend(parse(&line, filter)?.map(|listed| keep(listed, each)));
         }
     }
     for line in tail.kept() {
-        found.extend(parse(line, filter)?);
+        found.extend(parse(line, filter)?.map(|listed| keep(listed, each)));
     }
     Some(found)
 }
@@ -715,11 +745,11 @@ fn session_dirs(sessions: &Path, links: u64) -> io::Result<u64> {
 }
 
 /// Rebuilds the index from the states (one process at a time) and gives what `filter` wants.
-fn rebuilt(data_dir: &Path, filter: Filter) -> Vec<Listed> {
+fn rebuilt<T>(data_dir: &Path, filter: Filter, each: &mut dyn FnMut(Listed) -> T) -> Vec<Kept<T>> {
     let entries = match LockGuard::acquire(&lock_path(data_dir), REBUILD_WAIT) {
         Ok(_lock) => {
             // Another listing may have rebuilt it while this one waited.
-            if let Some(found) = read(data_dir, filter) {
+            if let Some(found) = read(data_dir, filter, each) {
                 return found;
             }
             rebuild(data_dir)
@@ -730,6 +760,7 @@ fn rebuilt(data_dir: &Path, filter: Filter) -> Vec<Listed> {
         .into_iter()
         .filter_map(|(_, listed)| listed)
         .filter(|listed| filter.wants(listed))
+        .map(|listed| keep(listed, each))
         .collect()
 }
 
@@ -1020,9 +1051,9 @@ pub fn check(data_dir: &Path) -> io::Result<Checked> {
         .into_iter()
         .filter_map(|(key, listed)| Some((key, listed?)))
         .collect();
-    let differing = read(data_dir, Filter::All).map(|found| {
+    let differing = read(data_dir, Filter::All, &mut |listed| listed).map(|found| {
         let (mut same, mut unknown) = (0, 0);
-        for listed in &found {
+        for (_, listed) in &found {
             match expected.get(&listed.key) {
                 Some(state) => same += usize::from(state == listed),
                 None => unknown += 1,
@@ -1147,7 +1178,11 @@ mod tests {
         assert_eq!(text.lines().count(), 3, "header, a, b");
         let header: Header = serde_json::from_str(text.lines().next().unwrap()).unwrap();
         assert_eq!(header.compacted, text.len() as u64);
-        let mut found = read(dir.path(), Filter::All).unwrap();
+        let mut found: Vec<Listed> = read(dir.path(), Filter::All, &mut |listed| listed)
+            .unwrap()
+            .into_iter()
+            .map(|(_, listed)| listed)
+            .collect();
         found.sort_by(|x, y| x.key.cmp(&y.key));
         let newest: Vec<&str> = found.iter().map(|s| s.last_sync.as_str()).collect();
         assert_eq!(newest, ["1198", "1199"]);
