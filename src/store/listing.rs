@@ -460,9 +460,10 @@ impl Body<'_> {
     /// The first line that starts at or after `at`, and where it starts.
     fn line_from(&self, at: u64) -> io::Result<Option<(u64, Vec<u8>)>> {
         // A line starts where the body does, or after a newline.
-        let (mut pos, mut start) = match at > self.start {
-            true => (at - 1, None),
-            false => (at, Some(at)),
+        let (mut pos, mut start) = if at > self.start {
+            (at - 1, None)
+        } else {
+            (at, Some(at))
         };
         let mut chunk = vec![0; 4096];
         let mut line = Vec::new();
