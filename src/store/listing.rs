@@ -18,9 +18,13 @@ use std::time::Duration;
 /// The format of the index; an index of another version is rebuilt.
 const VERSION: u32 = 2;
 
-/// Past this many bytes appended since the last rewrite, the append that crossed it compacts
-/// the index: a listing of one project reads its part of the sorted body and at most this
-/// much besides, however many sessions the index holds.
+/// The index is compacted to one line per session past twice its size after the last
+/// compaction, and never below this size.
+const COMPACT_MIN: u64 = 512 * 1024;
+
+/// Nor past this many bytes appended since the last rewrite: a listing of one project reads
+/// its part of the sorted body and at most this much besides, however many sessions the index
+/// holds.
 const TAIL_MAX: u64 = 1024 * 1024;
 
 /// An append waits at most this for a compaction's or a rebuild's last step (a copy of the
@@ -979,10 +983,9 @@ fn record_check(index: &Path, read: &File, seen: Seen) {
     let _ = append_locked(file, &line);
 }
 
-/// Compacts the index when it has grown to `size`, its lines appended since the last rewrite
-/// past their limit.
+/// Compacts the index when it has grown to `size`, past its limit.
 fn compact_past(index: &Path, size: u64) {
-    if size <= TAIL_MAX {
+    if size <= COMPACT_MIN {
         return;
     }
     let Ok(Some(first)) = crate::read::first_line(index, 1024) else {
@@ -991,7 +994,8 @@ fn compact_past(index: &Path, size: u64) {
     let Ok(header) = serde_json::from_str::<Header>(&first) else {
         return;
     };
-    if size.saturating_sub(header.compacted) > TAIL_MAX {
+    let appended = size.saturating_sub(header.compacted);
+    if appended > header.compacted.min(TAIL_MAX) {
         let data_dir = index.parent().unwrap_or(Path::new("."));
         compact(data_dir);
     }
@@ -1167,7 +1171,7 @@ mod tests {
             std::fs::create_dir_all(dir.path().join("sessions").join(key)).unwrap();
         }
         let mut bytes = header(0, 0, None);
-        for n in 0..1200 {
+        for n in 0..600 {
             let mut session = listed(if n % 2 == 0 { "a" } else { "b" }, "/p", &n.to_string());
             session.title = Some("x".repeat(1000));
             bytes.extend(line(&session.key, Some(&session), false));
@@ -1186,7 +1190,7 @@ mod tests {
             .collect();
         found.sort_by(|x, y| x.key.cmp(&y.key));
         let newest: Vec<&str> = found.iter().map(|s| s.last_sync.as_str()).collect();
-        assert_eq!(newest, ["1198", "1199"]);
+        assert_eq!(newest, ["598", "599"]);
     }
 
     #[test]
