@@ -334,6 +334,18 @@ fn status_reads_its_own_projects_lines_alone() {
     run_in(&env, &env.project, &["status"]);
     assert_eq!(std::fs::read_to_string(index(&env)).unwrap(), text);
 
+    // A line appended since the index was sorted is newer than the sorted one.
+    prompt(&env, &env.project, A, "Here again");
+    let here = listed(&run_in(&env, &env.project, &["status", "--json"]));
+    assert_eq!(here, [(A.to_owned(), vec![2])]);
+    let text = std::fs::read_to_string(index(&env)).unwrap();
+    assert!(
+        text.lines()
+            .last()
+            .unwrap()
+            .ends_with(&format!("\"key\":\"{A}\"}}"))
+    );
+
     // Another project's line damaged (in place, the same length): `status` never reads it,
     // `list` does, and rebuilds the index.
     let damaged = text.replace("\"title\":\"There\"", "\"title\":There!!");
