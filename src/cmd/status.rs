@@ -110,19 +110,18 @@ fn handed_over_only(data_dir: &std::path::Path, cwd: &std::path::Path, as_json: 
     Ok(())
 }
 
-/// A session's lines, into `out`: the listings print thousands of them in one write.
+/// A session's lines, into `out`: the listings print thousands of them in a few writes.
 pub fn write_session(out: &mut String, state: &Listed) {
     use std::fmt::Write;
-    let _ = writeln!(
-        out,
-        "{}  {}",
-        session_label(state),
-        state
-            .title
-            .as_deref()
-            .map(|t| format!("\"{t}\""))
-            .unwrap_or_default()
-    );
+    // The session's key, or the other agent's session a hand-off comes from.
+    let _ = match &state.source {
+        Some(source) => write!(out, "{} {}  ", source.agent, source.id),
+        None => write!(out, "{}  ", state.key),
+    };
+    if let Some(title) = &state.title {
+        let _ = write!(out, "\"{title}\"");
+    }
+    out.push('\n');
     let _ = writeln!(out, "  last sync {}", when(&state.last_sync));
     if let Some(source) = state.source.as_ref().filter(|s| !s.dropped.is_empty()) {
         let _ = writeln!(
@@ -167,19 +166,15 @@ pub fn write_session(out: &mut String, state: &Listed) {
     }
 }
 
-/// `claude <id>` or the other agent's session a hand-off comes from.
-pub fn session_label(state: &Listed) -> String {
-    match &state.source {
-        Some(source) => format!("{} {}", source.agent, source.id),
-        None => state.key.clone(),
-    }
-}
-
 /// `12 Bash descriptions dropped (…), 3 thinking blocks not carried`
 pub fn counted(counts: &std::collections::BTreeMap<String, u64>) -> String {
-    counts
-        .iter()
-        .map(|(what, n)| format!("{n} {what}"))
-        .collect::<Vec<_>>()
-        .join(", ")
+    use std::fmt::Write;
+    let mut text = String::new();
+    for (what, n) in counts {
+        if !text.is_empty() {
+            text.push_str(", ");
+        }
+        let _ = write!(text, "{n} {what}");
+    }
+    text
 }

@@ -5,20 +5,27 @@
 
 use super::{LockGuard, SessionFiles, SessionState, fs, lock};
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
+use std::cmp::Reverse;
 use std::collections::{BTreeMap, HashMap};
 use std::fs::{File, OpenOptions};
 use std::io::{self, Read, Write};
-use std::os::unix::ffi::OsStrExt;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::os::unix::fs::{FileExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// The format of the index; an index of another version is rebuilt.
-const VERSION: u32 = 1;
+const VERSION: u32 = 2;
 
 /// The index is compacted to one line per session past twice its size after the last
 /// compaction, and never below this size.
 const COMPACT_MIN: u64 = 512 * 1024;
+
+/// Nor past this many bytes appended since the last rewrite: a listing of one project reads
+/// its part of the sorted body and at most this much besides, however many sessions the index
+/// holds.
+const TAIL_MAX: u64 = 1024 * 1024;
 
 /// An append waits at most this for a compaction's or a rebuild's last step (a copy of the
 /// lines appended meanwhile, then a rename).
@@ -153,13 +160,50 @@ impl Listed {
 #[derive(Serialize, Deserialize)]
 struct Header {
     listing: u32,
-    /// The index's size when last compacted or rebuilt.
+    /// The index's size when last compacted or rebuilt: its body, sorted by project, ends
+    /// there; the lines appended since follow.
     compacted: u64,
     /// Links of `sessions/` that are not session directories (some file systems count files
     /// too): the index holds `links - 2 - others` sessions.
     #[serde(default)]
     others: u64,
+    /// The sessions directory as last found to hold the sessions the index holds (a
+    /// `{"checked":…}` line appended since says it later).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    checked: Option<Seen>,
 }
+
+/// The sessions directory as a `stat` finds it. Adding or removing a session directory
+/// changes it, and nothing else changes which sessions the index holds: while it stays as
+/// the index last found it, a listing of one project need not count every session.
+#[derive(Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+struct Seen {
+    ino: u64,
+    mtime: i64,
+    mtime_nsec: i64,
+    links: u64,
+}
+
+impl Seen {
+    fn of(sessions: &Path) -> io::Result<Seen> {
+        let meta = std::fs::metadata(sessions)?;
+        Ok(Seen {
+            ino: meta.ino(),
+            mtime: meta.mtime(),
+            mtime_nsec: meta.mtime_nsec(),
+            links: meta.nlink(),
+        })
+    }
+}
+
+/// A listing's `{"checked":…}` line: it found the sessions directory as `Seen` says, holding
+/// the sessions the index holds. It has no key: readers that do not look for it skip it.
+#[derive(Serialize, Deserialize)]
+struct CheckLine {
+    checked: Seen,
+}
+
+const CHECKED: &[u8] = br#"{"checked":"#;
 
 /// One session's line. `key` comes last: a line is whole only if it ends with it.
 #[derive(Serialize)]
@@ -181,6 +225,9 @@ struct LineIn {
 /// How a line begins when its session's directory was removed.
 const GONE: &[u8] = br#"{"gone":true,"#;
 
+/// How a session's line begins: with its project.
+const PROJECT: &[u8] = br#"{"session":{"project":"#;
+
 /// `{"session":{…},"key":"<key>"}`: a session; `{"key":"<key>"}`: a directory with no state
 /// to list; `{"gone":true,"key":"<key>"}`: removed.
 fn line(key: &str, session: Option<&Listed>, gone: bool) -> Vec<u8> {
@@ -189,11 +236,12 @@ fn line(key: &str, session: Option<&Listed>, gone: bool) -> Vec<u8> {
     bytes
 }
 
-fn header(compacted: u64, others: u64) -> Vec<u8> {
+fn header(compacted: u64, others: u64, checked: Option<Seen>) -> Vec<u8> {
     let mut bytes = serde_json::to_vec(&Header {
         listing: VERSION,
         compacted,
         others,
+        checked,
     })
     .unwrap_or_default();
     bytes.push(b'\n');
@@ -213,6 +261,21 @@ fn key_of(line: &[u8]) -> Option<&[u8]> {
         _ => memchr::memmem::rfind(body, KEY)?,
     };
     Some(&body[at + KEY.len()..]).filter(|key| !key.is_empty())
+}
+
+/// What a rewritten index's body is sorted by: a session's project as a path (`/a/./b/` as
+/// `/a/b`), empty for a directory with no state to list.
+fn project_key(line: &[u8]) -> Cow<'_, [u8]> {
+    match path_field(line, PROJECT) {
+        Some(PathField::Plain(bytes)) => Cow::Borrowed(bytes),
+        Some(PathField::Parsed(path)) => Cow::Owned(normal(&path).into_os_string().into_vec()),
+        None => Cow::Borrowed(&[]),
+    }
+}
+
+/// A path as its components make it (`/a/./b/` as `/a/b`), as paths compare.
+fn normal(path: &Path) -> PathBuf {
+    path.components().collect()
 }
 
 /// Hashes the keys of an index (our own ids, thousands per listing) faster than SipHash,
@@ -247,71 +310,119 @@ struct Line {
     kept: Option<Vec<u8>>,
 }
 
-/// An index read line by line through a small buffer (its size does not matter to memory):
-/// its header and each session's newest whole line.
+/// Calls `each` with every whole line `from` holds, read through a small buffer (the size of
+/// what is read does not matter to memory), until it returns `false`; returns the bytes up to
+/// the end of the last whole line (a torn one after it is left out).
+fn each_line(mut from: impl Read, mut each: impl FnMut(&[u8]) -> bool) -> io::Result<usize> {
+    let mut buf = vec![0; 256 * 1024];
+    let (mut filled, mut consumed) = (0, 0);
+    loop {
+        if filled == buf.len() {
+            // A line longer than the buffer.
+            buf.resize(buf.len() * 2, 0);
+        }
+        let read = from.read(&mut buf[filled..])?;
+        if read == 0 {
+            return Ok(consumed);
+        }
+        let mut start = 0;
+        for newline in memchr::memchr_iter(b'\n', &buf[filled..filled + read]) {
+            let line = &buf[start..filled + newline];
+            start = filled + newline + 1;
+            if !each(line) {
+                return Ok(consumed + start);
+            }
+        }
+        filled += read;
+        buf.copy_within(start..filled, 0);
+        filled -= start;
+        consumed += start;
+    }
+}
+
+/// Reads a file from `at` on (`read_at`: the file's own position is left alone).
+struct ReadAt<'a> {
+    file: &'a File,
+    at: u64,
+}
+
+impl Read for ReadAt<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let read = self.file.read_at(buf, self.at)?;
+        self.at += read as u64;
+        Ok(read)
+    }
+}
+
+/// An index's header and each session's newest whole line.
 struct Scan {
     header: Header,
     /// Bytes up to the end of the last whole line (a torn one after it is left out).
     complete: usize,
     newest: Newest,
+    /// The newest check of the index against the sessions directory.
+    checked: Option<Seen>,
 }
 
 impl Scan {
+    fn new(header: Header, lines: usize) -> Scan {
+        Scan {
+            checked: header.checked,
+            header,
+            complete: 0,
+            newest: Newest::with_capacity_and_hasher(lines, Default::default()),
+        }
+    }
+
     /// Reads an index, keeping the lines `keep` wants; `None` when it has no header of this
     /// version.
-    fn read(
-        mut from: impl Read,
-        size: u64,
-        keep: impl Fn(&[u8]) -> bool,
-    ) -> io::Result<Option<Scan>> {
-        let mut buf = vec![0; 256 * 1024];
-        let (mut filled, mut consumed) = (0, 0);
-        let mut header: Option<Header> = None;
-        // Lines are some hundred bytes long.
-        let mut newest = Newest::with_capacity_and_hasher(size as usize / 512, Default::default());
-        loop {
-            if filled == buf.len() {
-                // A line longer than the buffer.
-                buf.resize(buf.len() * 2, 0);
+    fn read(from: impl Read, size: u64, keep: impl Fn(&[u8]) -> bool) -> io::Result<Option<Scan>> {
+        let mut scan: Option<Scan> = None;
+        let complete = each_line(from, |line| match &mut scan {
+            Some(scan) => {
+                scan.add(line, &keep);
+                true
             }
-            let read = from.read(&mut buf[filled..])?;
-            if read == 0 {
-                break;
-            }
-            let mut start = 0;
-            for newline in memchr::memchr_iter(b'\n', &buf[filled..filled + read]) {
-                let line = &buf[start..filled + newline];
-                start = filled + newline + 1;
-                if header.is_none() {
-                    match serde_json::from_slice::<Header>(line) {
-                        Ok(found) if found.listing == VERSION => header = Some(found),
-                        _ => return Ok(None),
-                    }
-                    continue;
+            None => match serde_json::from_slice::<Header>(line) {
+                // Lines are some hundred bytes long.
+                Ok(found) if found.listing == VERSION => {
+                    scan = Some(Scan::new(found, size as usize / 512));
+                    true
                 }
-                let Some(key) = key_of(line) else {
-                    continue;
-                };
-                let gone = line.starts_with(GONE);
-                let kept = (!gone && keep(line)).then(|| line.to_vec());
-                match newest.get_mut(key) {
-                    Some(entry) => (entry.gone, entry.kept) = (gone, kept),
-                    None => {
-                        let first = newest.len();
-                        newest.insert(key.into(), Line { first, gone, kept });
-                    }
+                _ => false,
+            },
+        })?;
+        Ok(scan.map(|scan| Scan { complete, ..scan }))
+    }
+
+    /// Takes in one whole line, newer than those before.
+    fn add(&mut self, line: &[u8], keep: &impl Fn(&[u8]) -> bool) {
+        let Some(key) = key_of(line) else {
+            if line.starts_with(CHECKED) {
+                if let Ok(found) = serde_json::from_slice::<CheckLine>(line) {
+                    self.checked = Some(found.checked);
                 }
             }
-            filled += read;
-            buf.copy_within(start..filled, 0);
-            filled -= start;
-            consumed += start;
+            return;
+        };
+        let gone = line.starts_with(GONE);
+        let kept = (!gone && keep(line)).then(|| line.to_vec());
+        match self.newest.get_mut(key) {
+            Some(entry) => (entry.gone, entry.kept) = (gone, kept),
+            None => {
+                let first = self.newest.len();
+                self.newest.insert(key.into(), Line { first, gone, kept });
+            }
         }
-        Ok(header.map(|header| Scan {
-            header,
-            complete: consumed,
-            newest,
-        }))
+    }
+
+    /// Takes in the whole lines of `bytes`.
+    fn add_all(&mut self, bytes: &[u8]) {
+        for line in whole_lines(bytes).split(|&b| b == b'\n') {
+            if !line.is_empty() {
+                self.add(line, &|_| true);
+            }
+        }
     }
 
     /// How many sessions have a directory, by their newest line.
@@ -326,6 +437,90 @@ impl Scan {
         kept.iter()
             .filter_map(|line| line.kept.as_deref())
             .collect()
+    }
+
+    /// The index this scan makes once rewritten: the lines kept, sorted by project.
+    fn rewritten(&self) -> Vec<u8> {
+        let mut lines = self.kept();
+        lines.sort_by_cached_key(|line| project_key(line));
+        let mut body = Vec::with_capacity(lines.iter().map(|l| l.len() + 1).sum());
+        for line in lines {
+            body.extend_from_slice(line);
+            body.push(b'\n');
+        }
+        with_header(body, self.header.others, self.checked)
+    }
+}
+
+/// The body of a rewritten index, sorted by project, read where it lies: a listing of one
+/// project finds its lines by binary search.
+struct Body<'a> {
+    file: &'a File,
+    start: u64,
+    end: u64,
+}
+
+impl Body<'_> {
+    /// The first line that starts at or after `at`, and where it starts.
+    fn line_from(&self, at: u64) -> io::Result<Option<(u64, Vec<u8>)>> {
+        // A line starts where the body does, or after a newline.
+        let (mut pos, mut start) = if at > self.start {
+            (at - 1, None)
+        } else {
+            (at, Some(at))
+        };
+        let mut chunk = vec![0; 4096];
+        let mut line = Vec::new();
+        while pos < self.end {
+            let want = chunk.len().min((self.end - pos) as usize);
+            let read = self.file.read_at(&mut chunk[..want], pos)?;
+            if read == 0 {
+                break;
+            }
+            let mut bytes = &chunk[..read];
+            if start.is_none() {
+                if let Some(newline) = memchr::memchr(b'\n', bytes) {
+                    start = Some(pos + newline as u64 + 1);
+                    bytes = &bytes[newline + 1..];
+                }
+            }
+            pos += read as u64;
+            let Some(begins) = start else {
+                continue;
+            };
+            match memchr::memchr(b'\n', bytes) {
+                Some(newline) => {
+                    line.extend_from_slice(&bytes[..newline]);
+                    return Ok(Some((begins, line)));
+                }
+                None => line.extend_from_slice(bytes),
+            }
+        }
+        Ok(None)
+    }
+
+    /// The lines of `project` (as `project_key` gives it).
+    fn lines_of(&self, project: &[u8]) -> io::Result<Vec<Vec<u8>>> {
+        // Lines starting before `low` sort before the project; those from `high` on do not.
+        let (mut low, mut high) = (self.start, self.end);
+        while low < high {
+            let mid = low + (high - low) / 2;
+            match self.line_from(mid)? {
+                Some((start, line)) if start < high && *project_key(&line) < *project => {
+                    low = start + line.len() as u64 + 1;
+                }
+                _ => high = mid,
+            }
+        }
+        let mut lines = Vec::new();
+        while let Some((start, line)) = self.line_from(low)? {
+            if *project_key(&line) != *project {
+                break;
+            }
+            low = start + line.len() as u64 + 1;
+            lines.push(line);
+        }
+        Ok(lines)
     }
 }
 
@@ -375,16 +570,16 @@ impl Filter<'_> {
         match *self {
             Filter::All => Box::new(|_| true),
             Filter::Project(project) => {
-                let want = project.components().collect::<PathBuf>();
+                let want = normal(project);
                 Box::new(move |line| {
-                    path_field(line, br#"{"session":{"project":"#).is_some_and(|got| match got {
+                    path_field(line, PROJECT).is_some_and(|got| match got {
                         PathField::Plain(bytes) => bytes == want.as_os_str().as_bytes(),
                         PathField::Parsed(path) => path == want,
                     })
                 })
             }
             Filter::Under(dir) => {
-                let want = dir.components().collect::<PathBuf>();
+                let want = normal(dir);
                 Box::new(move |line| {
                     let at = memchr::memmem::find(line, br#","cwd":"#);
                     at.and_then(|at| path_field(&line[at..], br#","cwd":"#))
@@ -413,48 +608,138 @@ impl Filter<'_> {
 /// missing, of another version, unreadable or out of step with the sessions directory is
 /// rebuilt from the states first (once; a listing that cannot write it reads the states).
 pub fn sessions(data_dir: &Path, filter: Filter) -> Vec<Listed> {
+    sessions_as(data_dir, filter, |listed| listed)
+}
+
+/// `sessions`, each made into what the caller keeps of it as soon as it is parsed: a listing
+/// of thousands need not hold them all at once. `each` may see a session twice (when the
+/// index turns out damaged, and is read again once rebuilt).
+pub fn sessions_as<T>(
+    data_dir: &Path,
+    filter: Filter,
+    mut each: impl FnMut(Listed) -> T,
+) -> Vec<T> {
     let sessions_dir = data_dir.join("sessions");
     if !sessions_dir.exists() {
         return Vec::new();
     }
-    let mut found = match read(data_dir, filter) {
+    let mut found = match read(data_dir, filter, &mut each) {
         Some(found) => found,
-        None => rebuilt(data_dir, filter),
+        None => rebuilt(data_dir, filter, &mut each),
     };
-    found.sort_by(|a, b| b.last_sync.cmp(&a.last_sync).then(a.key.cmp(&b.key)));
-    found
+    found.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    found.into_iter().map(|(_, kept)| kept).collect()
+}
+
+/// A session as a listing keeps it, after what it is ordered by: most recently synced first.
+type Kept<T> = ((Reverse<String>, String), T);
+
+fn keep<T>(listed: Listed, each: &mut dyn FnMut(Listed) -> T) -> Kept<T> {
+    let order = (Reverse(listed.last_sync.clone()), listed.key.clone());
+    (order, each(listed))
 }
 
 /// The wanted sessions from the index; `None` when it must be rebuilt.
-fn read(data_dir: &Path, filter: Filter) -> Option<Vec<Listed>> {
-    let file = crate::read::open_read(&path(data_dir)).ok()?;
+fn read<T>(
+    data_dir: &Path,
+    filter: Filter,
+    each: &mut dyn FnMut(Listed) -> T,
+) -> Option<Vec<Kept<T>>> {
+    let index = path(data_dir);
+    let file = crate::read::open_read(&index).ok()?;
     let meta = file.metadata().ok()?;
     if !meta.is_file() {
         return None;
     }
-    let scan = Scan::read(file, meta.len(), filter.line_test()).ok()??;
-    let dirs = session_dirs(&data_dir.join("sessions")).ok()?;
+    let sessions = data_dir.join("sessions");
+    let seen = Seen::of(&sessions).ok()?;
+    if let Filter::Project(project) = filter {
+        if let Some(found) = read_project(&file, meta.len(), project, seen, each) {
+            return Some(found);
+        }
+    }
+    let scan = Scan::read(
+        ReadAt { file: &file, at: 0 },
+        meta.len(),
+        filter.line_test(),
+    )
+    .ok()??;
+    let dirs = session_dirs(&sessions, seen.links).ok()?;
     if dirs.checked_sub(scan.header.others)? != scan.present() as u64 {
         return None;
     }
     let mut found = Vec::new();
     for line in scan.kept() {
-        // Whole by its ending, yet not an entry: damaged, so not to be trusted.
-        let parsed: LineIn = serde_json::from_slice(line).ok()?;
-        if let Some(mut listed) = parsed.session {
-            listed.key = parsed.key;
-            if filter.wants(&listed) {
-                found.push(listed);
-            }
-        }
+        found.extend(parse(line, filter)?.map(|listed| keep(listed, each)));
+    }
+    if scan.checked != Some(seen) {
+        record_check(&index, &file, seen);
     }
     Some(found)
 }
 
-/// Links of the sessions directory that count its subdirectories (`n + 2`), one `stat`; where
-/// the file system does not count them (btrfs, ext4 past 65,000), its subdirectories listed.
-fn session_dirs(sessions: &Path) -> io::Result<u64> {
-    let links = std::fs::metadata(sessions)?.nlink();
+/// The session of a wanted line; `None` when the line, whole by its ending yet not an entry,
+/// is damaged, so not to be trusted.
+fn parse(line: &[u8], filter: Filter) -> Option<Option<Listed>> {
+    let parsed: LineIn = serde_json::from_slice(line).ok()?;
+    Some(parsed.session.and_then(|mut listed| {
+        listed.key = parsed.key;
+        filter.wants(&listed).then_some(listed)
+    }))
+}
+
+/// One project's sessions, from its part of the sorted body and the lines appended since,
+/// without counting every session: the sessions directory is still as the index last found
+/// it. `None` when it is not (or the index is of another version, or damaged): the caller
+/// reads it whole.
+fn read_project<T>(
+    file: &File,
+    size: u64,
+    project: &Path,
+    seen: Seen,
+    each: &mut dyn FnMut(Listed) -> T,
+) -> Option<Vec<Kept<T>>> {
+    let mut first = vec![0; 1024];
+    let read = file.read_at(&mut first, 0).ok()?;
+    let header_end = memchr::memchr(b'\n', &first[..read])?;
+    let header: Header = serde_json::from_slice(&first[..header_end]).ok()?;
+    let body = Body {
+        file,
+        start: header_end as u64 + 1,
+        end: header.compacted,
+    };
+    if header.listing != VERSION || body.end < body.start || body.end > size {
+        return None;
+    }
+    let filter = Filter::Project(project);
+    let test = filter.line_test();
+    let mut tail = Scan::new(header, 0);
+    let at = body.end;
+    each_line(ReadAt { file, at }, |line| {
+        tail.add(line, &test);
+        true
+    })
+    .ok()?;
+    if tail.checked != Some(seen) {
+        return None;
+    }
+    let mut found = Vec::new();
+    for line in body.lines_of(normal(project).as_os_str().as_bytes()).ok()? {
+        // A newer line appended since says otherwise.
+        if key_of(&line).is_some_and(|key| !tail.newest.contains_key(key)) {
+            found.extend(parse(&line, filter)?.map(|listed| keep(listed, each)));
+        }
+    }
+    for line in tail.kept() {
+        found.extend(parse(line, filter)?.map(|listed| keep(listed, each)));
+    }
+    Some(found)
+}
+
+/// Links of the sessions directory that count its subdirectories (`n + 2`), as `stat` found
+/// them; where the file system does not count them (btrfs, ext4 past 65,000), its
+/// subdirectories listed.
+fn session_dirs(sessions: &Path, links: u64) -> io::Result<u64> {
     if links >= 2 {
         return Ok(links - 2);
     }
@@ -465,32 +750,41 @@ fn session_dirs(sessions: &Path) -> io::Result<u64> {
 }
 
 /// Rebuilds the index from the states (one process at a time) and gives what `filter` wants.
-fn rebuilt(data_dir: &Path, filter: Filter) -> Vec<Listed> {
+fn rebuilt<T>(data_dir: &Path, filter: Filter, each: &mut dyn FnMut(Listed) -> T) -> Vec<Kept<T>> {
     let entries = match LockGuard::acquire(&lock_path(data_dir), REBUILD_WAIT) {
         Ok(_lock) => {
             // Another listing may have rebuilt it while this one waited.
-            if let Some(found) = read(data_dir, filter) {
+            if let Some(found) = read(data_dir, filter, each) {
                 return found;
             }
             rebuild(data_dir)
         }
-        Err(_) => from_states(data_dir).0,
+        Err(_) => from_states(data_dir).entries,
     };
     entries
         .into_iter()
         .filter_map(|(_, listed)| listed)
         .filter(|listed| filter.wants(listed))
+        .map(|listed| keep(listed, each))
         .collect()
 }
 
 /// Each session directory's key and what its state lists (`None`: no state to list).
 type Entries = Vec<(String, Option<Listed>)>;
 
-/// Every session directory's entry, read from its state, and the links of `sessions/` that
-/// are not session directories.
-fn from_states(data_dir: &Path) -> (Entries, u64) {
+/// The sessions directory read whole.
+struct FromStates {
+    entries: Entries,
+    /// Its links that are not session directories.
+    others: u64,
+    /// The directory as it was before it was read.
+    seen: Option<Seen>,
+}
+
+/// Every session directory's entry, read from its state.
+fn from_states(data_dir: &Path) -> FromStates {
     let sessions = data_dir.join("sessions");
-    let links = std::fs::metadata(&sessions).map_or(0, |m| m.nlink());
+    let seen = Seen::of(&sessions).ok();
     let mut entries = Vec::new();
     for dir in std::fs::read_dir(&sessions).into_iter().flatten().flatten() {
         if !dir.file_type().is_ok_and(|t| t.is_dir()) {
@@ -505,47 +799,58 @@ fn from_states(data_dir: &Path) -> (Entries, u64) {
         });
         entries.push((key, listed));
     }
+    let links = seen.map_or(0, |seen| seen.links);
     let others = if links >= 2 {
         (links - 2).saturating_sub(entries.len() as u64)
     } else {
         0
     };
-    (entries, others)
+    FromStates {
+        entries,
+        others,
+        seen,
+    }
 }
 
 /// Writes the index afresh from the states, under the rewriters' lock (held by the caller).
-/// Lines appended while the states are read go after the rebuilt ones: they are newer. What
-/// cannot be written is still returned.
+/// Lines appended while the states are read are newer than theirs. What cannot be written is
+/// still returned.
 fn rebuild(data_dir: &Path) -> Entries {
     let index = path(data_dir);
     // From here on, saves append to this empty index, so none goes missing while the states
-    // are read; listings meanwhile find it short and wait for this rebuild.
-    let empty = header(0, 0);
+    // are read; listings meanwhile find it short, and unchecked, and wait for this rebuild.
+    let empty = header(0, 0, None);
     let placed = replace_exclusively(&index, |_| Some(empty.clone())).is_ok();
-    let (entries, others) = from_states(data_dir);
+    let states = from_states(data_dir);
     if placed {
         let _ = replace_exclusively(&index, |current| {
             // Still the empty index, grown only by appends.
-            let appended = whole_lines(current.strip_prefix(&empty[..])?);
-            let mut body = Vec::new();
-            for (key, listed) in &entries {
-                body.extend(line(key, listed.as_ref(), false));
+            let appended = current.strip_prefix(&empty[..])?;
+            let header = Header {
+                listing: VERSION,
+                compacted: 0,
+                others: states.others,
+                checked: states.seen,
+            };
+            let mut scan = Scan::new(header, states.entries.len());
+            for (key, listed) in &states.entries {
+                scan.add_all(&line(key, listed.as_ref(), false));
             }
-            body.extend_from_slice(appended);
-            Some(with_header(body, others))
+            scan.add_all(appended);
+            Some(scan.rewritten())
         });
     }
-    entries
+    states.entries
 }
 
 /// `body` after a header recording its size.
-fn with_header(body: Vec<u8>, others: u64) -> Vec<u8> {
+fn with_header(body: Vec<u8>, others: u64, checked: Option<Seen>) -> Vec<u8> {
     // The size depends on the header's own digits: two passes settle it.
     let mut size = body.len() as u64;
     for _ in 0..2 {
-        size = (header(size, others).len() + body.len()) as u64;
+        size = (header(size, others, checked).len() + body.len()) as u64;
     }
-    let mut bytes = header(size, others);
+    let mut bytes = header(size, others, checked);
     bytes.extend(body);
     bytes
 }
@@ -624,7 +929,7 @@ fn settle(index: &Path, appended: io::Result<Option<u64>>) {
 fn append(index: &Path, line: &[u8]) -> io::Result<Option<u64>> {
     // A rewrite replaces the file between our open and our lock at most once or twice.
     for _ in 0..3 {
-        let mut file = match open(index) {
+        let file = match open(index) {
             Ok(file) => file,
             Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(None),
             Err(err) => return Err(err),
@@ -633,21 +938,49 @@ fn append(index: &Path, line: &[u8]) -> io::Result<Option<u64>> {
         if !lock::is_at(&file, index)? {
             continue;
         }
-        let len = file.metadata()?.len();
-        let mut last = [b'\n'];
-        if len > 0 {
-            file.read_exact_at(&mut last, len - 1)?;
-        }
-        let mut bytes = Vec::with_capacity(line.len() + 1);
-        if last != [b'\n'] {
-            // A writer killed mid-line left it torn: glued to it, this line would be lost too.
-            bytes.push(b'\n');
-        }
-        bytes.extend_from_slice(line);
-        file.write_all(&bytes)?;
-        return Ok(Some(len + bytes.len() as u64));
+        return append_locked(file, line).map(Some);
     }
     Err(io::Error::other("the listings index kept being replaced"))
+}
+
+/// Appends one whole line to the index held under its shared lock; returns its new size.
+fn append_locked(mut file: File, line: &[u8]) -> io::Result<u64> {
+    let len = file.metadata()?.len();
+    let mut last = [b'\n'];
+    if len > 0 {
+        file.read_exact_at(&mut last, len - 1)?;
+    }
+    let mut bytes = Vec::with_capacity(line.len() + 1);
+    if last != [b'\n'] {
+        // A writer killed mid-line left it torn: glued to it, this line would be lost too.
+        bytes.push(b'\n');
+    }
+    bytes.extend_from_slice(line);
+    file.write_all(&bytes)?;
+    Ok(len + bytes.len() as u64)
+}
+
+/// Says in the index that the sessions directory, as `seen`, holds the sessions it holds, so
+/// that listings of one project need not count them again until a session is added or
+/// removed. Only to the file read: one rewritten since (a rebuild under way) holds other
+/// lines. A check that cannot be written is only not recorded.
+fn record_check(index: &Path, read: &File, seen: Seen) {
+    let Ok(file) = open(index) else {
+        return;
+    };
+    let same = |a: &File, b: &File| match (a.metadata(), b.metadata()) {
+        (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+        _ => false,
+    };
+    if !same(&file, read)
+        || lock::flock_within(&file, lock::Flock::Shared, APPEND_WAIT).is_err()
+        || !lock::is_at(&file, index).unwrap_or(false)
+    {
+        return;
+    }
+    let mut line = serde_json::to_vec(&CheckLine { checked: seen }).unwrap_or_default();
+    line.push(b'\n');
+    let _ = append_locked(file, &line);
 }
 
 /// Compacts the index when it has grown to `size`, past its limit.
@@ -655,21 +988,22 @@ fn compact_past(index: &Path, size: u64) {
     if size <= COMPACT_MIN {
         return;
     }
-    let Ok(Some(first)) = crate::read::first_line(index, 256) else {
+    let Ok(Some(first)) = crate::read::first_line(index, 1024) else {
         return;
     };
     let Ok(header) = serde_json::from_str::<Header>(&first) else {
         return;
     };
-    if size > 2 * header.compacted {
+    let appended = size.saturating_sub(header.compacted);
+    if appended > header.compacted.min(TAIL_MAX) {
         let data_dir = index.parent().unwrap_or(Path::new("."));
         compact(data_dir);
     }
 }
 
-/// Rewrites the index to each session's newest line. The lines are gathered without holding
-/// appends off; only the copy of those appended meanwhile and the rename are done under the
-/// index's exclusive lock. Skipped while another process rewrites it.
+/// Rewrites the index to each session's newest line, sorted by project. The lines are
+/// gathered without holding appends off; only those appended meanwhile are read, and the
+/// file renamed, under the index's exclusive lock. Skipped while another process rewrites it.
 fn compact(data_dir: &Path) {
     let Ok(_lock) = LockGuard::acquire(&lock_path(data_dir), Duration::ZERO) else {
         return;
@@ -679,20 +1013,14 @@ fn compact(data_dir: &Path) {
         return;
     };
     // An index of another version is left for a listing to rebuild.
-    let Ok(Some(scan)) = Scan::read(&bytes[..], bytes.len() as u64, |_| true) else {
+    let Ok(Some(mut scan)) = Scan::read(&bytes[..], bytes.len() as u64, |_| true) else {
         return;
     };
-    let mut body = Vec::with_capacity(bytes.len() / 2);
-    for line in scan.kept() {
-        body.extend_from_slice(line);
-        body.push(b'\n');
-    }
     let read = &bytes[..scan.complete];
     let _ = replace_exclusively(&index, |current| {
         // Still the file read above, grown only by appends.
-        let appended = current.strip_prefix(read)?;
-        body.extend_from_slice(whole_lines(appended));
-        Some(with_header(body, scan.header.others))
+        scan.add_all(current.strip_prefix(read)?);
+        Some(scan.rewritten())
     });
 }
 
@@ -724,13 +1052,13 @@ pub fn check(data_dir: &Path) -> io::Result<Checked> {
         ));
     }
     let expected: HashMap<String, Listed> = from_states(data_dir)
-        .0
+        .entries
         .into_iter()
         .filter_map(|(key, listed)| Some((key, listed?)))
         .collect();
-    let differing = read(data_dir, Filter::All).map(|found| {
+    let differing = read(data_dir, Filter::All, &mut |listed| listed).map(|found| {
         let (mut same, mut unknown) = (0, 0);
-        for listed in &found {
+        for (_, listed) in &found {
             match expected.get(&listed.key) {
                 Some(state) => same += usize::from(state == listed),
                 None => unknown += 1,
@@ -765,7 +1093,7 @@ mod tests {
     }
 
     fn text(lines: &[Vec<u8>]) -> Vec<u8> {
-        let mut bytes = header(0, 0);
+        let mut bytes = header(0, 0, None);
         lines.iter().for_each(|l| bytes.extend(l));
         bytes
     }
@@ -842,7 +1170,7 @@ mod tests {
         for key in ["a", "b"] {
             std::fs::create_dir_all(dir.path().join("sessions").join(key)).unwrap();
         }
-        let mut bytes = header(0, 0);
+        let mut bytes = header(0, 0, None);
         for n in 0..600 {
             let mut session = listed(if n % 2 == 0 { "a" } else { "b" }, "/p", &n.to_string());
             session.title = Some("x".repeat(1000));
@@ -855,16 +1183,66 @@ mod tests {
         assert_eq!(text.lines().count(), 3, "header, a, b");
         let header: Header = serde_json::from_str(text.lines().next().unwrap()).unwrap();
         assert_eq!(header.compacted, text.len() as u64);
-        let mut found = read(dir.path(), Filter::All).unwrap();
+        let mut found: Vec<Listed> = read(dir.path(), Filter::All, &mut |listed| listed)
+            .unwrap()
+            .into_iter()
+            .map(|(_, listed)| listed)
+            .collect();
         found.sort_by(|x, y| x.key.cmp(&y.key));
         let newest: Vec<&str> = found.iter().map(|s| s.last_sync.as_str()).collect();
         assert_eq!(newest, ["598", "599"]);
     }
 
     #[test]
+    fn a_rewritten_body_is_sorted_by_project_and_searched_where_it_lies() {
+        let header = Header {
+            listing: VERSION,
+            compacted: 0,
+            others: 0,
+            checked: None,
+        };
+        let mut scan = Scan::new(header, 0);
+        for n in 0..50 {
+            let mut session = listed(&format!("k{n}"), &format!("/p{}", n % 7), "1");
+            if n == 3 {
+                session.project = "/p3/./".into();
+            }
+            scan.add_all(&line(&session.key, Some(&session), false));
+        }
+        scan.add_all(&line("bare", None, false));
+        scan.add_all(&line("k0", None, true));
+        let bytes = scan.rewritten();
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("index"), &bytes).unwrap();
+        let file = File::open(dir.path().join("index")).unwrap();
+        let body = Body {
+            file: &file,
+            start: memchr::memchr(b'\n', &bytes).unwrap() as u64 + 1,
+            end: bytes.len() as u64,
+        };
+        for p in 0..7 {
+            let lines = body.lines_of(format!("/p{p}").as_bytes()).unwrap();
+            let keys: Vec<&[u8]> = lines.iter().filter_map(|l| key_of(l)).collect();
+            let expected: Vec<String> = (0..50)
+                .filter(|n| n % 7 == p && *n != 0)
+                .map(|n| format!("k{n}"))
+                .collect();
+            let mut keys: Vec<String> = keys
+                .iter()
+                .map(|k| String::from_utf8_lossy(k).into_owned())
+                .collect();
+            keys.sort_by_key(|k| k[1..].parse::<usize>().unwrap());
+            assert_eq!(keys, expected, "/p{p}");
+        }
+        assert!(body.lines_of(b"/p").unwrap().is_empty());
+        assert!(body.lines_of(b"/q").unwrap().is_empty());
+        assert_eq!(body.lines_of(b"").unwrap(), [br#"{"key":"bare"}"#.to_vec()]);
+    }
+
+    #[test]
     fn the_header_records_the_size_written() {
         let body = vec![b'x'; 95];
-        let bytes = with_header(body, 3);
+        let bytes = with_header(body, 3, None);
         let first = std::str::from_utf8(&bytes).unwrap().lines().next().unwrap();
         let header: Header = serde_json::from_str(first).unwrap();
         assert_eq!(header.compacted, bytes.len() as u64);

@@ -308,3 +308,54 @@ fn concurrent_saves_and_rebuilds_lose_no_line() {
     assert!(all.iter().all(|(_, records)| records == &[5]), "{all:?}");
     env.listings();
 }
+
+#[test]
+fn status_reads_its_own_projects_lines_alone() {
+    let env = Env::new();
+    env.init();
+    let other = env.home.join("other");
+    std::fs::create_dir_all(&other).unwrap();
+    run_in(&env, &other, &["init"]);
+    prompt(&env, &env.project, A, "Here");
+    prompt(&env, &other, B, "There");
+    env.listings();
+    let built = hold(&env);
+
+    // A session added elsewhere: the next listing counts every session once, and says so in
+    // the index; the ones after it do not count them again.
+    prompt(&env, &other, C, "New there");
+    let here = listed(&run_in(&env, &env.project, &["status", "--json"]));
+    assert_eq!(keys(&here), [A]);
+    let text = std::fs::read_to_string(index(&env)).unwrap();
+    assert!(
+        text.lines().last().unwrap().starts_with("{\"checked\":"),
+        "{text}"
+    );
+    run_in(&env, &env.project, &["status"]);
+    assert_eq!(std::fs::read_to_string(index(&env)).unwrap(), text);
+
+    // A line appended since the index was sorted is newer than the sorted one.
+    prompt(&env, &env.project, A, "Here again");
+    let here = listed(&run_in(&env, &env.project, &["status", "--json"]));
+    assert_eq!(here, [(A.to_owned(), vec![2])]);
+    let text = std::fs::read_to_string(index(&env)).unwrap();
+    assert!(
+        text.lines()
+            .last()
+            .unwrap()
+            .ends_with(&format!("\"key\":\"{A}\"}}"))
+    );
+
+    // Another project's line damaged (in place, the same length): `status` never reads it,
+    // `list` does, and rebuilds the index.
+    let damaged = text.replace("\"title\":\"There\"", "\"title\":There!!");
+    assert_ne!(damaged, text);
+    std::fs::write(index(&env), &damaged).unwrap();
+    let here = listed(&run_in(&env, &env.project, &["status", "--json"]));
+    assert_eq!(keys(&here), [A]);
+    assert!(still(&env, &built));
+    let all = listed(&run_in(&env, &env.project, &["list", "--json"]));
+    assert_eq!(keys(&all), [A, B, C]);
+    assert!(!still(&env, &built), "the damage went unseen");
+    env.listings();
+}
