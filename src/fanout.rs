@@ -51,6 +51,7 @@ pub fn write(
         whole: None,
     };
     let mut batches = Vec::new();
+    let mut appends = Vec::new();
     for (target, encoder) in &encoders {
         let continued = diverged.iter().position(|(t, _)| t == target);
         let planned = match (state.mirrors.get_mut(*target), continued) {
@@ -68,15 +69,10 @@ pub fn write(
                     reason,
                 )
             }
-            (Some(mirror), None) => {
-                let mut lines = Vec::new();
-                let count = encoder.encode(records, &mut mirror.cursor, &mut lines);
-                count_losses(&mut mirror.losses, encoder.as_ref(), records, config);
-                Ok(Some(Batch {
-                    target: target.to_string(),
-                    lines,
-                    records: count,
-                }))
+            // Encoded below, side by side in a catch-up step.
+            (Some(_), None) => {
+                appends.push((*target, encoder.as_ref()));
+                Ok(None)
             }
             // A live session opens a new target's mirror at its next new records (an idle
             // hook must not read the whole journal); a hand-off opens it at once.
@@ -97,6 +93,8 @@ pub fn write(
             Err(problem) => problems.push(problem),
         }
     }
+    let appended = encode_appends(state, &appends, records, config, ahead == Ahead::Length);
+    batches.extend(appended.into_iter().filter(|b| !b.lines.is_empty()));
     // Saved once, then written. A mirror found continued only now keeps its lines pending;
     // the next write forks it.
     let flushed = store::commit(files, state, batches, &now_text, ahead).map_err(save_error)?;
@@ -108,6 +106,35 @@ pub fn write(
         store::save_state(files, state).map_err(save_error)?;
     }
     Ok(problems)
+}
+
+/// The lines of `records` for each live mirror in `appends` (target and encoder); side by
+/// side when `catching_up` (megabytes per target).
+fn encode_appends(
+    state: &mut SessionState,
+    appends: &[(&str, &dyn Encoder)],
+    records: &[Record],
+    config: &Config,
+    catching_up: bool,
+) -> Vec<Batch> {
+    let jobs: Vec<(&str, &dyn Encoder, &mut Mirror)> = state
+        .mirrors
+        .iter_mut()
+        .filter_map(|(target, mirror)| {
+            let (target, encoder) = appends.iter().find(|(t, _)| t == target)?;
+            Some((*target, *encoder, mirror))
+        })
+        .collect();
+    crate::parallel::map(jobs, catching_up, |(target, encoder, mirror)| {
+        let mut lines = Vec::new();
+        let count = encoder.encode(records, &mut mirror.cursor, &mut lines);
+        count_losses(&mut mirror.losses, encoder, records, config);
+        Batch {
+            target: target.to_owned(),
+            lines,
+            records: count,
+        }
+    })
 }
 
 /// Retires the mirror of `target` the user continued in its agent and opens its successor,

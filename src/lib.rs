@@ -16,6 +16,7 @@ pub mod hook;
 pub mod import;
 pub mod model;
 pub mod package;
+pub mod parallel;
 pub mod paths;
 pub mod pipeline;
 pub mod read;

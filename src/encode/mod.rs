@@ -146,7 +146,8 @@ pub enum Index {
 }
 
 /// Renders records as the lines of one agent's session.
-pub trait Encoder {
+/// `Sync`: a catch-up step encodes every target side by side.
+pub trait Encoder: Sync {
     /// Names a new mirror session and gives its first lines.
     fn open(&self, facts: &SessionFacts) -> std::io::Result<Opening>;
     /// Appends the lines for `records` and returns how many records they carry. `cursor` is

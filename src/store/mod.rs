@@ -135,14 +135,20 @@ const LARGE_WRITE: usize = 256 * 1024;
 pub fn commit(
     files: &SessionFiles,
     state: &mut SessionState,
-    batches: Vec<Batch>,
+    mut batches: Vec<Batch>,
     now: &str,
     ahead: Ahead,
 ) -> io::Result<Flushed> {
-    for batch in batches {
-        let Some(mirror) = state.mirrors.get_mut(&batch.target) else {
-            continue;
-        };
+    let catching_up = ahead == Ahead::Length;
+    let jobs: Vec<(Batch, &mut Mirror)> = state
+        .mirrors
+        .iter_mut()
+        .filter_map(|(target, mirror)| {
+            let at = batches.iter().position(|b| b.target == *target)?;
+            Some((batches.swap_remove(at), mirror))
+        })
+        .collect();
+    crate::parallel::map(jobs, catching_up, |(batch, mirror)| {
         let mut data = String::new();
         for line in &batch.lines {
             mirror.lineage.extend(line);
@@ -158,7 +164,7 @@ pub fn commit(
                     .writer_lock
                     .as_deref()
                     .is_none_or(|lock| !lock::is_held_by_other(lock));
-                if ahead == Ahead::Length && free && pending.data.len() > LARGE_WRITE {
+                if catching_up && free && pending.data.len() > LARGE_WRITE {
                     pending.ahead = Ahead::Length;
                     if mirror.kind == Kind::OpencodeDb {
                         pending.last_row = opencode::last_message(&pending.data);
@@ -169,12 +175,12 @@ pub fn commit(
         }
         mirror.records += batch.records;
         mirror.last_sync = now.to_owned();
-    }
+    });
     // A kill between the save and the writes is what the pending writes are saved for;
     // Ctrl-C and friends wait until the writes are done.
     let deferred = fs::DeferredSignals::hold();
     save_state(files, state)?;
-    let flushed = flush_pending(state);
+    let flushed = flush_mirrors(state, catching_up);
     let mut held_back = false;
     for pending in state
         .mirrors
@@ -197,25 +203,35 @@ pub fn commit(
 /// open wait, unreported, until it closes it. Called under the session lock, at the start of
 /// a hook (crash recovery) and after `commit`.
 pub fn flush_pending(state: &mut SessionState) -> Flushed {
-    let mut flushed = Flushed::default();
-    for (target, mirror) in &mut state.mirrors {
-        if mirror.pending.is_none() {
-            continue;
-        }
+    flush_mirrors(state, false)
+}
+
+/// `flush_pending`, the mirrors written side by side when `catching_up` (megabytes each).
+fn flush_mirrors(state: &mut SessionState, catching_up: bool) -> Flushed {
+    let jobs: Vec<(&String, &mut Mirror)> = state
+        .mirrors
+        .iter_mut()
+        .filter(|(_, mirror)| mirror.pending.is_some())
+        .collect();
+    let results = crate::parallel::map(jobs, catching_up, |(target, mirror)| {
         let result = match mirror.kind {
             Kind::Jsonl => flush_file(mirror),
             Kind::OpencodeDb => opencode::flush(mirror),
         };
+        if let Ok(Flush::Done) = result {
+            mirror.pending = None;
+        }
+        let problem = |err: &io::Error| format!("{target} mirror {}: {err}", mirror.path.display());
+        let result = result.map_err(|err| (err.kind(), problem(&err)));
+        (target.clone(), mirror.kind, result)
+    });
+    let mut flushed = Flushed::default();
+    for (target, kind, result) in results {
         match result {
-            Ok(Flush::Done) => {
-                mirror.pending = None;
-                flushed.completed_database |= mirror.kind == Kind::OpencodeDb;
-            }
-            Ok(Flush::Diverged(reason)) => flushed.diverged.push((target.clone(), reason)),
-            Err(err) if err.kind() == io::ErrorKind::WouldBlock => {}
-            Err(err) => flushed
-                .problems
-                .push(format!("{target} mirror {}: {err}", mirror.path.display())),
+            Ok(Flush::Done) => flushed.completed_database |= kind == Kind::OpencodeDb,
+            Ok(Flush::Diverged(reason)) => flushed.diverged.push((target, reason)),
+            Err((io::ErrorKind::WouldBlock, _)) => {}
+            Err((_, problem)) => flushed.problems.push(problem),
         }
     }
     flushed
