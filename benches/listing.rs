@@ -1,11 +1,12 @@
-//! Listing speed: `session-sync status` (in a project of 10 sessions) and `session-sync list`
-//! on data directories with 50 and with 5,000 mirrored sessions (10 per project), next to
+//! Listing speed: `session-sync status` (in a project of 10 sessions), `session-sync list` (the
+//! 20 most recently synced) and `list --all` on data directories with 50 and with 5,000 mirrored sessions (10 per project), next to
 //! spawning a trivial process in the same run; then the one-time rebuild of the listings index
 //! from the 5,000 states (what every listing cost before there was an index).
 //!
 //! The index is as its first listing built it: sorted by project, and counted against the
 //! sessions directory, so `status` reads only its project's lines and should cost the same at
-//! 50 and at 5,000 sessions (flatness near 1); `list` parses and prints every session.
+//! 50 and at 5,000 sessions (flatness near 1); `list` parses only the 20 it shows, told by
+//! their sync time as written; `list --all` parses and prints every session.
 //!
 //! The sessions are one real session, mirrored to all six targets by the release binary's
 //! hook, whose state is copied under 5,000 keys with their own ids, paths, titles and times.
@@ -176,11 +177,13 @@ fn main() {
     let mut baseline = Vec::new();
     let mut status = vec![Vec::new(); sizes.len()];
     let mut list = vec![Vec::new(); sizes.len()];
+    let mut list_all = vec![Vec::new(); sizes.len()];
     for _ in 0..runs {
         baseline.push(benches[0].time("/bin/true", &[]));
         for (s, bench) in benches.iter().enumerate() {
             status[s].push(bench.time(BIN, &["status"]));
             list[s].push(bench.time(BIN, &["list"]));
+            list_all[s].push(bench.time(BIN, &["list", "--all"]));
         }
     }
     // The index deleted: the next listing reads every state and writes the index again.
@@ -211,9 +214,11 @@ fn main() {
     for (s, &size) in sizes.iter().enumerate() {
         let st = figures(std::mem::take(&mut status[s]));
         let li = figures(std::mem::take(&mut list[s]));
+        let la = figures(std::mem::take(&mut list_all[s]));
         row(format!("status (10 of {size} sessions)"), &st);
-        row(format!("list ({size} sessions)"), &li);
-        medians.push((st.median, li.median));
+        row(format!("list (20 newest of {size} sessions)"), &li);
+        row(format!("list --all ({size} sessions)"), &la);
+        medians.push((st.median, li.median, la.median));
     }
     row(
         format!("status, index rebuilt from {} states", sizes[1]),
@@ -231,5 +236,11 @@ fn main() {
         sizes[1],
         sizes[0],
         flat(medians[0].1, medians[1].1)
+    );
+    println!(
+        "flatness, list --all: median at {} / median at {} = {:.2}x",
+        sizes[1],
+        sizes[0],
+        flat(medians[0].2, medians[1].2)
     );
 }

@@ -1,14 +1,22 @@
-//! `session-sync list`: every mirrored session, all projects.
+//! `session-sync list`: the most recently synced sessions of every project (`--all`: every
+//! one).
 
 use super::{Result, data_dir, print_json, session_json};
-use crate::store::listing::{self, Filter};
+use crate::store::listing::{self, Filter, Listed};
 use serde_json::json;
+
+/// Sessions shown without `--all`: the most recently synced, enough to find the one in hand
+/// at a glance, and a listing as quick with thousands of sessions as with twenty.
+const SHOWN: usize = 20;
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// Print JSON
+    /// Print JSON (every session)
     #[arg(long)]
     json: bool,
+    /// Show every session, not only the 20 most recently synced
+    #[arg(long)]
+    all: bool,
 }
 
 pub fn run(args: Args) -> Result {
@@ -19,11 +27,16 @@ pub fn run(args: Args) -> Result {
         return Ok(());
     }
     // Each session's text, made as it is read: thousands of sessions are not held at once.
-    let sessions = listing::sessions_as(&data_dir, Filter::All, |state| {
+    let text_of = |state: Listed| {
         let mut text = format!("{}\n", state.project.to_string_lossy());
         super::status::write_session(&mut text, &state);
         text
-    });
+    };
+    let (sessions, older) = if args.all {
+        (listing::sessions_as(&data_dir, Filter::All, text_of), 0)
+    } else {
+        listing::newest_as(&data_dir, SHOWN, text_of)
+    };
     if sessions.is_empty() {
         println!("No session mirrored yet.");
         return Ok(());
@@ -40,6 +53,11 @@ pub fn run(args: Args) -> Result {
             print!("{text}");
             text.clear();
         }
+    }
+    if older > 0 {
+        text.push_str(&format!(
+            "\n{older} older session(s) not shown: `session-sync list --all` lists every one.\n"
+        ));
     }
     print!("{text}");
     Ok(())

@@ -614,21 +614,64 @@ pub fn sessions(data_dir: &Path, filter: Filter) -> Vec<Listed> {
 /// `sessions`, each made into what the caller keeps of it as soon as it is parsed: a listing
 /// of thousands need not hold them all at once. `each` may see a session twice (when the
 /// index turns out damaged, and is read again once rebuilt).
-pub fn sessions_as<T>(
+pub fn sessions_as<T>(data_dir: &Path, filter: Filter, each: impl FnMut(Listed) -> T) -> Vec<T> {
+    listing(data_dir, filter, None, each).0
+}
+
+/// The `count` most recently synced sessions of every project, newest first, each made into
+/// what the caller keeps of it, and how many older ones there are. Only those `count` are
+/// parsed: their lines are told by their sync time as written.
+pub fn newest_as<T>(
+    data_dir: &Path,
+    count: usize,
+    each: impl FnMut(Listed) -> T,
+) -> (Vec<T>, usize) {
+    listing(data_dir, Filter::All, Some(count), each)
+}
+
+fn listing<T>(
     data_dir: &Path,
     filter: Filter,
+    newest: Option<usize>,
     mut each: impl FnMut(Listed) -> T,
-) -> Vec<T> {
+) -> (Vec<T>, usize) {
     let sessions_dir = data_dir.join("sessions");
     if !sessions_dir.exists() {
-        return Vec::new();
+        return (Vec::new(), 0);
     }
-    let mut found = match read(data_dir, filter, &mut each) {
+    let mut more = 0;
+    let mut found = match read(data_dir, filter, newest, &mut more, &mut each) {
         Some(found) => found,
-        None => rebuilt(data_dir, filter, &mut each),
+        None => rebuilt(data_dir, filter, newest, &mut more, &mut each),
     };
     found.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-    found.into_iter().map(|(_, kept)| kept).collect()
+    if let Some(count) = newest.filter(|count| found.len() > *count) {
+        more += found.len() - count;
+        found.truncate(count);
+    }
+    (found.into_iter().map(|(_, kept)| kept).collect(), more)
+}
+
+/// The lines of the `count` most recently synced sessions among `lines`, by their
+/// `last_sync` as written (RFC 3339 times in UTC order as text), unparsed; `more` gets how
+/// many are left out. Lines without one list no session.
+fn newest_lines<'a>(mut lines: Vec<&'a [u8]>, count: usize, more: &mut usize) -> Vec<&'a [u8]> {
+    lines.retain(|line| last_sync_of(line).is_some());
+    if lines.len() > count {
+        lines.sort_by_cached_key(|line| (Reverse(last_sync_of(line)), key_of(line)));
+        *more += lines.len() - count;
+        lines.truncate(count);
+    }
+    lines
+}
+
+/// A session line's own `last_sync`: its first, before any mirror's (the fields before it
+/// are paths, whose quotes are escaped).
+fn last_sync_of(line: &[u8]) -> Option<&[u8]> {
+    const FIELD: &[u8] = br#""last_sync":""#;
+    let start = memchr::memmem::find(line, FIELD)? + FIELD.len();
+    let len = memchr::memchr(b'"', &line[start..])?;
+    Some(&line[start..start + len])
 }
 
 /// A session as a listing keeps it, after what it is ordered by: most recently synced first.
@@ -643,6 +686,8 @@ fn keep<T>(listed: Listed, each: &mut dyn FnMut(Listed) -> T) -> Kept<T> {
 fn read<T>(
     data_dir: &Path,
     filter: Filter,
+    newest: Option<usize>,
+    more: &mut usize,
     each: &mut dyn FnMut(Listed) -> T,
 ) -> Option<Vec<Kept<T>>> {
     let index = path(data_dir);
@@ -669,7 +714,11 @@ fn read<T>(
         return None;
     }
     let mut found = Vec::new();
-    for line in scan.kept() {
+    let mut lines = scan.kept();
+    if let Some(count) = newest {
+        lines = newest_lines(lines, count, more);
+    }
+    for line in lines {
         found.extend(parse(line, filter)?.map(|listed| keep(listed, each)));
     }
     if scan.checked != Some(seen) {
@@ -750,11 +799,17 @@ fn session_dirs(sessions: &Path, links: u64) -> io::Result<u64> {
 }
 
 /// Rebuilds the index from the states (one process at a time) and gives what `filter` wants.
-fn rebuilt<T>(data_dir: &Path, filter: Filter, each: &mut dyn FnMut(Listed) -> T) -> Vec<Kept<T>> {
+fn rebuilt<T>(
+    data_dir: &Path,
+    filter: Filter,
+    newest: Option<usize>,
+    more: &mut usize,
+    each: &mut dyn FnMut(Listed) -> T,
+) -> Vec<Kept<T>> {
     let entries = match LockGuard::acquire(&lock_path(data_dir), REBUILD_WAIT) {
         Ok(_lock) => {
             // Another listing may have rebuilt it while this one waited.
-            if let Some(found) = read(data_dir, filter, each) {
+            if let Some(found) = read(data_dir, filter, newest, more, each) {
                 return found;
             }
             rebuild(data_dir)
@@ -1056,7 +1111,7 @@ pub fn check(data_dir: &Path) -> io::Result<Checked> {
         .into_iter()
         .filter_map(|(key, listed)| Some((key, listed?)))
         .collect();
-    let differing = read(data_dir, Filter::All, &mut |listed| listed).map(|found| {
+    let differing = read(data_dir, Filter::All, None, &mut 0, &mut |listed| listed).map(|found| {
         let (mut same, mut unknown) = (0, 0);
         for (_, listed) in &found {
             match expected.get(&listed.key) {
@@ -1183,11 +1238,12 @@ mod tests {
         assert_eq!(text.lines().count(), 3, "header, a, b");
         let header: Header = serde_json::from_str(text.lines().next().unwrap()).unwrap();
         assert_eq!(header.compacted, text.len() as u64);
-        let mut found: Vec<Listed> = read(dir.path(), Filter::All, &mut |listed| listed)
-            .unwrap()
-            .into_iter()
-            .map(|(_, listed)| listed)
-            .collect();
+        let mut found: Vec<Listed> =
+            read(dir.path(), Filter::All, None, &mut 0, &mut |listed| listed)
+                .unwrap()
+                .into_iter()
+                .map(|(_, listed)| listed)
+                .collect();
         found.sort_by(|x, y| x.key.cmp(&y.key));
         let newest: Vec<&str> = found.iter().map(|s| s.last_sync.as_str()).collect();
         assert_eq!(newest, ["598", "599"]);

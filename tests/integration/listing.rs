@@ -359,3 +359,31 @@ fn status_reads_its_own_projects_lines_alone() {
     assert!(!still(&env, &built), "the damage went unseen");
     env.listings();
 }
+
+/// `list` shows the 20 most recently synced sessions and says how many more `--all` lists;
+/// `--json` lists every one. Only the 20 shown are parsed (`listing::newest_as`).
+#[test]
+fn list_shows_the_twenty_newest_and_says_how_many_more() {
+    let env = Env::new();
+    env.init();
+    let keys: Vec<String> = (0..23)
+        .map(|n| format!("5e55104e-0000-4000-8000-{n:012}"))
+        .collect();
+    for key in &keys {
+        prompt(&env, &env.project, key, "A task");
+    }
+    let all = run_in(&env, &env.project, &["list", "--all"]);
+    let shown = run_in(&env, &env.project, &["list"]);
+    let sessions: Vec<&str> = all.split("\n\n").collect();
+    assert_eq!(sessions.len(), 23, "{all}");
+    let (newest, footer) = shown.rsplit_once("\n\n").unwrap();
+    assert_eq!(newest, sessions[..20].join("\n\n"));
+    assert_eq!(
+        footer,
+        "3 older session(s) not shown: `session-sync list --all` lists every one.\n"
+    );
+    let listed = listed(&run_in(&env, &env.project, &["list", "--json"]));
+    assert_eq!(listed.len(), 23);
+    // The newest, from the index, are those a listing from the states shows first.
+    assert!(env.listings()[2].ends_with(footer));
+}
