@@ -4,6 +4,7 @@
 use super::{Result, data_dir, print_json, session_json};
 use crate::store::listing::{self, Filter, Listed};
 use serde_json::json;
+use std::fmt::Write;
 
 /// Sessions shown without `--all`: the most recently synced, enough to find the one in hand
 /// at a glance, and a listing as quick with thousands of sessions as with twenty.
@@ -55,9 +56,10 @@ pub fn run(args: Args) -> Result {
         }
     }
     if older > 0 {
-        text.push_str(&format!(
+        let _ = write!(
+            text,
             "\n{older} older session(s) not shown: `session-sync list --all` lists every one.\n"
-        ));
+        );
     }
     print!("{text}");
     Ok(())

@@ -43,14 +43,7 @@ pub fn flush(mirror: &mut Mirror) -> io::Result<Flush> {
         .map_err(io::Error::other)?;
     let our_messages: Vec<String> = ops.iter().filter_map(Op::message_id).collect();
     let transaction = connection.transaction().map_err(sql_error)?;
-    let newest: Option<String> = transaction
-        .query_row(
-            "SELECT id FROM message WHERE session_id = ?1 ORDER BY time_created DESC, id DESC LIMIT 1",
-            [&mirror.id],
-            |row| row.get(0),
-        )
-        .optional()
-        .map_err(sql_error)?;
+    let newest = newest_message(&transaction, &mirror.id)?;
     // Ours: the last message we know we wrote, or one of these (a killed hook may have
     // committed them without saving that it did).
     if let Some(newest) = newest.filter(|n| mirror.tail.as_ref() != Some(n)) {
@@ -127,16 +120,7 @@ pub fn last_message(ops: &str) -> Option<String> {
 /// newest message is its last one (its transaction committed), else the mirror forks.
 fn lost_write(mirror: &mut Mirror) -> io::Result<Flush> {
     let last_row = mirror.pending.as_ref().and_then(|p| p.last_row.clone());
-    let newest = open(mirror).and_then(|connection| {
-        connection
-            .query_row(
-                "SELECT id FROM message WHERE session_id = ?1 ORDER BY time_created DESC, id DESC LIMIT 1",
-                [&mirror.id],
-                |row| row.get::<_, String>(0),
-            )
-            .optional()
-            .map_err(sql_error)
-    });
+    let newest = open(mirror).and_then(|connection| newest_message(&connection, &mirror.id));
     match newest {
         Ok(Some(newest)) if Some(&newest) == last_row.as_ref() => {
             mirror.tail = Some(newest);
@@ -147,6 +131,18 @@ fn lost_write(mirror: &mut Mirror) -> io::Result<Flush> {
         )),
         Err(err) => Ok(Flush::Diverged(format!("unreadable: {err}"))),
     }
+}
+
+/// The session's newest message, as OpenCode orders them.
+fn newest_message(connection: &Connection, session: &str) -> io::Result<Option<String>> {
+    connection
+        .query_row(
+            "SELECT id FROM message WHERE session_id = ?1 ORDER BY time_created DESC, id DESC LIMIT 1",
+            [session],
+            |row| row.get(0),
+        )
+        .optional()
+        .map_err(sql_error)
 }
 
 fn open(mirror: &Mirror) -> io::Result<Connection> {

@@ -340,7 +340,7 @@ struct PendingWire<'a> {
 
 impl Serialize for PendingAppend {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let by_length = self.ahead == Ahead::Length || self.is_lost();
+        let by_length = self.ahead == Ahead::Length;
         PendingWire {
             offset: self.offset,
             data: (!by_length).then_some(self.data.as_str().into()),

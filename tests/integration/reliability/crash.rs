@@ -196,11 +196,24 @@ fn big_reads(conversation: &mut Conversation, calls: std::ops::Range<usize>) {
     }
 }
 
+/// A session of `calls` big reads from before `init`, mirrored by `mirror`; and its id.
+fn mirrored_big_reads(env: &Env, calls: usize) -> (Conversation, String) {
+    let mut conversation = Conversation::new(env);
+    conversation.prompt("Read the big files.", |_| {});
+    big_reads(&mut conversation, 0..calls);
+    let session = conversation.synth.session.clone();
+    ok(env.run(&["mirror", &session]));
+    (conversation, session)
+}
+
+fn state_journal(env: &Env, session: &str) -> PathBuf {
+    env.data.join("sessions").join(session).join("state.jsonl")
+}
+
 /// The codex mirror's last pending write the session's state journal holds (a later save
 /// may have dropped it, once done).
 fn saved_pending(env: &Env, session: &str) -> Value {
-    let journal = env.data.join("sessions").join(session).join("state.jsonl");
-    let text = std::fs::read_to_string(journal).unwrap();
+    let text = std::fs::read_to_string(state_journal(env, session)).unwrap();
     text.lines()
         .rev()
         .map(|line| serde_json::from_str::<Value>(line).unwrap())
@@ -215,18 +228,18 @@ fn saved_pending(env: &Env, session: &str) -> Value {
 fn a_large_catch_up_write_is_saved_ahead_by_its_length() {
     let env = Env::new();
     env.init();
-    let mut conversation = Conversation::new(&env);
-    conversation.prompt("Read the big files.", |_| {});
-    big_reads(&mut conversation, 0..8);
-    let session = conversation.synth.session.clone();
-    ok(env.run(&["mirror", &session]));
+    let (mut conversation, session) = mirrored_big_reads(&env, 8);
     assert_mirror(&env, &conversation.reference);
     let pending = saved_pending(&env, &session);
     assert!(pending["data"].is_null(), "{pending}");
     let end = pending["offset"].as_u64().unwrap() + pending["len"].as_u64().unwrap();
     assert_eq!(end, std::fs::metadata(&env.rollouts()[0]).unwrap().len());
-    let journal = env.data.join("sessions").join(&session).join("state.jsonl");
-    assert!(std::fs::metadata(journal).unwrap().len() < 64 * 1024);
+    assert!(
+        std::fs::metadata(state_journal(&env, &session))
+            .unwrap()
+            .len()
+            < 64 * 1024
+    );
 
     // The next sync finds it complete, and appends after it.
     conversation.stop("Read them all.", |_| {});
@@ -241,11 +254,7 @@ fn a_large_catch_up_write_is_saved_ahead_by_its_length() {
 fn a_large_catch_up_write_cut_short_forks_the_mirror() {
     let env = Env::new();
     env.init();
-    let mut conversation = Conversation::new(&env);
-    conversation.prompt("Read the big files.", |_| {});
-    big_reads(&mut conversation, 0..4);
-    let session = conversation.synth.session.clone();
-    ok(env.run(&["mirror", &session]));
+    let (mut conversation, session) = mirrored_big_reads(&env, 4);
     let cut = env.rollouts()[0].clone();
     let pending = saved_pending(&env, &session);
     let offset = pending["offset"].as_u64().unwrap();
@@ -253,7 +262,7 @@ fn a_large_catch_up_write_cut_short_forks_the_mirror() {
     assert!(pending["data"].is_null() && len > 256 * 1024, "{pending}");
     // As a kill half-way through the write leaves the state (saved before the write, never
     // after) and the file.
-    let journal = env.data.join("sessions").join(&session).join("state.jsonl");
+    let journal = state_journal(&env, &session);
     let text = std::fs::read_to_string(&journal).unwrap();
     let before_write = text
         .lines()
