@@ -53,6 +53,17 @@ fn prompt(env: &Env, cwd: &Path, session: &str, text: &str) {
     env.hook(payload.to_string().as_bytes());
 }
 
+/// `count` sessions of the project, keys beginning with `prefix`, each started by `prompt`.
+fn started(env: &Env, count: usize, prefix: &str, prompt_text: &str) -> Vec<String> {
+    let keys: Vec<String> = (0..count)
+        .map(|n| format!("{prefix}-0000-4000-8000-{n:012}"))
+        .collect();
+    for key in &keys {
+        prompt(env, &env.project, key, prompt_text);
+    }
+    keys
+}
+
 fn run_in(env: &Env, dir: &Path, args: &[&str]) -> String {
     let out = env.command(args).current_dir(dir).output().unwrap();
     assert!(out.status.success(), "{args:?}: {out:?}");
@@ -281,12 +292,7 @@ fn doctor_compares_the_index_with_every_state_and_rebuilds_it() {
 fn concurrent_saves_and_rebuilds_lose_no_line() {
     let env = Env::new();
     env.init();
-    let keys: Vec<String> = (0..8)
-        .map(|i| format!("0d000000-0000-4000-8000-{i:012}"))
-        .collect();
-    for key in &keys {
-        prompt(&env, &env.project, key, "Start");
-    }
+    let keys = started(&env, 8, "0d000000", "Start");
     env.listings();
     for round in 0..4 {
         if round % 2 == 1 {
@@ -366,12 +372,7 @@ fn status_reads_its_own_projects_lines_alone() {
 fn list_shows_the_twenty_newest_and_says_how_many_more() {
     let env = Env::new();
     env.init();
-    let keys: Vec<String> = (0..23)
-        .map(|n| format!("5e55104e-0000-4000-8000-{n:012}"))
-        .collect();
-    for key in &keys {
-        prompt(&env, &env.project, key, "A task");
-    }
+    started(&env, 23, "5e55104e", "A task");
     let all = run_in(&env, &env.project, &["list", "--all"]);
     let shown = run_in(&env, &env.project, &["list"]);
     let sessions: Vec<&str> = all.split("\n\n").collect();
