@@ -43,7 +43,7 @@ enum Command {
     Init(init::Args),
     /// Show this project's mirrored sessions and the command that continues each in every agent
     Status(status::Args),
-    /// List every mirrored session
+    /// List the most recently synced sessions of every project (--all: every one)
     List(list::Args),
     /// Stop mirroring (the hook stays registered and does nothing)
     Pause(pause::Args),
