@@ -16,7 +16,15 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// The format of the index; an index of another version is rebuilt.
-const VERSION: u32 = 2;
+const VERSION: u32 = 3;
+
+/// How many of the body's most recently synced sessions the header points to: `list` shows
+/// 20, and sessions changed or removed since the body was written leave the rest.
+const NEWEST_KEPT: usize = 64;
+
+/// The header is read whole within this many bytes (it is some 1.3 KiB with the body's newest
+/// lines pointed to).
+const HEADER_MAX: usize = 4096;
 
 /// The index is compacted to one line per session past twice its size after the last
 /// compaction, and never below this size.
@@ -170,7 +178,25 @@ struct Header {
     /// The sessions directory as last found to hold the sessions the index holds (a
     /// `{"checked":…}` line appended since says it later).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    checked: Option<Seen>,
+    checked: Option<Check>,
+    /// Where the body's most recently synced sessions' lines lie (from the body's start, and
+    /// their length), most recent first, at most `NEWEST_KEPT`: `list` reads those and the
+    /// lines appended since, not the whole body.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    newest: Vec<(u64, u64)>,
+}
+
+impl Header {
+    /// A header of this version; the body's size and newest lines are the rewrite's to fill.
+    fn new(others: u64, checked: Option<Check>) -> Header {
+        Header {
+            listing: VERSION,
+            compacted: 0,
+            others,
+            checked,
+            newest: Vec::new(),
+        }
+    }
 }
 
 /// The sessions directory as a `stat` finds it. Adding or removing a session directory
@@ -196,11 +222,21 @@ impl Seen {
     }
 }
 
-/// A listing's `{"checked":…}` line: it found the sessions directory as `Seen` says, holding
-/// the sessions the index holds. It has no key: readers that do not look for it skip it.
+/// A listing's finding that the index holds as many sessions as the sessions directory, as a
+/// `stat` found it: while the directory stays so, the index still holds that many.
+#[derive(Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+struct Check {
+    #[serde(flatten)]
+    dir: Seen,
+    /// Sessions the index held, with a state to list or not: `list` tells how many it does
+    /// not show without counting them.
+    sessions: u64,
+}
+
+/// A listing's `{"checked":…}` line. It has no key: readers that do not look for it skip it.
 #[derive(Serialize, Deserialize)]
 struct CheckLine {
-    checked: Seen,
+    checked: Check,
 }
 
 const CHECKED: &[u8] = br#"{"checked":"#;
@@ -236,14 +272,8 @@ fn line(key: &str, session: Option<&Listed>, gone: bool) -> Vec<u8> {
     bytes
 }
 
-fn header(compacted: u64, others: u64, checked: Option<Seen>) -> Vec<u8> {
-    let mut bytes = serde_json::to_vec(&Header {
-        listing: VERSION,
-        compacted,
-        others,
-        checked,
-    })
-    .unwrap_or_default();
+fn header_line(header: &Header) -> Vec<u8> {
+    let mut bytes = serde_json::to_vec(header).unwrap_or_default();
     bytes.push(b'\n');
     bytes
 }
@@ -361,7 +391,7 @@ struct Scan {
     complete: usize,
     newest: Newest,
     /// The newest check of the index against the sessions directory.
-    checked: Option<Seen>,
+    checked: Option<Check>,
 }
 
 impl Scan {
@@ -439,16 +469,28 @@ impl Scan {
             .collect()
     }
 
-    /// The index this scan makes once rewritten: the lines kept, sorted by project.
+    /// The index this scan makes once rewritten: the lines kept, sorted by project, after a
+    /// header that points to the most recently synced sessions' lines.
     fn rewritten(&self) -> Vec<u8> {
         let mut lines = self.kept();
         lines.sort_by_cached_key(|line| project_key(line));
         let mut body = Vec::with_capacity(lines.iter().map(|l| l.len() + 1).sum());
-        for line in lines {
+        let mut spans = Vec::with_capacity(lines.len());
+        for line in &lines {
+            spans.push((body.len() as u64, line.len() as u64));
             body.extend_from_slice(line);
             body.push(b'\n');
         }
-        with_header(body, self.header.others, self.checked)
+        let mut newest: Vec<usize> = (0..lines.len())
+            .filter(|&n| last_sync_of(lines[n]).is_some())
+            .collect();
+        newest.sort_by_cached_key(|&n| recency(lines[n]));
+        newest.truncate(NEWEST_KEPT);
+        let header = Header {
+            newest: newest.into_iter().map(|n| spans[n]).collect(),
+            ..Header::new(self.header.others, self.checked)
+        };
+        with_header(body, header)
     }
 }
 
@@ -658,11 +700,16 @@ fn listing<T>(
 fn newest_lines<'a>(mut lines: Vec<&'a [u8]>, count: usize, more: &mut usize) -> Vec<&'a [u8]> {
     lines.retain(|line| last_sync_of(line).is_some());
     if lines.len() > count {
-        lines.sort_by_cached_key(|line| (Reverse(last_sync_of(line)), key_of(line)));
+        lines.sort_by_cached_key(|line| recency(line));
         *more += lines.len() - count;
         lines.truncate(count);
     }
     lines
+}
+
+/// What lines are ordered by, unparsed: most recently synced first, then by key.
+fn recency(line: &[u8]) -> (Reverse<Option<&[u8]>>, Option<&[u8]>) {
+    (Reverse(last_sync_of(line)), key_of(line))
 }
 
 /// A session line's own `last_sync`: its first, before any mirror's (the fields before it
@@ -721,8 +768,12 @@ fn read<T>(
     for line in lines {
         found.extend(parse(line, filter)?.map(|listed| keep(listed, each)));
     }
-    if scan.checked != Some(seen) {
-        record_check(&index, &file, seen);
+    let check = Check {
+        dir: seen,
+        sessions: scan.present() as u64,
+    };
+    if scan.checked != Some(check) {
+        record_check(&index, &file, check);
     }
     Some(found)
 }
@@ -737,18 +788,17 @@ fn parse(line: &[u8], filter: Filter) -> Option<Option<Listed>> {
     }))
 }
 
-/// One project's sessions, from its part of the sorted body and the lines appended since,
-/// without counting every session: the sessions directory is still as the index last found
-/// it. `None` when it is not (or the index is of another version, or damaged): the caller
-/// reads it whole.
-fn read_project<T>(
-    file: &File,
+/// The index's sorted body, and the lines appended since (those `keep` wants kept), when the
+/// sessions directory is still as the index's newest check found it: the index holds the
+/// sessions it held then, and a listing need not count them. `None` when it is not (or the
+/// index is of another version, or shorter than its body): the caller reads it whole.
+fn checked_parts<'a>(
+    file: &'a File,
     size: u64,
-    project: &Path,
     seen: Seen,
-    each: &mut dyn FnMut(Listed) -> T,
-) -> Option<Vec<Kept<T>>> {
-    let mut first = vec![0; 1024];
+    keep: impl Fn(&[u8]) -> bool,
+) -> Option<(Body<'a>, Scan)> {
+    let mut first = vec![0; HEADER_MAX];
     let read = file.read_at(&mut first, 0).ok()?;
     let header_end = memchr::memchr(b'\n', &first[..read])?;
     let header: Header = serde_json::from_slice(&first[..header_end]).ok()?;
@@ -760,18 +810,31 @@ fn read_project<T>(
     if header.listing != VERSION || body.end < body.start || body.end > size {
         return None;
     }
-    let filter = Filter::Project(project);
-    let test = filter.line_test();
     let mut tail = Scan::new(header, 0);
     let at = body.end;
     each_line(ReadAt { file, at }, |line| {
-        tail.add(line, &test);
+        tail.add(line, &keep);
         true
     })
     .ok()?;
-    if tail.checked != Some(seen) {
+    if tail.checked.map(|check| check.dir) != Some(seen) {
         return None;
     }
+    Some((body, tail))
+}
+
+/// One project's sessions, from its part of the sorted body and the lines appended since,
+/// without counting every session (`checked_parts`); `None` when they must be counted (or
+/// the index is damaged): the caller reads it whole.
+fn read_project<T>(
+    file: &File,
+    size: u64,
+    project: &Path,
+    seen: Seen,
+    each: &mut dyn FnMut(Listed) -> T,
+) -> Option<Vec<Kept<T>>> {
+    let filter = Filter::Project(project);
+    let (body, tail) = checked_parts(file, size, seen, filter.line_test())?;
     let mut found = Vec::new();
     for line in body.lines_of(normal(project).as_os_str().as_bytes()).ok()? {
         // A newer line appended since says otherwise.
@@ -874,19 +937,19 @@ fn rebuild(data_dir: &Path) -> Entries {
     let index = path(data_dir);
     // From here on, saves append to this empty index, so none goes missing while the states
     // are read; listings meanwhile find it short, and unchecked, and wait for this rebuild.
-    let empty = header(0, 0, None);
+    let empty = header_line(&Header::new(0, None));
     let placed = replace_exclusively(&index, |_| Some(empty.clone())).is_ok();
     let states = from_states(data_dir);
     if placed {
         let _ = replace_exclusively(&index, |current| {
             // Still the empty index, grown only by appends.
             let appended = current.strip_prefix(&empty[..])?;
-            let header = Header {
-                listing: VERSION,
-                compacted: 0,
-                others: states.others,
-                checked: states.seen,
-            };
+            // As many sessions as directories read, while the directory stays as it was.
+            let checked = states.seen.map(|dir| Check {
+                dir,
+                sessions: states.entries.len() as u64,
+            });
+            let header = Header::new(states.others, checked);
             let mut scan = Scan::new(header, states.entries.len());
             for (key, listed) in &states.entries {
                 scan.add_all(&line(key, listed.as_ref(), false));
@@ -898,14 +961,14 @@ fn rebuild(data_dir: &Path) -> Entries {
     states.entries
 }
 
-/// `body` after a header recording its size.
-fn with_header(body: Vec<u8>, others: u64, checked: Option<Seen>) -> Vec<u8> {
+/// `body` after `header`, which records the size they make.
+fn with_header(body: Vec<u8>, mut header: Header) -> Vec<u8> {
     // The size depends on the header's own digits: two passes settle it.
-    let mut size = body.len() as u64;
+    header.compacted = body.len() as u64;
     for _ in 0..2 {
-        size = (header(size, others, checked).len() + body.len()) as u64;
+        header.compacted = (header_line(&header).len() + body.len()) as u64;
     }
-    let mut bytes = header(size, others, checked);
+    let mut bytes = header_line(&header);
     bytes.extend(body);
     bytes
 }
@@ -1015,11 +1078,11 @@ fn append_locked(mut file: File, line: &[u8]) -> io::Result<u64> {
     Ok(len + bytes.len() as u64)
 }
 
-/// Says in the index that the sessions directory, as `seen`, holds the sessions it holds, so
-/// that listings of one project need not count them again until a session is added or
-/// removed. Only to the file read: one rewritten since (a rebuild under way) holds other
+/// Says in the index that the sessions directory, as `check` found it, holds the sessions it
+/// holds, so that listings of one project, and `list`, need not count them again until a
+/// session is added or removed. Only to the file read: one rewritten since (a rebuild under way) holds other
 /// lines. A check that cannot be written is only not recorded.
-fn record_check(index: &Path, read: &File, seen: Seen) {
+fn record_check(index: &Path, read: &File, check: Check) {
     let Ok(file) = open(index) else {
         return;
     };
@@ -1033,7 +1096,7 @@ fn record_check(index: &Path, read: &File, seen: Seen) {
     {
         return;
     }
-    let mut line = serde_json::to_vec(&CheckLine { checked: seen }).unwrap_or_default();
+    let mut line = serde_json::to_vec(&CheckLine { checked: check }).unwrap_or_default();
     line.push(b'\n');
     let _ = append_locked(file, &line);
 }
@@ -1043,7 +1106,7 @@ fn compact_past(index: &Path, size: u64) {
     if size <= COMPACT_MIN {
         return;
     }
-    let Ok(Some(first)) = crate::read::first_line(index, 1024) else {
+    let Ok(Some(first)) = crate::read::first_line(index, HEADER_MAX as u64) else {
         return;
     };
     let Ok(header) = serde_json::from_str::<Header>(&first) else {
@@ -1148,7 +1211,7 @@ mod tests {
     }
 
     fn text(lines: &[Vec<u8>]) -> Vec<u8> {
-        let mut bytes = header(0, 0, None);
+        let mut bytes = header_line(&Header::new(0, None));
         lines.iter().for_each(|l| bytes.extend(l));
         bytes
     }
@@ -1225,7 +1288,7 @@ mod tests {
         for key in ["a", "b"] {
             std::fs::create_dir_all(dir.path().join("sessions").join(key)).unwrap();
         }
-        let mut bytes = header(0, 0, None);
+        let mut bytes = header_line(&Header::new(0, None));
         for n in 0..600 {
             let mut session = listed(if n % 2 == 0 { "a" } else { "b" }, "/p", &n.to_string());
             session.title = Some("x".repeat(1000));
@@ -1251,13 +1314,7 @@ mod tests {
 
     #[test]
     fn a_rewritten_body_is_sorted_by_project_and_searched_where_it_lies() {
-        let header = Header {
-            listing: VERSION,
-            compacted: 0,
-            others: 0,
-            checked: None,
-        };
-        let mut scan = Scan::new(header, 0);
+        let mut scan = Scan::new(Header::new(0, None), 0);
         for n in 0..50 {
             let mut session = listed(&format!("k{n}"), &format!("/p{}", n % 7), "1");
             if n == 3 {
@@ -1298,7 +1355,7 @@ mod tests {
     #[test]
     fn the_header_records_the_size_written() {
         let body = vec![b'x'; 95];
-        let bytes = with_header(body, 3, None);
+        let bytes = with_header(body, Header::new(3, None));
         let first = std::str::from_utf8(&bytes).unwrap().lines().next().unwrap();
         let header: Header = serde_json::from_str(first).unwrap();
         assert_eq!(header.compacted, bytes.len() as u64);
