@@ -541,6 +541,23 @@ impl Body<'_> {
         Ok(None)
     }
 
+    /// The line `len` bytes long `at` bytes into the body; `None` when no whole line lies
+    /// there.
+    fn line_at(&self, at: u64, len: u64) -> io::Result<Option<Vec<u8>>> {
+        let begin = self.start.saturating_add(at);
+        if begin.saturating_add(len) >= self.end {
+            return Ok(None);
+        }
+        // With the newlines around it (the one before the body's first line ends the header).
+        let mut bytes = vec![0; len as usize + 2];
+        self.file.read_exact_at(&mut bytes, begin - 1)?;
+        let line = &bytes[1..bytes.len() - 1];
+        let whole = bytes[0] == b'\n'
+            && bytes[bytes.len() - 1] == b'\n'
+            && memchr::memchr(b'\n', line).is_none();
+        Ok(whole.then(|| line.to_vec()))
+    }
+
     /// The lines of `project` (as `project_key` gives it).
     fn lines_of(&self, project: &[u8]) -> io::Result<Vec<Vec<u8>>> {
         // Lines starting before `low` sort before the project; those from `high` on do not.
@@ -662,7 +679,9 @@ pub fn sessions_as<T>(data_dir: &Path, filter: Filter, each: impl FnMut(Listed) 
 
 /// The `count` most recently synced sessions of every project, newest first, each made into
 /// what the caller keeps of it, and how many older ones there are. Only those `count` are
-/// parsed: their lines are told by their sync time as written.
+/// parsed: their lines are told by their sync time as written. While the index is as its
+/// newest check found it, only the lines the header points to and those appended since are
+/// read (`read_newest`), however many sessions it holds.
 pub fn newest_as<T>(
     data_dir: &Path,
     count: usize,
@@ -745,10 +764,13 @@ fn read<T>(
     }
     let sessions = data_dir.join("sessions");
     let seen = Seen::of(&sessions).ok()?;
-    if let Filter::Project(project) = filter {
-        if let Some(found) = read_project(&file, meta.len(), project, seen, each) {
-            return Some(found);
-        }
+    let found = match (filter, newest) {
+        (Filter::Project(project), _) => read_project(&file, meta.len(), project, seen, each),
+        (Filter::All, Some(count)) => read_newest(&file, meta.len(), count, seen, more, each),
+        _ => None,
+    };
+    if found.is_some() {
+        return found;
     }
     let scan = Scan::read(
         ReadAt { file: &file, at: 0 },
@@ -846,6 +868,80 @@ fn read_project<T>(
         found.extend(parse(line, filter)?.map(|listed| keep(listed, each)));
     }
     Some(found)
+}
+
+/// The `count` most recently synced sessions (`newest_lines_in`), parsed; `more` gets how
+/// many others the index lists. `None` when the index must be read whole (or is damaged).
+fn read_newest<T>(
+    file: &File,
+    size: u64,
+    count: usize,
+    seen: Seen,
+    more: &mut usize,
+    each: &mut dyn FnMut(Listed) -> T,
+) -> Option<Vec<Kept<T>>> {
+    let (shown, older) = newest_lines_in(file, size, count, seen)?;
+    let parsed: Option<Vec<Listed>> = shown
+        .iter()
+        .map(|line| parse(line, Filter::All).flatten())
+        .collect();
+    *more += older;
+    Some(parsed?.into_iter().map(|l| keep(l, each)).collect())
+}
+
+/// The lines of the `count` most recently synced sessions, and how many other sessions the
+/// index lists, without reading the whole body: from the body's newest lines the header
+/// points to, its lines with no session to list, and the lines appended since (a line
+/// appended replaces its session's line in the body, or removes it); the others are counted
+/// from the sessions the newest check counted (`checked_parts`), less those with nothing to
+/// list. `None` when they must be counted, or the header's lines left once those replaced
+/// since are set aside are too few (older lines it does not point to could come next), or
+/// a line is not where the header says: the caller reads the index whole.
+fn newest_lines_in(
+    file: &File,
+    size: u64,
+    count: usize,
+    seen: Seen,
+) -> Option<(Vec<Vec<u8>>, usize)> {
+    let (body, tail) = checked_parts(file, size, seen, |_| true)?;
+    let in_tail = |key: &[u8]| tail.newest.contains_key(key);
+    let newest = &tail.header.newest;
+    let mut from_body = Vec::with_capacity(count);
+    for &(at, len) in newest {
+        if from_body.len() == count {
+            break;
+        }
+        let line = body.line_at(at, len).ok()??;
+        last_sync_of(&line)?;
+        if !in_tail(key_of(&line)?) {
+            from_body.push(line);
+        }
+    }
+    let (mut candidates, appended_unlisted): (Vec<&[u8]>, Vec<&[u8]>) = tail
+        .kept()
+        .into_iter()
+        .partition(|line| last_sync_of(line).is_some());
+    // Directories with no state to list: their lines have no project, so the body's begin it.
+    let body_unlisted = body.lines_of(b"").ok()?;
+    let body_unlisted = body_unlisted.iter().filter(|line| {
+        last_sync_of(line).is_none() && key_of(line).is_some_and(|key| !in_tail(key))
+    });
+    let listed = (tail.checked?.sessions as usize)
+        .checked_sub(appended_unlisted.len() + body_unlisted.count())?;
+    let body_short = from_body.len() < count;
+    candidates.extend(from_body.iter().map(Vec::as_slice));
+    // When the header points to all of the body's sessions, every one listed is a candidate.
+    let consistent = if body_short {
+        newest.len() < NEWEST_KEPT && candidates.len() == listed
+    } else {
+        candidates.len() <= listed
+    };
+    if !consistent {
+        return None;
+    }
+    let shown = newest_lines(candidates, count, &mut 0);
+    let older = listed - shown.len();
+    Some((shown.into_iter().map(<[u8]>::to_vec).collect(), older))
 }
 
 /// Links of the sessions directory that count its subdirectories (`n + 2`), as `stat` found
@@ -1350,6 +1446,151 @@ mod tests {
         assert!(body.lines_of(b"/p").unwrap().is_empty());
         assert!(body.lines_of(b"/q").unwrap().is_empty());
         assert_eq!(body.lines_of(b"").unwrap(), [br#"{"key":"bare"}"#.to_vec()]);
+    }
+
+    /// The sessions directory as the tests' checks found it.
+    const DIR: Seen = Seen {
+        ino: 1,
+        mtime: 2,
+        mtime_nsec: 3,
+        links: 4,
+    };
+
+    fn session(n: usize, last_sync: usize) -> Vec<u8> {
+        let key = format!("k{n}");
+        let session = listed(&key, &format!("/p{}", n % 7), &format!("{last_sync:04}"));
+        line(&key, Some(&session), false)
+    }
+
+    /// An index rewritten from `body`, then `appended`, then a check of `dir` that counts the
+    /// sessions it holds.
+    fn index_of(body: &[Vec<u8>], appended: &[Vec<u8>], dir: Seen) -> Vec<u8> {
+        let mut scan = Scan::new(Header::new(0, None), 0);
+        body.iter().for_each(|line| scan.add_all(line));
+        let mut bytes = scan.rewritten();
+        appended.iter().for_each(|line| bytes.extend(line));
+        let held = Scan::read(&bytes[..], 0, |_| true).unwrap().unwrap();
+        let checked = Check {
+            dir,
+            sessions: held.present() as u64,
+        };
+        bytes.extend(serde_json::to_vec(&CheckLine { checked }).unwrap());
+        bytes.push(b'\n');
+        bytes
+    }
+
+    /// Lines and how many others, the lines most recent first.
+    type Shown = (Vec<Vec<u8>>, usize);
+
+    /// What `list` shows of `index`: from the header's lines and the tail (`None`: it reads
+    /// it whole), and from reading it whole.
+    fn shown(index: &[u8]) -> (Option<Shown>, Shown) {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("index"), index).unwrap();
+        let file = File::open(dir.path().join("index")).unwrap();
+        let by_recency = |(mut lines, older): Shown| {
+            lines.sort_by(|a, b| recency(a).cmp(&recency(b)));
+            (lines, older)
+        };
+        let fast = newest_lines_in(&file, index.len() as u64, 20, DIR).map(by_recency);
+        let scan = Scan::read(index, 0, |_| true).unwrap().unwrap();
+        let mut older = 0;
+        let lines = newest_lines(scan.kept(), 20, &mut older);
+        let whole = by_recency((lines.into_iter().map(<[u8]>::to_vec).collect(), older));
+        (fast, whole)
+    }
+
+    fn keys(lines: &[Vec<u8>]) -> Vec<String> {
+        let key = |line: &Vec<u8>| String::from_utf8_lossy(key_of(line).unwrap()).into_owned();
+        lines.iter().map(key).collect()
+    }
+
+    #[test]
+    fn the_header_points_to_the_bodys_most_recently_synced_lines() {
+        let mut body: Vec<Vec<u8>> = (0..100).map(|n| session(n, (n * 37) % 100)).collect();
+        body.push(line("bare", None, false));
+        let bytes = index_of(&body, &[], DIR);
+        let first = memchr::memchr(b'\n', &bytes).unwrap();
+        let header: Header = serde_json::from_slice(&bytes[..first]).unwrap();
+        assert!(first < HEADER_MAX, "a header of {first} bytes");
+        let pointed: Vec<Vec<u8>> = header
+            .newest
+            .iter()
+            .map(|&(at, len)| bytes[first + 1 + at as usize..][..len as usize].to_vec())
+            .collect();
+        let mut expected = body[..100].to_vec();
+        expected.sort_by(|a, b| recency(a).cmp(&recency(b)));
+        for line in expected.iter_mut() {
+            line.pop();
+        }
+        assert_eq!(pointed, expected[..NEWEST_KEPT]);
+    }
+
+    #[test]
+    fn list_takes_the_newest_from_the_headers_lines_and_those_appended_since() {
+        let mut body: Vec<Vec<u8>> = (0..100).map(|n| session(n, n)).collect();
+        body.extend([line("bare1", None, false), line("bare2", None, false)]);
+        let mut bare1 = listed("bare1", "/q", "0042");
+        bare1.title = None;
+        let appended = [
+            // Synced again, but said older (changed by hand, an import).
+            session(99, 50),
+            line("k98", None, true),
+            session(97, 500),
+            session(200, 150),
+            line("bare1", Some(&bare1), false),
+            // Its state gone, its directory kept.
+            line("k5", None, false),
+            line("k96", None, true),
+            session(96, 96),
+            line("bare2", None, true),
+        ];
+        let (fast, whole) = shown(&index_of(&body, &appended, DIR));
+        assert_eq!(fast.as_ref(), Some(&whole));
+        let (lines, older) = whole;
+        assert_eq!(keys(&lines[..3]), ["k97", "k200", "k96"]);
+        assert!(!keys(&lines).contains(&"k98".to_owned()));
+        // k0…k99 but k98 and k5, then k200 and bare1.
+        assert_eq!(older, 100 - 20);
+
+        // Nothing appended: all from the header's lines.
+        let (fast, whole) = shown(&index_of(&body, &[], DIR));
+        assert_eq!(fast, Some(whole));
+    }
+
+    #[test]
+    fn list_reads_it_whole_when_too_few_of_the_headers_lines_are_left() {
+        let body: Vec<Vec<u8>> = (0..100).map(|n| session(n, n)).collect();
+        let removed = |newest: usize| -> Vec<Vec<u8>> {
+            (100 - newest..100)
+                .map(|n| line(&format!("k{n}"), None, true))
+                .collect()
+        };
+        // 64 pointed to, 44 removed: 20 left, enough.
+        let (fast, whole) = shown(&index_of(&body, &removed(44), DIR));
+        assert_eq!(fast, Some(whole));
+        let (fast, whole) = shown(&index_of(&body, &removed(45), DIR));
+        assert_eq!(fast, None);
+        assert_eq!(whole.1, 55 - 20);
+        // The header points to every session of a smaller body: none can come next.
+        let (fast, whole) = shown(&index_of(&body[..40], &removed(90)[..35], DIR));
+        assert_eq!(fast, Some(whole));
+    }
+
+    #[test]
+    fn list_reads_it_whole_when_it_cannot_trust_the_header_or_the_count() {
+        let body: Vec<Vec<u8>> = (0..30).map(|n| session(n, n)).collect();
+        // The sessions directory has changed since the newest check.
+        let other = Seen { links: 5, ..DIR };
+        assert_eq!(shown(&index_of(&body, &[], other)).0, None);
+        // The body edited by hand, its size kept: a byte less in its first line, one more in
+        // its last; the lines between are no longer where the header says.
+        let mut bytes = index_of(&body, &[], DIR);
+        let header_end = memchr::memchr(b'\n', &bytes).unwrap();
+        let header: Header = serde_json::from_slice(&bytes[..header_end]).unwrap();
+        bytes.remove(header_end + 2);
+        bytes.insert(header.compacted as usize - 2, b' ');
+        assert_eq!(shown(&bytes).0, None);
     }
 
     #[test]
