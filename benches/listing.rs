@@ -5,8 +5,9 @@
 //!
 //! The index is as its first listing built it: sorted by project, and counted against the
 //! sessions directory, so `status` reads only its project's lines and should cost the same at
-//! 50 and at 5,000 sessions (flatness near 1); `list` parses only the 20 it shows, told by
-//! their sync time as written; `list --all` parses and prints every session.
+//! 50 and at 5,000 sessions (flatness near 1); so should `list`, which reads only the 20
+//! lines it shows, where the index's header points; `list --all` parses and prints every
+//! session.
 //!
 //! The sessions are one real session, mirrored to all six targets by the release binary's
 //! hook, whose state is copied under 5,000 keys with their own ids, paths, titles and times.

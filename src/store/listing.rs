@@ -16,7 +16,15 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// The format of the index; an index of another version is rebuilt.
-const VERSION: u32 = 2;
+const VERSION: u32 = 3;
+
+/// How many of the body's most recently synced sessions the header points to: `list` shows
+/// 20, and sessions changed or removed since the body was written leave the rest.
+const NEWEST_KEPT: usize = 64;
+
+/// The header is read whole within this many bytes: some 1.1 KiB at 5,000 sessions, and the
+/// body's newest lines it points to fit whatever their offsets.
+const HEADER_MAX: usize = 4096;
 
 /// The index is compacted to one line per session past twice its size after the last
 /// compaction, and never below this size.
@@ -170,7 +178,25 @@ struct Header {
     /// The sessions directory as last found to hold the sessions the index holds (a
     /// `{"checked":…}` line appended since says it later).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    checked: Option<Seen>,
+    checked: Option<Check>,
+    /// Where the body's most recently synced sessions' lines lie (from the body's start, and
+    /// their length), most recent first, at most `NEWEST_KEPT`: `list` reads those and the
+    /// lines appended since, not the whole body.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    newest: Vec<(u64, u64)>,
+}
+
+impl Header {
+    /// A header of this version; the body's size and newest lines are the rewrite's to fill.
+    fn new(others: u64, checked: Option<Check>) -> Header {
+        Header {
+            listing: VERSION,
+            compacted: 0,
+            others,
+            checked,
+            newest: Vec::new(),
+        }
+    }
 }
 
 /// The sessions directory as a `stat` finds it. Adding or removing a session directory
@@ -196,11 +222,21 @@ impl Seen {
     }
 }
 
-/// A listing's `{"checked":…}` line: it found the sessions directory as `Seen` says, holding
-/// the sessions the index holds. It has no key: readers that do not look for it skip it.
+/// A listing's finding that the index holds as many sessions as the sessions directory, as a
+/// `stat` found it: while the directory stays so, the index still holds that many.
+#[derive(Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+struct Check {
+    #[serde(flatten)]
+    dir: Seen,
+    /// Sessions the index held, with a state to list or not: `list` tells how many it does
+    /// not show without counting them.
+    sessions: u64,
+}
+
+/// A listing's `{"checked":…}` line. It has no key: readers that do not look for it skip it.
 #[derive(Serialize, Deserialize)]
 struct CheckLine {
-    checked: Seen,
+    checked: Check,
 }
 
 const CHECKED: &[u8] = br#"{"checked":"#;
@@ -236,14 +272,8 @@ fn line(key: &str, session: Option<&Listed>, gone: bool) -> Vec<u8> {
     bytes
 }
 
-fn header(compacted: u64, others: u64, checked: Option<Seen>) -> Vec<u8> {
-    let mut bytes = serde_json::to_vec(&Header {
-        listing: VERSION,
-        compacted,
-        others,
-        checked,
-    })
-    .unwrap_or_default();
+fn header_line(header: &Header) -> Vec<u8> {
+    let mut bytes = serde_json::to_vec(header).unwrap_or_default();
     bytes.push(b'\n');
     bytes
 }
@@ -361,7 +391,7 @@ struct Scan {
     complete: usize,
     newest: Newest,
     /// The newest check of the index against the sessions directory.
-    checked: Option<Seen>,
+    checked: Option<Check>,
 }
 
 impl Scan {
@@ -439,16 +469,28 @@ impl Scan {
             .collect()
     }
 
-    /// The index this scan makes once rewritten: the lines kept, sorted by project.
+    /// The index this scan makes once rewritten: the lines kept, sorted by project, after a
+    /// header that points to the most recently synced sessions' lines.
     fn rewritten(&self) -> Vec<u8> {
         let mut lines = self.kept();
         lines.sort_by_cached_key(|line| project_key(line));
         let mut body = Vec::with_capacity(lines.iter().map(|l| l.len() + 1).sum());
-        for line in lines {
+        let mut spans = Vec::with_capacity(lines.len());
+        for line in &lines {
+            spans.push((body.len() as u64, line.len() as u64));
             body.extend_from_slice(line);
             body.push(b'\n');
         }
-        with_header(body, self.header.others, self.checked)
+        let mut newest: Vec<usize> = (0..lines.len())
+            .filter(|&n| last_sync_of(lines[n]).is_some())
+            .collect();
+        newest.sort_by_cached_key(|&n| recency(lines[n]));
+        newest.truncate(NEWEST_KEPT);
+        let header = Header {
+            newest: newest.into_iter().map(|n| spans[n]).collect(),
+            ..Header::new(self.header.others, self.checked)
+        };
+        with_header(body, header)
     }
 }
 
@@ -497,6 +539,23 @@ impl Body<'_> {
             }
         }
         Ok(None)
+    }
+
+    /// The line `len` bytes long `at` bytes into the body; `None` when no whole line lies
+    /// there.
+    fn line_at(&self, at: u64, len: u64) -> io::Result<Option<Vec<u8>>> {
+        let begin = self.start.saturating_add(at);
+        if begin.saturating_add(len) >= self.end {
+            return Ok(None);
+        }
+        // With the newlines around it (the one before the body's first line ends the header).
+        let mut bytes = vec![0; len as usize + 2];
+        self.file.read_exact_at(&mut bytes, begin - 1)?;
+        let line = &bytes[1..bytes.len() - 1];
+        let whole = bytes[0] == b'\n'
+            && bytes[bytes.len() - 1] == b'\n'
+            && memchr::memchr(b'\n', line).is_none();
+        Ok(whole.then(|| line.to_vec()))
     }
 
     /// The lines of `project` (as `project_key` gives it).
@@ -620,7 +679,9 @@ pub fn sessions_as<T>(data_dir: &Path, filter: Filter, each: impl FnMut(Listed) 
 
 /// The `count` most recently synced sessions of every project, newest first, each made into
 /// what the caller keeps of it, and how many older ones there are. Only those `count` are
-/// parsed: their lines are told by their sync time as written.
+/// parsed: their lines are told by their sync time as written. While the index is as its
+/// newest check found it, only the lines the header points to and those appended since are
+/// read (`read_newest`), however many sessions it holds.
 pub fn newest_as<T>(
     data_dir: &Path,
     count: usize,
@@ -658,11 +719,16 @@ fn listing<T>(
 fn newest_lines<'a>(mut lines: Vec<&'a [u8]>, count: usize, more: &mut usize) -> Vec<&'a [u8]> {
     lines.retain(|line| last_sync_of(line).is_some());
     if lines.len() > count {
-        lines.sort_by_cached_key(|line| (Reverse(last_sync_of(line)), key_of(line)));
+        lines.sort_by_cached_key(|line| recency(line));
         *more += lines.len() - count;
         lines.truncate(count);
     }
     lines
+}
+
+/// What lines are ordered by, unparsed: most recently synced first, then by key.
+fn recency(line: &[u8]) -> (Reverse<Option<&[u8]>>, Option<&[u8]>) {
+    (Reverse(last_sync_of(line)), key_of(line))
 }
 
 /// A session line's own `last_sync`: its first, before any mirror's (the fields before it
@@ -698,10 +764,13 @@ fn read<T>(
     }
     let sessions = data_dir.join("sessions");
     let seen = Seen::of(&sessions).ok()?;
-    if let Filter::Project(project) = filter {
-        if let Some(found) = read_project(&file, meta.len(), project, seen, each) {
-            return Some(found);
-        }
+    let found = match (filter, newest) {
+        (Filter::Project(project), _) => read_project(&file, meta.len(), project, seen, each),
+        (Filter::All, Some(count)) => read_newest(&file, meta.len(), count, seen, more, each),
+        _ => None,
+    };
+    if found.is_some() {
+        return found;
     }
     let scan = Scan::read(
         ReadAt { file: &file, at: 0 },
@@ -721,8 +790,12 @@ fn read<T>(
     for line in lines {
         found.extend(parse(line, filter)?.map(|listed| keep(listed, each)));
     }
-    if scan.checked != Some(seen) {
-        record_check(&index, &file, seen);
+    let check = Check {
+        dir: seen,
+        sessions: scan.present() as u64,
+    };
+    if scan.checked != Some(check) {
+        record_check(&index, &file, check);
     }
     Some(found)
 }
@@ -737,18 +810,17 @@ fn parse(line: &[u8], filter: Filter) -> Option<Option<Listed>> {
     }))
 }
 
-/// One project's sessions, from its part of the sorted body and the lines appended since,
-/// without counting every session: the sessions directory is still as the index last found
-/// it. `None` when it is not (or the index is of another version, or damaged): the caller
-/// reads it whole.
-fn read_project<T>(
-    file: &File,
+/// The index's sorted body, and the lines appended since (those `keep` wants kept), when the
+/// sessions directory is still as the index's newest check found it: the index holds the
+/// sessions it held then, and a listing need not count them. `None` when it is not (or the
+/// index is of another version, or shorter than its body): the caller reads it whole.
+fn checked_parts<'a>(
+    file: &'a File,
     size: u64,
-    project: &Path,
     seen: Seen,
-    each: &mut dyn FnMut(Listed) -> T,
-) -> Option<Vec<Kept<T>>> {
-    let mut first = vec![0; 1024];
+    keep: impl Fn(&[u8]) -> bool,
+) -> Option<(Body<'a>, Scan)> {
+    let mut first = vec![0; HEADER_MAX];
     let read = file.read_at(&mut first, 0).ok()?;
     let header_end = memchr::memchr(b'\n', &first[..read])?;
     let header: Header = serde_json::from_slice(&first[..header_end]).ok()?;
@@ -760,18 +832,31 @@ fn read_project<T>(
     if header.listing != VERSION || body.end < body.start || body.end > size {
         return None;
     }
-    let filter = Filter::Project(project);
-    let test = filter.line_test();
     let mut tail = Scan::new(header, 0);
     let at = body.end;
     each_line(ReadAt { file, at }, |line| {
-        tail.add(line, &test);
+        tail.add(line, &keep);
         true
     })
     .ok()?;
-    if tail.checked != Some(seen) {
+    if tail.checked.map(|check| check.dir) != Some(seen) {
         return None;
     }
+    Some((body, tail))
+}
+
+/// One project's sessions, from its part of the sorted body and the lines appended since,
+/// without counting every session (`checked_parts`); `None` when they must be counted (or
+/// the index is damaged): the caller reads it whole.
+fn read_project<T>(
+    file: &File,
+    size: u64,
+    project: &Path,
+    seen: Seen,
+    each: &mut dyn FnMut(Listed) -> T,
+) -> Option<Vec<Kept<T>>> {
+    let filter = Filter::Project(project);
+    let (body, tail) = checked_parts(file, size, seen, filter.line_test())?;
     let mut found = Vec::new();
     for line in body.lines_of(normal(project).as_os_str().as_bytes()).ok()? {
         // A newer line appended since says otherwise.
@@ -783,6 +868,81 @@ fn read_project<T>(
         found.extend(parse(line, filter)?.map(|listed| keep(listed, each)));
     }
     Some(found)
+}
+
+/// The `count` most recently synced sessions (`newest_lines_in`), parsed; `more` gets how
+/// many others the index lists. `None` when the index must be read whole (or is damaged).
+fn read_newest<T>(
+    file: &File,
+    size: u64,
+    count: usize,
+    seen: Seen,
+    more: &mut usize,
+    each: &mut dyn FnMut(Listed) -> T,
+) -> Option<Vec<Kept<T>>> {
+    let (shown, older) = newest_lines_in(file, size, count, seen)?;
+    let parsed: Vec<Listed> = shown
+        .iter()
+        .map(|line| parse(line, Filter::All).flatten())
+        .collect::<Option<_>>()?;
+    *more += older;
+    Some(parsed.into_iter().map(|l| keep(l, each)).collect())
+}
+
+/// The lines of the `count` most recently synced sessions, and how many other sessions the
+/// index lists, without reading the whole body: from the body's newest lines the header
+/// points to, its lines with no session to list, and the lines appended since (a line
+/// appended replaces its session's line in the body, or removes it); the others are counted
+/// from the sessions the newest check counted (`checked_parts`), less those with nothing to
+/// list. `None` when they must be counted, or the header's lines left once those replaced
+/// since are set aside are too few (older lines it does not point to could come next), or
+/// a line is not where the header says: the caller reads the index whole.
+fn newest_lines_in(
+    file: &File,
+    size: u64,
+    count: usize,
+    seen: Seen,
+) -> Option<(Vec<Vec<u8>>, usize)> {
+    let (body, tail) = checked_parts(file, size, seen, |_| true)?;
+    let in_tail = |key: &[u8]| tail.newest.contains_key(key);
+    let newest = &tail.header.newest;
+    let mut from_body = Vec::with_capacity(count);
+    for &(at, len) in newest {
+        if from_body.len() == count {
+            break;
+        }
+        // A session's line, or the header does not say where the body's lines lie.
+        let line = body.line_at(at, len).ok()??;
+        let line = Some(line).filter(|line| last_sync_of(line).is_some())?;
+        if !in_tail(key_of(&line)?) {
+            from_body.push(line);
+        }
+    }
+    let (mut candidates, appended_unlisted): (Vec<&[u8]>, Vec<&[u8]>) = tail
+        .kept()
+        .into_iter()
+        .partition(|line| last_sync_of(line).is_some());
+    // Directories with no state to list: their lines have no project, so the body's begin it.
+    let body_unlisted = body.lines_of(b"").ok()?;
+    let body_unlisted = body_unlisted.iter().filter(|line| {
+        last_sync_of(line).is_none() && key_of(line).is_some_and(|key| !in_tail(key))
+    });
+    let listed = (tail.checked?.sessions as usize)
+        .checked_sub(appended_unlisted.len() + body_unlisted.count())?;
+    let body_short = from_body.len() < count;
+    candidates.extend(from_body.iter().map(Vec::as_slice));
+    // When the header points to all of the body's sessions, every one listed is a candidate.
+    let consistent = if body_short {
+        newest.len() < NEWEST_KEPT && candidates.len() == listed
+    } else {
+        candidates.len() <= listed
+    };
+    if !consistent {
+        return None;
+    }
+    let shown = newest_lines(candidates, count, &mut 0);
+    let older = listed - shown.len();
+    Some((shown.into_iter().map(<[u8]>::to_vec).collect(), older))
 }
 
 /// Links of the sessions directory that count its subdirectories (`n + 2`), as `stat` found
@@ -874,19 +1034,19 @@ fn rebuild(data_dir: &Path) -> Entries {
     let index = path(data_dir);
     // From here on, saves append to this empty index, so none goes missing while the states
     // are read; listings meanwhile find it short, and unchecked, and wait for this rebuild.
-    let empty = header(0, 0, None);
+    let empty = header_line(&Header::new(0, None));
     let placed = replace_exclusively(&index, |_| Some(empty.clone())).is_ok();
     let states = from_states(data_dir);
     if placed {
         let _ = replace_exclusively(&index, |current| {
             // Still the empty index, grown only by appends.
             let appended = current.strip_prefix(&empty[..])?;
-            let header = Header {
-                listing: VERSION,
-                compacted: 0,
-                others: states.others,
-                checked: states.seen,
-            };
+            // As many sessions as directories read, while the directory stays as it was.
+            let checked = states.seen.map(|dir| Check {
+                dir,
+                sessions: states.entries.len() as u64,
+            });
+            let header = Header::new(states.others, checked);
             let mut scan = Scan::new(header, states.entries.len());
             for (key, listed) in &states.entries {
                 scan.add_all(&line(key, listed.as_ref(), false));
@@ -898,14 +1058,14 @@ fn rebuild(data_dir: &Path) -> Entries {
     states.entries
 }
 
-/// `body` after a header recording its size.
-fn with_header(body: Vec<u8>, others: u64, checked: Option<Seen>) -> Vec<u8> {
+/// `body` after `header`, which records the size they make.
+fn with_header(body: Vec<u8>, mut header: Header) -> Vec<u8> {
     // The size depends on the header's own digits: two passes settle it.
-    let mut size = body.len() as u64;
+    header.compacted = body.len() as u64;
     for _ in 0..2 {
-        size = (header(size, others, checked).len() + body.len()) as u64;
+        header.compacted = (header_line(&header).len() + body.len()) as u64;
     }
-    let mut bytes = header(size, others, checked);
+    let mut bytes = header_line(&header);
     bytes.extend(body);
     bytes
 }
@@ -1015,11 +1175,11 @@ fn append_locked(mut file: File, line: &[u8]) -> io::Result<u64> {
     Ok(len + bytes.len() as u64)
 }
 
-/// Says in the index that the sessions directory, as `seen`, holds the sessions it holds, so
-/// that listings of one project need not count them again until a session is added or
-/// removed. Only to the file read: one rewritten since (a rebuild under way) holds other
+/// Says in the index that the sessions directory, as `check` found it, holds the sessions it
+/// holds, so that listings of one project, and `list`, need not count them again until a
+/// session is added or removed. Only to the file read: one rewritten since (a rebuild under way) holds other
 /// lines. A check that cannot be written is only not recorded.
-fn record_check(index: &Path, read: &File, seen: Seen) {
+fn record_check(index: &Path, read: &File, check: Check) {
     let Ok(file) = open(index) else {
         return;
     };
@@ -1033,7 +1193,7 @@ fn record_check(index: &Path, read: &File, seen: Seen) {
     {
         return;
     }
-    let mut line = serde_json::to_vec(&CheckLine { checked: seen }).unwrap_or_default();
+    let mut line = serde_json::to_vec(&CheckLine { checked: check }).unwrap_or_default();
     line.push(b'\n');
     let _ = append_locked(file, &line);
 }
@@ -1043,7 +1203,7 @@ fn compact_past(index: &Path, size: u64) {
     if size <= COMPACT_MIN {
         return;
     }
-    let Ok(Some(first)) = crate::read::first_line(index, 1024) else {
+    let Ok(Some(first)) = crate::read::first_line(index, HEADER_MAX as u64) else {
         return;
     };
     let Ok(header) = serde_json::from_str::<Header>(&first) else {
@@ -1148,7 +1308,7 @@ mod tests {
     }
 
     fn text(lines: &[Vec<u8>]) -> Vec<u8> {
-        let mut bytes = header(0, 0, None);
+        let mut bytes = header_line(&Header::new(0, None));
         lines.iter().for_each(|l| bytes.extend(l));
         bytes
     }
@@ -1225,7 +1385,7 @@ mod tests {
         for key in ["a", "b"] {
             std::fs::create_dir_all(dir.path().join("sessions").join(key)).unwrap();
         }
-        let mut bytes = header(0, 0, None);
+        let mut bytes = header_line(&Header::new(0, None));
         for n in 0..600 {
             let mut session = listed(if n % 2 == 0 { "a" } else { "b" }, "/p", &n.to_string());
             session.title = Some("x".repeat(1000));
@@ -1251,13 +1411,7 @@ mod tests {
 
     #[test]
     fn a_rewritten_body_is_sorted_by_project_and_searched_where_it_lies() {
-        let header = Header {
-            listing: VERSION,
-            compacted: 0,
-            others: 0,
-            checked: None,
-        };
-        let mut scan = Scan::new(header, 0);
+        let mut scan = Scan::new(Header::new(0, None), 0);
         for n in 0..50 {
             let mut session = listed(&format!("k{n}"), &format!("/p{}", n % 7), "1");
             if n == 3 {
@@ -1295,10 +1449,155 @@ mod tests {
         assert_eq!(body.lines_of(b"").unwrap(), [br#"{"key":"bare"}"#.to_vec()]);
     }
 
+    /// The sessions directory as the tests' checks found it.
+    const DIR: Seen = Seen {
+        ino: 1,
+        mtime: 2,
+        mtime_nsec: 3,
+        links: 4,
+    };
+
+    fn session(n: usize, last_sync: usize) -> Vec<u8> {
+        let key = format!("k{n}");
+        let session = listed(&key, &format!("/p{}", n % 7), &format!("{last_sync:04}"));
+        line(&key, Some(&session), false)
+    }
+
+    /// An index rewritten from `body`, then `appended`, then a check of `dir` that counts the
+    /// sessions it holds.
+    fn index_of(body: &[Vec<u8>], appended: &[Vec<u8>], dir: Seen) -> Vec<u8> {
+        let mut scan = Scan::new(Header::new(0, None), 0);
+        body.iter().for_each(|line| scan.add_all(line));
+        let mut bytes = scan.rewritten();
+        appended.iter().for_each(|line| bytes.extend(line));
+        let held = Scan::read(&bytes[..], 0, |_| true).unwrap().unwrap();
+        let checked = Check {
+            dir,
+            sessions: held.present() as u64,
+        };
+        bytes.extend(serde_json::to_vec(&CheckLine { checked }).unwrap());
+        bytes.push(b'\n');
+        bytes
+    }
+
+    /// Lines and how many others, the lines most recent first.
+    type Shown = (Vec<Vec<u8>>, usize);
+
+    /// What `list` shows of `index`: from the header's lines and the tail (`None`: it reads
+    /// it whole), and from reading it whole.
+    fn shown(index: &[u8]) -> (Option<Shown>, Shown) {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("index"), index).unwrap();
+        let file = File::open(dir.path().join("index")).unwrap();
+        let by_recency = |(mut lines, older): Shown| {
+            lines.sort_by(|a, b| recency(a).cmp(&recency(b)));
+            (lines, older)
+        };
+        let fast = newest_lines_in(&file, index.len() as u64, 20, DIR).map(by_recency);
+        let scan = Scan::read(index, 0, |_| true).unwrap().unwrap();
+        let mut older = 0;
+        let lines = newest_lines(scan.kept(), 20, &mut older);
+        let whole = by_recency((lines.into_iter().map(<[u8]>::to_vec).collect(), older));
+        (fast, whole)
+    }
+
+    fn keys(lines: &[Vec<u8>]) -> Vec<String> {
+        let key = |line: &Vec<u8>| String::from_utf8_lossy(key_of(line).unwrap()).into_owned();
+        lines.iter().map(key).collect()
+    }
+
+    #[test]
+    fn the_header_points_to_the_bodys_most_recently_synced_lines() {
+        let mut body: Vec<Vec<u8>> = (0..100).map(|n| session(n, (n * 37) % 100)).collect();
+        body.push(line("bare", None, false));
+        let bytes = index_of(&body, &[], DIR);
+        let first = memchr::memchr(b'\n', &bytes).unwrap();
+        let header: Header = serde_json::from_slice(&bytes[..first]).unwrap();
+        assert!(first < HEADER_MAX, "a header of {first} bytes");
+        let pointed: Vec<Vec<u8>> = header
+            .newest
+            .iter()
+            .map(|&(at, len)| bytes[first + 1 + at as usize..][..len as usize].to_vec())
+            .collect();
+        let mut expected = body[..100].to_vec();
+        expected.sort_by(|a, b| recency(a).cmp(&recency(b)));
+        for line in expected.iter_mut() {
+            line.pop();
+        }
+        assert_eq!(pointed, expected[..NEWEST_KEPT]);
+    }
+
+    #[test]
+    fn list_takes_the_newest_from_the_headers_lines_and_those_appended_since() {
+        let mut body: Vec<Vec<u8>> = (0..100).map(|n| session(n, n)).collect();
+        body.extend([line("bare1", None, false), line("bare2", None, false)]);
+        let mut bare1 = listed("bare1", "/q", "0042");
+        bare1.title = None;
+        let appended = [
+            // Synced again, but said older (changed by hand, an import).
+            session(99, 50),
+            line("k98", None, true),
+            session(97, 500),
+            session(200, 150),
+            line("bare1", Some(&bare1), false),
+            // Its state gone, its directory kept.
+            line("k5", None, false),
+            line("k96", None, true),
+            session(96, 96),
+            line("bare2", None, true),
+        ];
+        let (fast, whole) = shown(&index_of(&body, &appended, DIR));
+        assert_eq!(fast.as_ref(), Some(&whole));
+        let (lines, older) = whole;
+        assert_eq!(keys(&lines[..3]), ["k97", "k200", "k96"]);
+        assert!(!keys(&lines).contains(&"k98".to_owned()));
+        // k0…k99 but k98 and k5, then k200 and bare1.
+        assert_eq!(older, 100 - 20);
+
+        // Nothing appended: all from the header's lines.
+        let (fast, whole) = shown(&index_of(&body, &[], DIR));
+        assert_eq!(fast, Some(whole));
+    }
+
+    #[test]
+    fn list_reads_it_whole_when_too_few_of_the_headers_lines_are_left() {
+        let body: Vec<Vec<u8>> = (0..100).map(|n| session(n, n)).collect();
+        let removed = |newest: usize| -> Vec<Vec<u8>> {
+            (100 - newest..100)
+                .map(|n| line(&format!("k{n}"), None, true))
+                .collect()
+        };
+        // 64 pointed to, 44 removed: 20 left, enough.
+        let (fast, whole) = shown(&index_of(&body, &removed(44), DIR));
+        assert_eq!(fast, Some(whole));
+        let (fast, whole) = shown(&index_of(&body, &removed(45), DIR));
+        assert_eq!(fast, None);
+        assert_eq!(whole.1, 55 - 20);
+        // The header points to every session of a smaller body: none can come next.
+        let (fast, whole) = shown(&index_of(&body[..40], &removed(90)[..35], DIR));
+        assert_eq!(fast, Some(whole));
+    }
+
+    #[test]
+    fn list_reads_it_whole_when_it_cannot_trust_the_header_or_the_count() {
+        let body: Vec<Vec<u8>> = (0..30).map(|n| session(n, n)).collect();
+        // The sessions directory has changed since the newest check.
+        let other = Seen { links: 5, ..DIR };
+        assert_eq!(shown(&index_of(&body, &[], other)).0, None);
+        // The body edited by hand, its size kept: a byte less in its first line, one more in
+        // its last; the lines between are no longer where the header says.
+        let mut bytes = index_of(&body, &[], DIR);
+        let header_end = memchr::memchr(b'\n', &bytes).unwrap();
+        let header: Header = serde_json::from_slice(&bytes[..header_end]).unwrap();
+        bytes.remove(header_end + 2);
+        bytes.insert(header.compacted as usize - 2, b' ');
+        assert_eq!(shown(&bytes).0, None);
+    }
+
     #[test]
     fn the_header_records_the_size_written() {
         let body = vec![b'x'; 95];
-        let bytes = with_header(body, 3, None);
+        let bytes = with_header(body, Header::new(3, None));
         let first = std::str::from_utf8(&bytes).unwrap().lines().next().unwrap();
         let header: Header = serde_json::from_str(first).unwrap();
         assert_eq!(header.compacted, bytes.len() as u64);

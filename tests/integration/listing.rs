@@ -388,3 +388,160 @@ fn list_shows_the_twenty_newest_and_says_how_many_more() {
     // The newest, from the index, are those a listing from the states shows first.
     assert!(env.listings()[2].ends_with(footer));
 }
+
+/// `list` shows the first 20 sessions `list --all` shows, most recently synced first, and says
+/// how many more there are; returns that count.
+fn list_shows_the_newest_of_all(env: &Env) -> usize {
+    let shown = run_in(env, &env.project, &["list"]);
+    let all = run_in(env, &env.project, &["list", "--all"]);
+    let sessions: Vec<&str> = all.split("\n\n").collect();
+    if sessions.len() <= 20 {
+        assert_eq!(shown, all);
+        return 0;
+    }
+    let (newest, footer) = shown.rsplit_once("\n\n").unwrap();
+    assert_eq!(newest, sessions[..20].join("\n\n"));
+    let older = sessions.len() - 20;
+    assert_eq!(
+        footer,
+        format!("{older} older session(s) not shown: `session-sync list --all` lists every one.\n")
+    );
+    older
+}
+
+/// Whether the index holds `{"checked":…}` for the sessions directory as it is now: `list`
+/// then reads only the lines the header points to and those appended since.
+fn checked_as_now(env: &Env) -> bool {
+    let dir = std::fs::metadata(env.data.join("sessions")).unwrap();
+    let text = std::fs::read_to_string(index(env)).unwrap();
+    let newest = text.lines().rfind(|l| l.contains("\"checked\":")).unwrap();
+    let checked = &serde_json::from_str::<Value>(newest).unwrap()["checked"];
+    [
+        ("ino", dir.ino() as i64),
+        ("mtime", dir.mtime()),
+        ("mtime_nsec", dir.mtime_nsec()),
+        ("links", dir.nlink() as i64),
+    ]
+    .iter()
+    .all(|(field, value)| checked[field].as_i64() == Some(*value))
+}
+
+/// Without `--all`, `list` reads the header, the 20 newest lines of the sorted body it points
+/// to and the lines appended since: a line appended since overrides its session's line in the
+/// body, new sessions are only there, and the count of the others stays exact.
+#[test]
+fn list_reads_the_newest_where_the_header_points_and_what_was_appended_since() {
+    let env = Env::new();
+    env.init();
+    prompt(&env, &env.project, C, "Long ago");
+    let keys = started(&env, 30, "5e55104e", "A task");
+    run_in(&env, &env.project, &["list"]);
+    let built = hold(&env);
+    assert!(checked_as_now(&env));
+    assert_eq!(list_shows_the_newest_of_all(&env), 11);
+
+    // The oldest two and the newest synced again: appended, they override the body's lines.
+    for key in [&keys[0], &keys[1], &keys[29]] {
+        prompt(&env, &env.project, key, "Again");
+    }
+    assert_eq!(list_shows_the_newest_of_all(&env), 11);
+    // New sessions, in the appended lines alone: the first listing after them counts the
+    // sessions once, the next ones do not.
+    started(&env, 3, "5e55104f", "Newer task");
+    run_in(&env, &env.project, &["list"]);
+    assert!(checked_as_now(&env));
+    assert_eq!(list_shows_the_newest_of_all(&env), 14);
+    assert!(still(&env, &built));
+
+    // An old session's line damaged in place (the same length): `list` never reads it,
+    // `list --all` does, and rebuilds the index.
+    let shown = run_in(&env, &env.project, &["list"]);
+    let text = std::fs::read_to_string(index(&env)).unwrap();
+    let damaged = text.replace("\"title\":\"Long ago\"", "\"title\":Long ago!!");
+    assert_ne!(damaged, text);
+    std::fs::write(index(&env), &damaged).unwrap();
+    assert_eq!(run_in(&env, &env.project, &["list"]), shown);
+    assert!(still(&env, &built));
+    run_in(&env, &env.project, &["list", "--all"]);
+    assert!(!still(&env, &built), "the damage went unseen");
+    assert_eq!(list_shows_the_newest_of_all(&env), 14);
+    env.listings();
+}
+
+/// Sessions removed (`clean`) after the index was written: appended `gone` lines take them out
+/// of the newest and of the count; when too few of the newest the header points to are left,
+/// `list` reads the whole index.
+#[test]
+fn list_leaves_out_sessions_removed_since_and_reads_it_whole_when_too_few_are_left() {
+    let env = Env::new();
+    env.init();
+    let keys = started(&env, 90, "5e55104e", "A task");
+    run_in(&env, &env.project, &["list"]);
+    let clean = |env: &Env, removed: &[String]| {
+        for key in removed {
+            age(env, key);
+        }
+        let cleaned = run_in(env, &env.project, &["clean", "--older-than", "30d"]);
+        assert_eq!(cleaned.matches("removed its state").count(), removed.len());
+        // Counted once, by the first listing after.
+        run_in(env, &env.project, &["list"]);
+        assert!(checked_as_now(env));
+    };
+
+    // Five of the newest and one of the oldest: the header's newest keep enough.
+    let mut removed = keys[85..].to_vec();
+    removed.push(keys[0].clone());
+    clean(&env, &removed);
+    assert_eq!(list_shows_the_newest_of_all(&env), 84 - 20);
+
+    // Of the 64 newest the header points to, 59 are gone: the whole index is read.
+    clean(&env, &keys[31..85]);
+    assert_eq!(list_shows_the_newest_of_all(&env), 30 - 20);
+    env.listings();
+}
+
+/// A compaction rewrites the index with the header pointing to the newest of its new body;
+/// lines appended after it override those.
+#[test]
+fn list_shows_the_newest_across_a_compaction() {
+    let env = Env::new();
+    env.init();
+    let keys = started(&env, 25, "5e55104e", "A task");
+    run_in(&env, &env.project, &["list"]);
+    let built = hold(&env);
+    prompt(&env, &env.project, &keys[3], "Again");
+    assert_eq!(list_shows_the_newest_of_all(&env), 5);
+
+    // The index grown past its limit by copies of its newest line (changing nothing listed):
+    // the next save's append compacts it.
+    let text = std::fs::read_to_string(index(&env)).unwrap();
+    let newest = text.lines().last().unwrap();
+    assert!(
+        newest.ends_with(&format!("\"key\":\"{}\"}}", keys[3])),
+        "{newest}"
+    );
+    let copies = format!("{newest}\n").repeat(600 * 1024 / newest.len());
+    let mut file = std::fs::OpenOptions::new()
+        .append(true)
+        .open(index(&env))
+        .unwrap();
+    file.write_all(copies.as_bytes()).unwrap();
+    assert_eq!(list_shows_the_newest_of_all(&env), 5);
+    prompt(&env, &env.project, &keys[5], "Again");
+    assert!(!still(&env, &built), "not compacted");
+    let compacted = std::fs::metadata(index(&env)).unwrap().len();
+    assert!(compacted < 100 * 1024, "{compacted} bytes");
+    assert!(checked_as_now(&env), "the check was not carried over");
+    assert_eq!(list_shows_the_newest_of_all(&env), 5);
+
+    // After it: synced again, and new.
+    let compacted = hold(&env);
+    for key in [&keys[0], &keys[5]] {
+        prompt(&env, &env.project, key, "Once more");
+    }
+    started(&env, 2, "5e55104f", "Newer task");
+    run_in(&env, &env.project, &["list"]);
+    assert_eq!(list_shows_the_newest_of_all(&env), 7);
+    assert!(still(&env, &compacted));
+    env.listings();
+}
