@@ -74,7 +74,10 @@ fn static_stand_ins(dir: &Path) -> Option<PathBuf> {
         .iter()
         .map(|(name, path)| (format!("lib{name}.a"), script(&[path])))
         .collect();
-    stand_ins.push(("libgcc_s.a".to_owned(), script(&runtime.iter().collect::<Vec<_>>())));
+    stand_ins.push((
+        "libgcc_s.a".to_owned(),
+        script(&runtime.iter().collect::<Vec<_>>()),
+    ));
     for (file, text) in stand_ins {
         std::fs::write(dir.join(file), text).ok()?;
     }
