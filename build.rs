@@ -60,31 +60,24 @@ fn static_stand_ins(dir: &Path) -> Option<PathBuf> {
         // An archive the compiler does not find is printed back as its bare name.
         (path.is_absolute() && path.is_file()).then_some(path)
     };
-    let system: Vec<(&str, PathBuf)> = SYSTEM_ARCHIVES
-        .iter()
-        .map(|&name| Some((name, archive(name)?)))
-        .collect::<Option<_>>()?;
+    let mut stand_ins = Vec::new();
+    for name in SYSTEM_ARCHIVES {
+        stand_ins.push((format!("lib{name}.a"), script(&[archive(name)?])));
+    }
     let runtime: Vec<PathBuf> = RUNTIME_ARCHIVES
         .iter()
         .map(|&name| archive(name))
         .collect::<Option<_>>()?;
+    stand_ins.push(("libgcc_s.a".to_owned(), script(&runtime)));
     std::fs::create_dir_all(dir).ok()?;
     // Linker scripts naming the archives: ld reads a library that is not an object as one.
-    let mut stand_ins: Vec<(String, String)> = system
-        .iter()
-        .map(|(name, path)| (format!("lib{name}.a"), script(&[path])))
-        .collect();
-    stand_ins.push((
-        "libgcc_s.a".to_owned(),
-        script(&runtime.iter().collect::<Vec<_>>()),
-    ));
     for (file, text) in stand_ins {
         std::fs::write(dir.join(file), text).ok()?;
     }
     Some(dir.to_owned())
 }
 
-fn script(archives: &[&PathBuf]) -> String {
+fn script(archives: &[PathBuf]) -> String {
     let names: Vec<String> = archives
         .iter()
         .map(|path| format!("\"{}\"", path.display()))

@@ -913,7 +913,7 @@ fn newest_lines_in(
         }
         // A session's line, or the header does not say where the body's lines lie.
         let line = body.line_at(at, len).ok()??;
-        let line = Some(line).filter(|line| last_sync_of(line).is_some())?;
+        last_sync_of(&line)?;
         if !in_tail(key_of(&line)?) {
             from_body.push(line);
         }
@@ -1177,8 +1177,8 @@ fn append_locked(mut file: File, line: &[u8]) -> io::Result<u64> {
 
 /// Says in the index that the sessions directory, as `check` found it, holds the sessions it
 /// holds, so that listings of one project, and `list`, need not count them again until a
-/// session is added or removed. Only to the file read: one rewritten since (a rebuild under way) holds other
-/// lines. A check that cannot be written is only not recorded.
+/// session is added or removed. Only to the file read: one rewritten since (a rebuild under
+/// way) holds other lines. A check that cannot be written is only not recorded.
 fn record_check(index: &Path, read: &File, check: Check) {
     let Ok(file) = open(index) else {
         return;
