@@ -14,6 +14,7 @@ pub mod handoff;
 pub mod hash;
 pub mod hook;
 pub mod import;
+pub mod json;
 pub mod model;
 pub mod package;
 pub mod parallel;

@@ -230,15 +230,21 @@ pub fn backfill(
         let synced = session.sync_holding(warnings, None);
         problems.extend(synced.problems);
         let Some(read) = synced.offset else {
-            return Ok(problems);
+            break;
         };
         on_step(read.min(total), total);
         // Done, stuck on a problem, or only an unfinished last line is left.
         if read >= total || !problems.is_empty() || before == Some(read) {
-            return Ok(problems);
+            break;
         }
         before = Some(read);
     }
+    // The last step's database write may still run beside: it completes before the process
+    // can end, and one more sync (nothing left to read) records it complete.
+    if crate::store::settle() {
+        problems.extend(session.sync_holding(warnings, None).problems);
+    }
+    Ok(problems)
 }
 
 /// Ids become file names: allow only what Claude Code's ids are made of.

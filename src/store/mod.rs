@@ -15,6 +15,7 @@ pub mod side;
 pub mod state;
 
 pub use lock::LockGuard;
+pub use opencode::settle;
 pub use state::{Ahead, ForkPoint, Lineage, Mirror, PendingAppend, Retired, SessionState, Source};
 
 use crate::encode::Kind;
@@ -195,7 +196,7 @@ pub fn commit(
     if held_back {
         save_state(files, state)?;
     }
-    drop(deferred);
+    opencode::release_after_beside(deferred);
     Ok(flushed)
 }
 
@@ -216,7 +217,7 @@ fn flush_mirrors(state: &mut SessionState, catching_up: bool) -> Flushed {
     let results = crate::parallel::map(jobs, catching_up, |(target, mirror)| {
         let result = match mirror.kind {
             Kind::Jsonl => flush_file(mirror),
-            Kind::OpencodeDb => opencode::flush(mirror),
+            Kind::OpencodeDb => opencode::flush(mirror, catching_up),
         };
         if let Ok(Flush::Done) = result {
             mirror.pending = None;
@@ -230,7 +231,7 @@ fn flush_mirrors(state: &mut SessionState, catching_up: bool) -> Flushed {
         match result {
             Ok(Flush::Done) => flushed.completed_database |= kind == Kind::OpencodeDb,
             Ok(Flush::Diverged(reason)) => flushed.diverged.push((target, reason)),
-            Err((io::ErrorKind::WouldBlock, _)) => {}
+            Ok(Flush::Beside) | Err((io::ErrorKind::WouldBlock, _)) => {}
             Err((_, problem)) => flushed.problems.push(problem),
         }
     }
@@ -298,6 +299,9 @@ fn only_annotated(mirror: &Mirror, from: u64, len: u64) -> io::Result<bool> {
 /// How a pending write ended.
 pub enum Flush {
     Done,
+    /// Running on its own thread (a catch-up's database write); the write stays saved by its
+    /// length until a later sync finds it complete.
+    Beside,
     /// The mirror changed outside session-sync; the reason says how.
     Diverged(String),
 }

@@ -3,13 +3,17 @@
 //! changes an existing row), applied in one transaction per sync with a busy timeout, so a
 //! running OpenCode is never disturbed.
 
+use super::fs::DeferredSignals;
 use super::inspect::MirrorFile;
-use super::{Flush, Mirror, sql_error};
-use rusqlite::{Connection, OpenFlags, OptionalExtension, types::Value as Sql};
+use super::{Ahead, Flush, Mirror, sql_error};
+use rusqlite::types::{ToSqlOutput, Value as Sql, ValueRef};
+use rusqlite::{Connection, OpenFlags, OptionalExtension};
 use serde_json::value::RawValue;
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::io;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::thread::JoinHandle;
 use std::time::Duration;
 
 const TABLES: &[&str] = &["project", "session", "message", "part"];
@@ -17,33 +21,48 @@ const TABLES: &[&str] = &["project", "session", "message", "part"];
 /// Write-ahead log size past which a sync checkpoints it (a few syncs' worth).
 const WAL_CHECKPOINT_BYTES: u64 = 256 * 1024;
 
-pub fn flush(mirror: &mut Mirror) -> io::Result<Flush> {
-    let Some(pending) = &mirror.pending else {
+/// Page cache of a sync's connection, KiB: more than a catch-up step's rows.
+const CACHE_KIB: i64 = 32 << 10;
+
+/// Applies the mirror's pending rows. `catching_up` (a step of megabytes), a write saved by
+/// its length is applied beside the next step's work (see `settle`).
+pub fn flush(mirror: &mut Mirror, catching_up: bool) -> io::Result<Flush> {
+    settle();
+    match &mirror.pending {
+        None => return Ok(Flush::Done),
+        Some(pending) if pending.is_lost() => return lost_write(mirror),
+        Some(_) => {}
+    }
+    let connection = open_for_writes(mirror)?;
+    let Some(pending) = &mut mirror.pending else {
         return Ok(Flush::Done);
     };
-    if pending.is_lost() {
-        return lost_write(mirror);
+    // SQLite's write lock, taken before the session's newest message is read: a write of
+    // ours in flight in another process (a catch-up's, beside) completes first.
+    connection
+        .execute_batch("BEGIN IMMEDIATE")
+        .map_err(sql_error)?;
+    let newest = newest_message(&connection, &mirror.id)?;
+    // Nothing after our last message: the rows can go in while the next step works. Only a
+    // write saved by its length (the next sync tells whether it completed by its last row).
+    let ours = newest.is_none() || newest == mirror.tail;
+    if catching_up && ours && pending.ahead == Ahead::Length && pending.last_row.is_some() {
+        let data = std::mem::take(&mut pending.data);
+        let db = mirror.path.clone();
+        let write = move || {
+            // Dropping the connection on an error rolls the transaction back: the next sync
+            // finds the write lost and forks, with the whole history.
+            let applied = parse(&data).and_then(|ops| apply(&connection, &ops));
+            if applied.is_ok() && connection.execute_batch("COMMIT").is_ok() {
+                // Housekeeping: a checkpoint that fails (OpenCode busy) is the next sync's.
+                let _ = fold_log(&connection, &db);
+            }
+        };
+        beside(write);
+        return Ok(Flush::Beside);
     }
-    let mut connection = open(mirror)?;
-    connection
-        .pragma_update(None, "foreign_keys", "ON")
-        .map_err(sql_error)?;
-    // In WAL mode, NORMAL commits without waiting for the disk (still never corrupt); a hook
-    // cannot afford a sync per tool call.
-    connection
-        .pragma_update(None, "synchronous", "NORMAL")
-        .map_err(sql_error)?;
-    // Borrowed, with each value's JSON text as written: structured columns go in as that
-    // text, never parsed into a tree and printed again.
-    let ops: Vec<Op> = pending
-        .data
-        .lines()
-        .map(serde_json::from_str)
-        .collect::<Result<_, _>>()
-        .map_err(io::Error::other)?;
+    let ops = parse(&pending.data)?;
     let our_messages: Vec<String> = ops.iter().filter_map(Op::message_id).collect();
-    let transaction = connection.transaction().map_err(sql_error)?;
-    let newest = newest_message(&transaction, &mirror.id)?;
     // Ours: the last message we know we wrote, or one of these (a killed hook may have
     // committed them without saving that it did).
     if let Some(newest) = newest.filter(|n| mirror.tail.as_ref() != Some(n)) {
@@ -53,59 +72,64 @@ pub fn flush(mirror: &mut Mirror) -> io::Result<Flush> {
             )));
         }
     }
-    for op in &ops {
-        let table = op.table.as_ref();
-        if !TABLES.contains(&table) {
-            return Err(io::Error::other(format!("not an OpenCode table: {table}")));
-        }
-        let columns: Vec<&str> = op.row.keys().map(|c| c.as_ref()).collect();
-        if columns
-            .iter()
-            .any(|c| c.is_empty() || !c.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'))
-        {
-            return Err(io::Error::other("bad column name in row upsert"));
-        }
-        let values: Vec<Sql> = op
-            .row
-            .values()
-            .map(|v| sql_value(v))
-            .collect::<Result<_, _>>()?;
-        if op.update {
-            let set: Vec<String> = columns
-                .iter()
-                .enumerate()
-                .filter(|(_, c)| **c != "id")
-                .map(|(i, c)| format!("{c} = ?{}", i + 1))
-                .collect();
-            let id = columns.iter().position(|c| *c == "id").unwrap_or(0) + 1;
-            let sql = format!("UPDATE {table} SET {} WHERE id = ?{id}", set.join(", "));
-            execute_cached(&transaction, &sql, values)?;
-            continue;
-        }
-        let on_conflict = if op.keep {
-            "DO NOTHING".to_owned()
-        } else {
-            let set: Vec<String> = columns
-                .iter()
-                .filter(|c| **c != "id")
-                .map(|c| format!("{c} = excluded.{c}"))
-                .collect();
-            format!("DO UPDATE SET {}", set.join(", "))
-        };
-        let placeholders: Vec<String> = (1..=columns.len()).map(|i| format!("?{i}")).collect();
-        let sql = format!(
-            "INSERT INTO {table} ({}) VALUES ({}) ON CONFLICT(id) {on_conflict}",
-            columns.join(", "),
-            placeholders.join(", ")
-        );
-        execute_cached(&transaction, &sql, values)?;
-    }
-    transaction.commit().map_err(sql_error)?;
-    fold_log(&connection, mirror)?;
+    apply(&connection, &ops)?;
+    connection.execute_batch("COMMIT").map_err(sql_error)?;
+    fold_log(&connection, &mirror.path)?;
     if let Some(last) = our_messages.last() {
         mirror.tail = Some(last.clone());
     }
     Ok(Flush::Done)
+}
+
+/// A connection set for a sync's writes.
+fn open_for_writes(mirror: &Mirror) -> io::Result<Connection> {
+    let connection = open(mirror)?;
+    connection
+        .pragma_update(None, "foreign_keys", "ON")
+        .map_err(sql_error)?;
+    // In WAL mode, NORMAL commits without waiting for the disk (still never corrupt); a hook
+    // cannot afford a sync per tool call.
+    connection
+        .pragma_update(None, "synchronous", "NORMAL")
+        .map_err(sql_error)?;
+    // A catch-up step's rows fit in memory: with the default 2 MB cache, pages spill to the
+    // log mid-transaction and the last ones are written there again at the commit.
+    connection
+        .pragma_update(None, "cache_size", -(CACHE_KIB))
+        .map_err(sql_error)?;
+    Ok(connection)
+}
+
+/// Row upserts, borrowed, with each value's JSON text as written: structured columns go in
+/// as that text, never parsed into a tree and printed again.
+fn parse(data: &str) -> io::Result<Vec<Op<'_>>> {
+    data.lines()
+        .map(serde_json::from_str)
+        .collect::<Result<_, _>>()
+        .map_err(io::Error::other)
+}
+
+/// Runs `ops` in the transaction open on `connection`.
+fn apply(connection: &Connection, ops: &[Op]) -> io::Result<()> {
+    // A mirror's rows come in a few shapes: each shape's statement is written once.
+    let mut statements: Vec<(Shape, String)> = Vec::new();
+    for op in ops {
+        let shape = op.shape();
+        let at = match statements.iter().position(|(known, _)| *known == shape) {
+            Some(at) => at,
+            None => {
+                statements.push((shape.clone(), statement(&shape)?));
+                statements.len() - 1
+            }
+        };
+        let values: Vec<ToSqlOutput> = op
+            .row
+            .values()
+            .map(|v| sql_value(v))
+            .collect::<Result<_, _>>()?;
+        execute_cached(connection, &statements[at].1, values)?;
+    }
+    Ok(())
 }
 
 /// The id of the last message row among row upserts: what a write saved by its length is
@@ -120,7 +144,13 @@ pub fn last_message(ops: &str) -> Option<String> {
 /// newest message is its last one (its transaction committed), else the mirror forks.
 fn lost_write(mirror: &mut Mirror) -> io::Result<Flush> {
     let last_row = mirror.pending.as_ref().and_then(|p| p.last_row.clone());
-    let newest = open(mirror).and_then(|connection| newest_message(&connection, &mirror.id));
+    // After any write of ours still in flight (another process's catch-up, beside).
+    let newest = open(mirror).and_then(|connection| {
+        connection
+            .execute_batch("BEGIN IMMEDIATE")
+            .map_err(sql_error)?;
+        newest_message(&connection, &mirror.id)
+    });
     match newest {
         Ok(Some(newest)) if Some(&newest) == last_row.as_ref() => {
             mirror.tail = Some(newest);
@@ -253,8 +283,8 @@ pub fn remove(mirror: &Mirror) -> io::Result<bool> {
 
 /// A connection opening the database alone re-reads the whole write-ahead log: keep it short,
 /// folding it into the database every few syncs instead of at every close.
-fn fold_log(connection: &Connection, mirror: &Mirror) -> io::Result<()> {
-    let mut wal = mirror.path.clone().into_os_string();
+fn fold_log(connection: &Connection, db: &std::path::Path) -> io::Result<()> {
+    let mut wal = db.to_owned().into_os_string();
     wal.push("-wal");
     if crate::read::size(std::path::Path::new(&wal)).unwrap_or(0) > WAL_CHECKPOINT_BYTES {
         connection
@@ -262,6 +292,65 @@ fn fold_log(connection: &Connection, mirror: &Mirror) -> io::Result<()> {
             .map_err(sql_error)?;
     }
     Ok(())
+}
+
+/// A catch-up step's database write, running on its own thread while the next step reads
+/// and encodes: its megabytes of rows, then the checkpoint that copies them from the log
+/// into the database. It holds SQLite's write lock throughout; nothing of the next step
+/// waits for it but the next write to the database.
+static BESIDE: Mutex<Option<Beside>> = Mutex::new(None);
+
+struct Beside {
+    running: JoinHandle<()>,
+    /// Ctrl-C and friends, held off until the write is done (as for any write of a step).
+    signals: Option<DeferredSignals>,
+}
+
+fn beside(write: impl FnOnce() + Send + 'static) {
+    // A thread that cannot start gives its work back: it runs here.
+    let write = Arc::new(Mutex::new(Some(write)));
+    let on_thread = Arc::clone(&write);
+    let take = |slot: &Mutex<Option<_>>| slot.lock().unwrap_or_else(PoisonError::into_inner).take();
+    let spawned = std::thread::Builder::new().spawn(move || {
+        if let Some(write) = take(&on_thread) {
+            write();
+        }
+    });
+    match spawned {
+        Ok(running) => {
+            let signals = None;
+            *BESIDE.lock().unwrap_or_else(PoisonError::into_inner) =
+                Some(Beside { running, signals });
+        }
+        Err(_) => {
+            if let Some(write) = take(&write) {
+                write();
+            }
+        }
+    }
+}
+
+/// Keeps `signals` held off while a write runs beside (they take effect when it settles);
+/// else lets them go now. Called by the thread that holds them, which also settles.
+pub fn release_after_beside(signals: DeferredSignals) {
+    if let Some(beside) = BESIDE
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .as_mut()
+    {
+        beside.signals.get_or_insert(signals);
+    }
+}
+
+/// Waits for a database write running beside: before the next write to the database, and
+/// before a catch-up lets the process end. Returns whether one was running.
+pub fn settle() -> bool {
+    let beside = BESIDE.lock().unwrap_or_else(PoisonError::into_inner).take();
+    beside.is_some_and(|beside| {
+        let _ = beside.running.join();
+        drop(beside.signals);
+        true
+    })
 }
 
 /// One row upsert, as the encoder wrote it.
@@ -278,31 +367,111 @@ struct Op<'a> {
     update: bool,
 }
 
+/// What a row upsert's statement depends on: its table, columns and kind.
+#[derive(Clone, PartialEq)]
+struct Shape<'a> {
+    table: &'a str,
+    columns: Vec<&'a str>,
+    keep: bool,
+    update: bool,
+}
+
+/// The statement for row upserts of `shape`, its values bound in column order.
+fn statement(shape: &Shape) -> io::Result<String> {
+    let Shape {
+        table,
+        columns,
+        keep,
+        update,
+    } = shape;
+    if !TABLES.contains(table) {
+        return Err(io::Error::other(format!("not an OpenCode table: {table}")));
+    }
+    if columns
+        .iter()
+        .any(|c| c.is_empty() || !c.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'))
+    {
+        return Err(io::Error::other("bad column name in row upsert"));
+    }
+    if *update {
+        let set: Vec<String> = columns
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| **c != "id")
+            .map(|(i, c)| format!("{c} = ?{}", i + 1))
+            .collect();
+        let id = columns.iter().position(|c| *c == "id").unwrap_or(0) + 1;
+        return Ok(format!(
+            "UPDATE {table} SET {} WHERE id = ?{id}",
+            set.join(", ")
+        ));
+    }
+    let on_conflict = if *keep {
+        "DO NOTHING".to_owned()
+    } else {
+        let set: Vec<String> = columns
+            .iter()
+            .filter(|c| **c != "id")
+            .map(|c| format!("{c} = excluded.{c}"))
+            .collect();
+        format!("DO UPDATE SET {}", set.join(", "))
+    };
+    let placeholders: Vec<String> = (1..=columns.len()).map(|i| format!("?{i}")).collect();
+    Ok(format!(
+        "INSERT INTO {table} ({}) VALUES ({}) ON CONFLICT(id) {on_conflict}",
+        columns.join(", "),
+        placeholders.join(", ")
+    ))
+}
+
 impl Op<'_> {
+    fn shape(&self) -> Shape<'_> {
+        Shape {
+            table: &self.table,
+            columns: self.row.keys().map(|c| c.as_ref()).collect(),
+            keep: self.keep,
+            update: self.update,
+        }
+    }
+
     fn message_id(&self) -> Option<String> {
         let id = self.row.get("id").filter(|_| self.table == "message")?;
         serde_json::from_str(id.get()).ok()
     }
 }
 
-fn sql_value(value: &RawValue) -> io::Result<Sql> {
+/// The column value a row upsert's JSON value stands for; text borrowed where it is the
+/// JSON text itself (a structured column, or a string without escapes).
+fn sql_value(value: &RawValue) -> io::Result<ToSqlOutput<'_>> {
     let text = value.get();
-    Ok(match text.as_bytes().first() {
-        Some(b'n') => Sql::Null,
-        Some(b't') => Sql::Integer(1),
-        Some(b'f') => Sql::Integer(0),
-        Some(b'"') => Sql::Text(serde_json::from_str(text).map_err(io::Error::other)?),
-        // OpenCode keeps structured columns (`data`, `model`) as JSON text.
-        Some(b'{' | b'[') => Sql::Text(text.to_owned()),
-        _ => match text.parse::<i64>() {
-            Ok(i) => Sql::Integer(i),
-            Err(_) => Sql::Real(text.parse().map_err(io::Error::other)?),
+    let owned = |value: Sql| Ok(ToSqlOutput::Owned(value));
+    match text.as_bytes().first() {
+        Some(b'n') => owned(Sql::Null),
+        Some(b't') => owned(Sql::Integer(1)),
+        Some(b'f') => owned(Sql::Integer(0)),
+        Some(b'"') => match text.get(1..text.len() - 1) {
+            Some(inner) if !inner.contains('\\') => {
+                Ok(ToSqlOutput::Borrowed(ValueRef::Text(inner.as_bytes())))
+            }
+            _ => owned(Sql::Text(
+                serde_json::from_str(text).map_err(io::Error::other)?,
+            )),
         },
-    })
+        // OpenCode keeps structured columns (`data`, `model`) as JSON text.
+        Some(b'{' | b'[') => Ok(ToSqlOutput::Borrowed(ValueRef::Text(text.as_bytes()))),
+        _ => match text.parse::<i64>() {
+            Ok(i) => owned(Sql::Integer(i)),
+            Err(_) => owned(Sql::Real(text.parse().map_err(io::Error::other)?)),
+        },
+    }
 }
 
 /// Runs `sql`, parsed once per connection: a mirror's rows use the same few statements.
-fn execute_cached(connection: &Connection, sql: &str, values: Vec<Sql>) -> io::Result<usize> {
+fn execute_cached(
+    connection: &Connection,
+    sql: &str,
+    values: Vec<ToSqlOutput>,
+) -> io::Result<usize> {
     connection
         .prepare_cached(sql)
         .and_then(|mut statement| statement.execute(rusqlite::params_from_iter(values)))

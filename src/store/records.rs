@@ -17,7 +17,7 @@ pub fn append(path: &Path, valid: u64, records: &[Record]) -> io::Result<u64> {
     }
     let mut data = String::new();
     for record in records {
-        data.push_str(&record.to_json().to_string());
+        crate::json::write_value(&mut data, &record.to_json());
         data.push('\n');
     }
     let mut file = fs::open_append(path)?;

@@ -137,7 +137,7 @@ impl Transcript<'_> {
         if let (Value::Object(line), Value::Object(extra)) = (&mut line, extra) {
             line.extend(extra);
         }
-        self.lines.push(line.to_string());
+        self.lines.push(crate::json::line(&line));
         self.cursor["last"] = Value::String(uuid.clone());
         uuid
     }

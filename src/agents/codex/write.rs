@@ -142,16 +142,16 @@ fn with_ordinal(line: &str, ordinal: u64) -> String {
             out.insert("ordinal".into(), ordinal.into());
         }
     }
-    Value::Object(out).to_string()
+    crate::json::line(&Value::Object(out))
 }
 
 impl Codex {
     fn encode_one(&self, record: &Record, lines: &mut Vec<String>) {
         let timestamp = record.timestamp.as_deref().unwrap_or("");
         let mut line = |kind: &str, payload: Value| {
-            lines.push(
-                json!({ "timestamp": timestamp, "type": kind, "payload": payload }).to_string(),
-            )
+            lines.push(crate::json::line(
+                &json!({ "timestamp": timestamp, "type": kind, "payload": payload }),
+            ))
         };
         let main_agent = record.agent.is_none();
         match &record.item {

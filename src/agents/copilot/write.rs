@@ -69,16 +69,13 @@ impl Encoder for Copilot {
             let turn_id = cursor["turn"].to_string();
             let mut push = |kind: &str, data: Value| {
                 let id = uuid::Uuid::new_v4().to_string();
-                lines.push(
-                    json!({
-                        "type": kind,
-                        "data": data,
-                        "id": id,
-                        "timestamp": timestamp,
-                        "parentId": cursor["last"],
-                    })
-                    .to_string(),
-                );
+                lines.push(crate::json::line(&json!({
+                    "type": kind,
+                    "data": data,
+                    "id": id,
+                    "timestamp": timestamp,
+                    "parentId": cursor["last"],
+                })));
                 cursor["last"] = id.into();
             };
             match timed.turn {

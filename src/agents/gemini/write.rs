@@ -139,7 +139,7 @@ impl Encoder for Gemini {
                     let title = crate::model::joined_text(&parts);
                     if cursor["titled"] == false && !title.trim().is_empty() {
                         let line = json!({ "id": id, "timestamp": timestamp, "type": "user", "content": gemini_parts(&parts) });
-                        lines.push(line.to_string());
+                        lines.push(crate::json::line(&line));
                         lines.push(json!({ "$set": { "summary": title_of(&title) } }).to_string());
                         cursor["titled"] = true.into();
                         continue;
@@ -169,7 +169,7 @@ impl Encoder for Gemini {
                     json!({ "id": id, "timestamp": timestamp, "type": "gemini", "content": [], "toolCalls": calls })
                 }
             };
-            lines.push(message.to_string());
+            lines.push(crate::json::line(&message));
         }
         let stale = cursor["updated"]
             .as_str()

@@ -44,11 +44,12 @@ impl Encoder for OpenaiChat {
         let (turns, count) = turns(records, cursor, self.style, self.max_output_bytes);
         for timed in turns {
             match timed.turn {
-                Turn::User(parts) => lines
-                    .push(json!({ "role": "user", "content": user_content(&parts) }).to_string()),
-                Turn::Assistant(text) => {
-                    lines.push(json!({ "role": "assistant", "content": text }).to_string())
-                }
+                Turn::User(parts) => lines.push(crate::json::line(
+                    &json!({ "role": "user", "content": user_content(&parts) }),
+                )),
+                Turn::Assistant(text) => lines.push(crate::json::line(
+                    &json!({ "role": "assistant", "content": text }),
+                )),
                 Turn::Calls(exchanges) => {
                     let calls: Vec<Value> = exchanges
                         .iter()
@@ -65,10 +66,9 @@ impl Encoder for OpenaiChat {
                             .to_string(),
                     );
                     for e in &exchanges {
-                        lines.push(
-                            json!({ "role": "tool", "tool_call_id": e.id, "content": e.output_text() })
-                                .to_string(),
-                        );
+                        lines.push(crate::json::line(
+                            &json!({ "role": "tool", "tool_call_id": e.id, "content": e.output_text() }),
+                        ));
                     }
                 }
             }

@@ -394,7 +394,7 @@ mod tests {
     fn flush(mirror: &mut crate::store::state::Mirror, lines: &[String]) {
         mirror.pending = Some(crate::store::state::PendingAppend::new(0, lines.join("\n")));
         assert!(matches!(
-            crate::store::opencode::flush(mirror).unwrap(),
+            crate::store::opencode::flush(mirror, false).unwrap(),
             crate::store::Flush::Done
         ));
         mirror.pending = None;
@@ -446,7 +446,7 @@ mod tests {
         for (last_row, done) in [(last.clone(), true), ("msg_other".to_owned(), false)] {
             let saved = json!({"offset": 0, "len": ops.len(), "last_row": last_row});
             mirror.pending = Some(serde_json::from_value(saved).unwrap());
-            let flushed = crate::store::opencode::flush(&mut mirror).unwrap();
+            let flushed = crate::store::opencode::flush(&mut mirror, false).unwrap();
             assert_eq!(matches!(flushed, crate::store::Flush::Done), done);
         }
         assert_eq!(mirror.tail, Some(last));

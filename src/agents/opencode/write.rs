@@ -5,6 +5,7 @@
 
 use crate::encode::turns::{Exchange, Turn, turns};
 use crate::encode::{Encoder, Kind, Opening, SessionFacts, ToolStyle, tool_call};
+use crate::json;
 use crate::model::{Record, joined_text};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
@@ -81,156 +82,222 @@ impl Encoder for Opencode {
         });
         Ok(Opening::new(session, self.db.clone(), Kind::OpencodeDb)
             .header(vec![
-                json!({ "table": "project", "keep": true, "row": project_row }).to_string(),
-                json!({ "table": "session", "row": session_row }).to_string(),
+                crate::json::line(&json!({ "table": "project", "keep": true, "row": project_row })),
+                crate::json::line(&json!({ "table": "session", "row": session_row })),
             ])
             .cursor(cursor))
     }
 
     fn encode(&self, records: &[Record], cursor: &mut Value, lines: &mut Vec<String>) -> u64 {
         let (turns, count) = turns(records, cursor, self.style, self.max_output_bytes);
-        let mut rows = Rows { cursor, lines };
-        for timed in &turns {
+        if turns.is_empty() {
+            return count;
+        }
+        let mut rows = Rows::load(cursor, lines);
+        for timed in turns {
             let at = timed
                 .timestamp
                 .as_deref()
                 .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
                 .map(|t| t.timestamp_millis())
                 .unwrap_or_else(|| chrono::Utc::now().timestamp_millis());
-            match &timed.turn {
+            match timed.turn {
                 Turn::User(parts) => {
-                    let mut data =
-                        json!({ "role": "user", "time": { "created": at }, "agent": "build" });
-                    if !rows.cursor["model"].is_null() {
-                        data["model"] = rows.cursor["model"].clone();
-                    }
-                    let message = rows.message(at, data);
-                    rows.cursor["user"] = message.clone().into();
-                    rows.part(
-                        &message,
-                        at,
-                        json!({ "type": "text", "text": joined_text(parts) }),
-                    );
+                    let model = rows.model.clone();
+                    let data = json::object(|o| {
+                        o.str("role", "user")
+                            .object("time", |t| {
+                                t.int("created", at);
+                            })
+                            .str("agent", "build");
+                        if !model.is_null() {
+                            o.value("model", &model);
+                        }
+                    });
+                    let message = rows.message(at, &data);
+                    let text = json::object(|o| {
+                        o.str("type", "text").str("text", &joined_text(&parts));
+                    });
+                    rows.part(&message, at, &text);
+                    rows.user = Value::String(message);
                 }
                 Turn::Assistant(text) => {
                     let message = rows.assistant(at, "stop");
-                    rows.part(&message, at, json!({ "type": "step-start" }));
-                    rows.part(
-                        &message,
-                        at,
-                        json!({ "type": "text", "text": text, "time": { "start": at, "end": at } }),
-                    );
-                    rows.part(&message, at, step_finish("stop"));
+                    rows.part(&message, at, STEP_START);
+                    let text = json::object(|o| {
+                        o.str("type", "text")
+                            .str("text", &text)
+                            .object("time", |t| {
+                                t.int("start", at).int("end", at);
+                            });
+                    });
+                    rows.part(&message, at, &text);
+                    rows.part(&message, at, &step_finish("stop"));
                 }
                 Turn::Calls(exchanges) => {
                     let message = rows.assistant(at, "tool-calls");
-                    rows.part(&message, at, json!({ "type": "step-start" }));
+                    rows.part(&message, at, STEP_START);
                     for exchange in exchanges {
-                        rows.part(&message, at, tool_part(exchange, at));
+                        rows.part(&message, at, &tool_part(exchange, at));
                     }
-                    rows.part(&message, at, step_finish("tool-calls"));
+                    rows.part(&message, at, &step_finish("tool-calls"));
                 }
             }
         }
-        if !turns.is_empty() {
-            // `opencode --continue` picks the session updated last.
-            let session = rows.cursor["session"].clone();
-            let updated = rows.cursor["ms"].clone();
-            rows.lines.push(
-                json!({ "table": "session", "update": true, "row": { "id": session, "time_updated": updated } })
-                    .to_string(),
-            );
-        }
+        // `opencode --continue` picks the session updated last.
+        let update = json::object(|o| {
+            o.str("table", "session")
+                .value("update", &Value::Bool(true))
+                .object("row", |row| {
+                    row.value("id", &rows.session).int("time_updated", rows.ms);
+                });
+        });
+        rows.lines.push(update);
+        rows.save(cursor);
         count
     }
 }
 
 /// Builds rows with ids and times that keep increasing through the conversation (OpenCode
-/// orders messages by `(time_created, id)`).
+/// orders messages by `(time_created, id)`). Holds the cursor's fields while it encodes, and
+/// writes each row's JSON text directly: a catch-up writes tens of thousands.
 struct Rows<'a> {
-    cursor: &'a mut Value,
+    session: Value,
+    cwd: Value,
+    root: Value,
+    model: Value,
+    /// The message of the last prompt, the parent of the answers after it.
+    user: Value,
+    /// The last time given, in milliseconds.
+    ms: i64,
     lines: &'a mut Vec<String>,
 }
 
-impl Rows<'_> {
-    fn tick(&mut self, at: i64) -> i64 {
-        let last = self.cursor["ms"].as_i64().unwrap_or(0);
-        let ms = at.max(last + 1);
-        self.cursor["ms"] = ms.into();
-        ms
+impl<'a> Rows<'a> {
+    fn load(cursor: &Value, lines: &'a mut Vec<String>) -> Self {
+        Rows {
+            session: cursor["session"].clone(),
+            cwd: cursor["cwd"].clone(),
+            root: cursor["root"].clone(),
+            model: cursor["model"].clone(),
+            user: cursor["user"].clone(),
+            ms: cursor["ms"].as_i64().unwrap_or(0),
+            lines,
+        }
     }
 
-    fn message(&mut self, at: i64, data: Value) -> String {
+    fn save(self, cursor: &mut Value) {
+        cursor["user"] = self.user;
+        cursor["ms"] = self.ms.into();
+    }
+
+    fn tick(&mut self, at: i64) -> i64 {
+        self.ms = at.max(self.ms + 1);
+        self.ms
+    }
+
+    /// A message row with `data` (JSON text); returns its id.
+    fn message(&mut self, at: i64, data: &str) -> String {
         let ms = self.tick(at);
         let id = opencode_id("msg", ms, false);
-        self.lines.push(
-            json!({ "table": "message", "row": {
-                "id": id, "session_id": self.cursor["session"], "time_created": ms, "time_updated": ms, "data": data,
-            }})
-            .to_string(),
-        );
+        self.push_row("message", ms, &id, None, data);
         id
     }
 
     fn assistant(&mut self, at: i64, finish: &str) -> String {
-        let model = &self.cursor["model"];
-        let mut data = json!({
-            "parentID": self.cursor["user"],
-            "role": "assistant",
-            "mode": "build",
-            "agent": "build",
-            "path": { "cwd": self.cursor["cwd"], "root": self.cursor["root"] },
-            "cost": 0,
-            "tokens": { "total": 0, "input": 0, "output": 0, "reasoning": 0, "cache": { "write": 0, "read": 0 } },
-            "time": { "created": at, "completed": at },
-            "finish": finish,
+        let data = json::object(|o| {
+            o.value("parentID", &self.user)
+                .str("role", "assistant")
+                .str("mode", "build")
+                .str("agent", "build")
+                .object("path", |p| {
+                    p.value("cwd", &self.cwd).value("root", &self.root);
+                })
+                .int("cost", 0)
+                .raw("tokens", r#"{"total":0,"input":0,"output":0,"reasoning":0,"cache":{"write":0,"read":0}}"#)
+                .object("time", |t| {
+                    t.int("created", at).int("completed", at);
+                })
+                .str("finish", finish);
+            if !self.model.is_null() {
+                o.value("modelID", &self.model["modelID"])
+                    .value("providerID", &self.model["providerID"]);
+            }
         });
-        if !model.is_null() {
-            data["modelID"] = model["modelID"].clone();
-            data["providerID"] = model["providerID"].clone();
-        }
-        self.message(at, data)
+        self.message(at, &data)
     }
 
-    fn part(&mut self, message: &str, at: i64, data: Value) {
+    /// A part row of `message` with `data` (JSON text).
+    fn part(&mut self, message: &str, at: i64, data: &str) {
         let ms = self.tick(at);
-        self.lines.push(
-            json!({ "table": "part", "row": {
-                "id": opencode_id("prt", ms, false), "message_id": message,
-                "session_id": self.cursor["session"], "time_created": ms, "time_updated": ms, "data": data,
-            }})
-            .to_string(),
-        );
+        let id = opencode_id("prt", ms, false);
+        self.push_row("part", ms, &id, Some(message), data);
+    }
+
+    fn push_row(&mut self, table: &str, ms: i64, id: &str, message: Option<&str>, data: &str) {
+        let mut line = String::with_capacity(data.len() + 256);
+        let mut op = json::Object::new(&mut line);
+        op.str("table", table).object("row", |row| {
+            row.str("id", id);
+            if let Some(message) = message {
+                row.str("message_id", message);
+            }
+            row.value("session_id", &self.session)
+                .int("time_created", ms)
+                .int("time_updated", ms)
+                .raw("data", data);
+        });
+        op.end();
+        self.lines.push(line);
     }
 }
 
-fn step_finish(reason: &str) -> Value {
-    json!({
-        "type": "step-finish",
-        "reason": reason,
-        "tokens": { "input": 0, "output": 0, "reasoning": 0, "cache": { "write": 0, "read": 0 } },
-        "cost": 0,
+const STEP_START: &str = r#"{"type":"step-start"}"#;
+
+fn step_finish(reason: &str) -> String {
+    json::object(|o| {
+        o.str("type", "step-finish")
+            .str("reason", reason)
+            .raw(
+                "tokens",
+                r#"{"input":0,"output":0,"reasoning":0,"cache":{"write":0,"read":0}}"#,
+            )
+            .int("cost", 0);
     })
 }
 
-fn tool_part(exchange: &Exchange, at: i64) -> Value {
+fn tool_part(exchange: Exchange, at: i64) -> String {
     let (tool, input) = tool_call(&exchange.name, &exchange.input, "bash");
     let output = exchange.output_text();
-    let time = json!({ "start": at, "end": at });
-    let state = if exchange.is_error {
-        json!({ "status": "error", "input": input, "error": output, "time": time })
-    } else {
-        let title = input["command"]
-            .as_str()
-            .or(input["description"].as_str())
-            .unwrap_or(&tool)
-            .to_owned();
-        json!({
-            "status": "completed", "input": input, "output": output,
-            "metadata": {}, "title": title, "time": time,
-        })
-    };
-    json!({ "type": "tool", "tool": tool, "callID": exchange.id, "state": state })
+    let title = input["command"]
+        .as_str()
+        .or(input["description"].as_str())
+        .unwrap_or(&tool);
+    let mut data = String::with_capacity(output.len() + 256);
+    let mut o = json::Object::new(&mut data);
+    o.str("type", "tool")
+        .str("tool", &tool)
+        .str("callID", &exchange.id)
+        .object("state", |state| {
+            if exchange.is_error {
+                state
+                    .str("status", "error")
+                    .value("input", &input)
+                    .str("error", &output);
+            } else {
+                state
+                    .str("status", "completed")
+                    .value("input", &input)
+                    .str("output", &output)
+                    .raw("metadata", "{}")
+                    .str("title", title);
+            }
+            state.object("time", |t| {
+                t.int("start", at).int("end", at);
+            });
+        });
+    o.end();
+    data
 }
 
 /// `<prefix>_<12 hex><14 base62>`: the hex is the low 48 bits of `ms * 4096`, inverted for

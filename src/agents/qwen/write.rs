@@ -59,7 +59,7 @@ impl Encoder for Qwen {
                 if let Some(result) = result {
                     record["toolCallResult"] = result;
                 }
-                lines.push(record.to_string());
+                lines.push(crate::json::line(&record));
                 cursor["last"] = uuid.into();
             };
             match timed.turn {
