@@ -3,7 +3,7 @@
 //! mirror the user continued in its agent. The hook and `mirror` both come through here.
 
 use crate::config::Config;
-use crate::encode::{self, Encoder, SessionFacts};
+use crate::encode::{self, Encoder, Opening, SessionFacts};
 use crate::model::Record;
 use crate::store::{self, Ahead, Batch, Lineage, Mirror, Retired, SessionFiles, SessionState};
 use std::time::Duration;
@@ -44,6 +44,7 @@ pub fn write(
     let journal_before = state.records_bytes;
     state.records_bytes = store::records::append(&files.records, state.records_bytes, records)
         .map_err(|e| format!("cannot append to {}: {e}", files.records.display()))?;
+    let history_before = journal_before;
     let mut history = History {
         files,
         before: journal_before,
@@ -52,22 +53,16 @@ pub fn write(
     };
     let mut batches = Vec::new();
     let mut appends = Vec::new();
+    let mut openings = Vec::new();
     for (target, encoder) in &encoders {
         let continued = diverged.iter().position(|(t, _)| t == target);
-        let planned = match (state.mirrors.get_mut(*target), continued) {
+        let begun = match (state.mirrors.get(*target), continued) {
             // A mirror the user continued in its agent is never appended to: a fork carries
             // the whole history on, live, and the old one is kept for `status`.
             (Some(_), Some(at)) => {
                 let (_, reason) = diverged.remove(at);
-                fork(
-                    &mut history,
-                    state,
-                    target,
-                    encoder.as_ref(),
-                    config,
-                    now,
-                    reason,
-                )
+                let parent = state.mirrors.remove(*target);
+                begin_open(state, target, encoder.as_ref(), now, parent, Some(reason))
             }
             // Encoded below, side by side in a catch-up step.
             (Some(_), None) => {
@@ -77,23 +72,53 @@ pub fn write(
             // A live session opens a new target's mirror at its next new records (an idle
             // hook must not read the whole journal); a hand-off opens it at once.
             (None, _) if records.is_empty() && state.source.is_none() => Ok(None),
-            (None, _) => open(
-                &mut history,
-                state,
-                target,
-                encoder.as_ref(),
-                config,
-                now,
-                None,
-            ),
+            (None, _) => begin_open(state, target, encoder.as_ref(), now, None, None),
         };
-        match planned {
-            Ok(Some(batch)) if !batch.lines.is_empty() => batches.push(batch),
-            Ok(_) => {}
+        match begun {
+            Ok(Some(opening)) => openings.push(opening),
+            Ok(None) => {}
             Err(problem) => problems.push(problem),
         }
     }
-    let appended = encode_appends(state, &appends, records, config, ahead == Ahead::Length);
+    let history: &[Record] = if openings.is_empty() {
+        &[]
+    } else {
+        match history.records() {
+            Ok(history) => history,
+            Err(problem) => {
+                problems.push(problem);
+                for opening in openings.drain(..) {
+                    opening.give_back(state);
+                }
+                &[]
+            }
+        }
+    };
+    let catching_up = ahead == Ahead::Length;
+    let opened = crate::parallel::map(openings, catching_up, |mut opening| {
+        let mut lines = Vec::new();
+        let count = opening
+            .encoder
+            .encode(history, &mut opening.cursor, &mut lines);
+        (opening, lines, count)
+    });
+    for (opening, lines, count) in opened {
+        match finish_open(
+            state,
+            opening,
+            lines,
+            count,
+            history,
+            config,
+            now,
+            history_before,
+        ) {
+            Ok(Some(batch)) => batches.push(batch),
+            Ok(None) => {}
+            Err(problem) => problems.push(problem),
+        }
+    }
+    let appended = encode_appends(state, &appends, records, config, catching_up);
     batches.extend(appended.into_iter().filter(|b| !b.lines.is_empty()));
     // Saved once, then written. A mirror found continued only now keeps its lines pending;
     // the next write forks it.
@@ -137,44 +162,6 @@ fn encode_appends(
     })
 }
 
-/// Retires the mirror of `target` the user continued in its agent and opens its successor,
-/// carrying the whole history on from where the old one forked.
-fn fork(
-    history: &mut History,
-    state: &mut SessionState,
-    target: &str,
-    encoder: &dyn Encoder,
-    config: &Config,
-    now: chrono::DateTime<chrono::Utc>,
-    reason: String,
-) -> Result<Option<Batch>, String> {
-    let Some(parent) = state.mirrors.remove(target) else {
-        return Ok(None);
-    };
-    match open(history, state, target, encoder, config, now, Some(&parent)) {
-        Ok(Some(batch)) => {
-            let successor = state.mirrors[target].id.clone();
-            state.retired.push(Retired {
-                target: target.to_owned(),
-                id: parent.id,
-                path: parent.path,
-                reason,
-                retired_at: encode::rfc3339(now),
-                successor,
-                written: Some(store::state::Written {
-                    bytes: parent.lineage.bytes,
-                    journal_bytes: history.before,
-                }),
-            });
-            Ok(Some(batch))
-        }
-        other => {
-            state.mirrors.insert(target.to_owned(), parent);
-            other
-        }
-    }
-}
-
 /// The whole journal, for the mirrors opening in one write: read once (up to where this
 /// write's records begin, which are at hand) whatever the number of mirrors opening.
 struct History<'a> {
@@ -196,18 +183,35 @@ impl History<'_> {
     }
 }
 
-/// A new mirror for `target` carrying the whole journal. `None` when the history has
-/// nothing this target shows.
-fn open(
-    history: &mut History,
+/// A mirror being opened for `target`: named by its encoder, its history encoded next (side
+/// by side with the others), then registered. For a fork, the mirror it succeeds.
+struct Begun<'e> {
+    target: &'static str,
+    encoder: &'e dyn Encoder,
+    opening: Opening,
+    cursor: serde_json::Value,
+    parent: Option<(Mirror, String)>,
+}
+
+impl Begun<'_> {
+    /// Puts a fork's parent back: the successor did not open.
+    fn give_back(self, state: &mut SessionState) {
+        if let Some((parent, _)) = self.parent {
+            state.mirrors.insert(self.target.to_owned(), parent);
+        }
+    }
+}
+
+/// Names a new mirror for `target` (succeeding `parent`, continued in its agent for
+/// `reason`, for a fork). `None` when the agent's store is not there yet.
+fn begin_open<'e>(
     state: &mut SessionState,
-    target: &str,
-    encoder: &dyn Encoder,
-    config: &Config,
+    target: &'static str,
+    encoder: &'e dyn Encoder,
     now: chrono::DateTime<chrono::Utc>,
-    parent: Option<&Mirror>,
-) -> Result<Option<Batch>, String> {
-    let history = history.records()?;
+    parent: Option<Mirror>,
+    reason: Option<String>,
+) -> Result<Option<Begun<'e>>, String> {
     let keep_id = state
         .source
         .as_ref()
@@ -220,24 +224,65 @@ fn open(
         title: &state.listed_title(),
         now,
     };
-    let opening = match encoder.open(&facts) {
+    let opened = encoder.open(&facts);
+    let parent = parent.map(|p| (p, reason.unwrap_or_default()));
+    let mut opening = match opened {
         Ok(opening) => opening,
-        // The agent's store is not there yet (OpenCode before its first start): the mirror
-        // opens, with the whole history, once it is; `init` and `doctor` say so meanwhile.
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(err) => return Err(format!("cannot open the {target} mirror: {err}")),
+        Err(err) => {
+            if let Some((parent, _)) = parent {
+                state.mirrors.insert(target.to_owned(), parent);
+            }
+            // The agent's store is not there yet (OpenCode before its first start): the
+            // mirror opens, with the whole history, once it is; `init` and `doctor` say so.
+            if err.kind() == std::io::ErrorKind::NotFound {
+                return Ok(None);
+            }
+            return Err(format!("cannot open the {target} mirror: {err}"));
+        }
     };
-    let mut cursor = opening.cursor;
-    let mut lines = Vec::new();
-    let count = encoder.encode(history, &mut cursor, &mut lines);
+    let cursor = std::mem::take(&mut opening.cursor);
+    Ok(Some(Begun {
+        target,
+        encoder,
+        opening,
+        cursor,
+        parent,
+    }))
+}
+
+/// Registers a mirror whose history is encoded (`lines`, carrying `count` records), retiring
+/// the mirror it succeeds. `None` when the history has nothing this target shows.
+#[allow(clippy::too_many_arguments)]
+fn finish_open(
+    state: &mut SessionState,
+    begun: Begun,
+    mut lines: Vec<String>,
+    count: u64,
+    history: &[Record],
+    config: &Config,
+    now: chrono::DateTime<chrono::Utc>,
+    journal_bytes: u64,
+) -> Result<Option<Batch>, String> {
     if lines.is_empty() {
+        begun.give_back(state);
         return Ok(None);
     }
-    store::side::write(&opening.side_files)
-        .map_err(|e| format!("cannot register the {target} mirror: {e}"))?;
+    let Begun {
+        target,
+        encoder,
+        opening,
+        cursor,
+        parent,
+    } = begun;
+    if let Err(e) = store::side::write(&opening.side_files) {
+        if let Some((parent, _)) = parent {
+            state.mirrors.insert(target.to_owned(), parent);
+        }
+        return Err(format!("cannot register the {target} mirror: {e}"));
+    }
     lines.splice(0..0, opening.header);
     let mut lineage = Lineage::new(&state.claude_session_id);
-    lineage.parent = parent.map(|p| store::ForkPoint {
+    lineage.parent = parent.as_ref().map(|(p, _)| store::ForkPoint {
         id: p.id.clone(),
         lines: p.lineage.lines,
         bytes: p.lineage.bytes,
@@ -246,6 +291,7 @@ fn open(
     let now_text = encode::rfc3339(now);
     let mut losses = Default::default();
     count_losses(&mut losses, encoder, history, config);
+    let successor = opening.id.clone();
     state.mirrors.insert(
         target.to_owned(),
         Mirror {
@@ -267,6 +313,20 @@ fn open(
             losses,
         },
     );
+    if let Some((parent, reason)) = parent {
+        state.retired.push(Retired {
+            target: target.to_owned(),
+            id: parent.id,
+            path: parent.path,
+            reason,
+            retired_at: encode::rfc3339(now),
+            successor,
+            written: Some(store::state::Written {
+                bytes: parent.lineage.bytes,
+                journal_bytes,
+            }),
+        });
+    }
     Ok(Some(Batch {
         target: target.to_owned(),
         lines,
