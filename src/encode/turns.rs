@@ -7,36 +7,43 @@
 use super::{ToolStyle, cap_parts};
 use crate::model::{Item, Part, Record, joined_text};
 use serde_json::{Map, Value, json};
+use std::borrow::Cow;
 
+/// A turn, borrowing from the records it comes from (owning what an earlier call held back
+/// in the cursor): a catch-up encodes megabytes of outputs per target.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Turn {
-    User(Vec<Part>),
-    Assistant(String),
+pub enum Turn<'a> {
+    User(Cow<'a, [Part]>),
+    Assistant(Cow<'a, str>),
     /// One assistant turn's calls, each with its result, in call order.
-    Calls(Vec<Exchange>),
+    Calls(Vec<Exchange<'a>>),
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub struct Exchange {
-    pub id: String,
-    pub name: String,
-    pub input: Value,
-    pub parts: Vec<Part>,
+pub struct Exchange<'a> {
+    pub id: Cow<'a, str>,
+    pub name: Cow<'a, str>,
+    pub input: Cow<'a, Value>,
+    pub parts: Cow<'a, [Part]>,
     pub is_error: bool,
     /// When the call was made and when its result came.
     pub called_at: Option<String>,
     pub answered_at: Option<String>,
 }
 
-impl Exchange {
-    pub fn output_text(&self) -> String {
-        joined_text(&self.parts)
+impl Exchange<'_> {
+    /// The output's text parts, joined; borrowed when there is one.
+    pub fn output_text(&self) -> Cow<'_, str> {
+        match &*self.parts {
+            [Part::Text(text)] => Cow::Borrowed(text),
+            parts => Cow::Owned(joined_text(parts)),
+        }
     }
 }
 
 /// A turn and when it happened.
-pub struct Timed {
-    pub turn: Turn,
+pub struct Timed<'a> {
+    pub turn: Turn<'a>,
     pub timestamp: Option<String>,
 }
 
@@ -45,12 +52,12 @@ pub const NO_RESULT: &str = "[session-sync: no result was recorded for this call
 
 /// Turns for `records`, continuing from what `cursor["turns"]` held back; returns them and
 /// how many records they carry.
-pub fn turns(
-    records: &[Record],
+pub fn turns<'a>(
+    records: &'a [Record],
     cursor: &mut Value,
     style: ToolStyle,
     max_output_bytes: usize,
-) -> (Vec<Timed>, u64) {
+) -> (Vec<Timed<'a>>, u64) {
     let mut memory = Memory::load(cursor);
     let mut out = Vec::new();
     let mut count = 0;
@@ -60,7 +67,7 @@ pub fn turns(
             Item::Prompt { parts } if main => {
                 memory.close(&mut out, &mut count);
                 out.push(Timed {
-                    turn: Turn::User(parts.clone()),
+                    turn: Turn::User(Cow::Borrowed(parts)),
                     timestamp: record.timestamp.clone(),
                 });
                 count += 1;
@@ -68,15 +75,15 @@ pub fn turns(
             Item::Text { text } if main => {
                 memory.close(&mut out, &mut count);
                 out.push(Timed {
-                    turn: Turn::Assistant(text.clone()),
+                    turn: Turn::Assistant(Cow::Borrowed(text)),
                     timestamp: record.timestamp.clone(),
                 });
                 count += 1;
             }
-            Item::ToolCall { .. } => memory.held.push(record.clone()),
+            Item::ToolCall { .. } => memory.held.push(Cow::Borrowed(record)),
             Item::ToolResult { id, .. } => {
                 if memory.held.iter().any(|call| call_id(call) == Some(id)) {
-                    memory.results.push(record.clone());
+                    memory.results.push(Cow::Borrowed(record));
                     if memory.complete() {
                         memory.close(&mut out, &mut count);
                     }
@@ -98,7 +105,11 @@ pub fn turns(
         .map(|mut timed| {
             if let Turn::Calls(exchanges) = &mut timed.turn {
                 for exchange in exchanges {
-                    exchange.parts = cap_parts(&exchange.parts, max_output_bytes);
+                    let long =
+                        |part: &Part| part.text().is_some_and(|t| t.len() > max_output_bytes);
+                    if exchange.parts.iter().any(long) {
+                        exchange.parts = Cow::Owned(cap_parts(&exchange.parts, max_output_bytes));
+                    }
                 }
             }
             timed
@@ -109,9 +120,9 @@ pub fn turns(
 
 /// Calls and results waiting for their turn to be complete.
 #[derive(Default)]
-struct Memory {
-    held: Vec<Record>,
-    results: Vec<Record>,
+struct Memory<'a> {
+    held: Vec<Cow<'a, Record>>,
+    results: Vec<Cow<'a, Record>>,
 }
 
 fn call_id(record: &Record) -> Option<&String> {
@@ -121,14 +132,15 @@ fn call_id(record: &Record) -> Option<&String> {
     }
 }
 
-impl Memory {
+impl<'a> Memory<'a> {
     fn load(cursor: &Value) -> Self {
-        let list = |key: &str| -> Vec<Record> {
+        let list = |key: &str| -> Vec<Cow<'a, Record>> {
             cursor["turns"][key]
                 .as_array()
                 .into_iter()
                 .flatten()
                 .filter_map(Record::from_json)
+                .map(Cow::Owned)
                 .collect()
         };
         Memory {
@@ -141,10 +153,10 @@ impl Memory {
         if !cursor.is_object() {
             *cursor = Value::Object(Map::new());
         }
-        let list = |records: &[Record]| -> Value {
+        let list = |records: &[Cow<Record>]| -> Value {
             records
                 .iter()
-                .map(Record::to_json)
+                .map(|r| r.to_json())
                 .collect::<Vec<_>>()
                 .into()
         };
@@ -164,33 +176,65 @@ impl Memory {
     }
 
     /// Writes the held calls as one turn; a call still without a result gets `NO_RESULT`.
-    fn close(&mut self, out: &mut Vec<Timed>, count: &mut u64) {
+    fn close(&mut self, out: &mut Vec<Timed<'a>>, count: &mut u64) {
         if self.held.is_empty() {
             return;
         }
         let timestamp = self.held[0].timestamp.clone();
+        let mut results = std::mem::take(&mut self.results);
         let exchanges = std::mem::take(&mut self.held)
             .into_iter()
             .filter_map(|call| {
-                let Item::ToolCall { id, name, input } = call.item else {
-                    return None;
+                let (id, name, input, called_at) = match call {
+                    Cow::Borrowed(Record {
+                        item: Item::ToolCall { id, name, input },
+                        timestamp,
+                        ..
+                    }) => (
+                        Cow::Borrowed(id.as_str()),
+                        Cow::Borrowed(name.as_str()),
+                        Cow::Borrowed(input),
+                        timestamp.clone(),
+                    ),
+                    Cow::Owned(Record {
+                        item: Item::ToolCall { id, name, input },
+                        timestamp,
+                        ..
+                    }) => (
+                        Cow::Owned(id),
+                        Cow::Owned(name),
+                        Cow::Owned(input),
+                        timestamp,
+                    ),
+                    _ => return None,
                 };
-                let result = self
-                    .results
+                let result = results
                     .iter()
-                    .find(|r| call_id(r) == Some(&id))
-                    .cloned();
+                    .position(|r| call_id(r).map(String::as_str) == Some(&*id))
+                    .map(|at| results.swap_remove(at));
                 *count += 1 + u64::from(result.is_some());
                 let (parts, is_error, answered_at) = match result {
-                    Some(Record {
+                    Some(Cow::Borrowed(Record {
                         item:
                             Item::ToolResult {
                                 parts, is_error, ..
                             },
                         timestamp,
                         ..
-                    }) => (parts, is_error, timestamp),
-                    _ => (vec![Part::Text(NO_RESULT.into())], true, None),
+                    })) => (
+                        Cow::Borrowed(parts.as_slice()),
+                        *is_error,
+                        timestamp.clone(),
+                    ),
+                    Some(Cow::Owned(Record {
+                        item:
+                            Item::ToolResult {
+                                parts, is_error, ..
+                            },
+                        timestamp,
+                        ..
+                    })) => (Cow::Owned(parts), is_error, timestamp),
+                    _ => (Cow::Owned(vec![Part::Text(NO_RESULT.into())]), true, None),
                 };
                 Some(Exchange {
                     id,
@@ -198,12 +242,11 @@ impl Memory {
                     input,
                     parts,
                     is_error,
-                    called_at: call.timestamp,
+                    called_at,
                     answered_at,
                 })
             })
             .collect();
-        self.results.clear();
         out.push(Timed {
             turn: Turn::Calls(exchanges),
             timestamp,
@@ -219,19 +262,19 @@ fn as_text(timed: Timed) -> Vec<Timed> {
     let mut out = Vec::new();
     for exchange in exchanges {
         out.push(Timed {
-            turn: Turn::Assistant(format!(
+            turn: Turn::Assistant(Cow::Owned(format!(
                 "[tool call {} {}]\n{}",
                 exchange.name, exchange.id, exchange.input
-            )),
+            ))),
             timestamp: exchange.called_at.clone(),
         });
         let status = if exchange.is_error { " error" } else { "" };
         out.push(Timed {
-            turn: Turn::User(vec![Part::Text(format!(
+            turn: Turn::User(Cow::Owned(vec![Part::Text(format!(
                 "[tool result {}{status}]\n{}",
                 exchange.id,
                 exchange.output_text()
-            ))]),
+            ))])),
             timestamp: exchange.answered_at.clone(),
         });
     }
@@ -263,11 +306,11 @@ mod tests {
         })
     }
 
-    fn ids(turns: &[Timed]) -> Vec<Vec<&str>> {
+    fn ids<'a>(turns: &'a [Timed]) -> Vec<Vec<&'a str>> {
         turns
             .iter()
             .map(|t| match &t.turn {
-                Turn::Calls(e) => e.iter().map(|e| e.id.as_str()).collect(),
+                Turn::Calls(e) => e.iter().map(|e| &*e.id).collect(),
                 Turn::User(_) => vec!["user"],
                 Turn::Assistant(_) => vec!["assistant"],
             })
@@ -277,15 +320,12 @@ mod tests {
     #[test]
     fn parallel_calls_make_one_turn_across_hooks() {
         let mut cursor = Value::Null;
-        let (first, n) = turns(
-            &[call("a", None), call("b", None), result("a")],
-            &mut cursor,
-            ToolStyle::Structured,
-            1000,
-        );
+        let earlier = [call("a", None), call("b", None), result("a")];
+        let (first, n) = turns(&earlier, &mut cursor, ToolStyle::Structured, 1000);
         assert!(first.is_empty());
         assert_eq!(n, 0);
-        let (second, n) = turns(&[result("b")], &mut cursor, ToolStyle::Structured, 1000);
+        let later = [result("b")];
+        let (second, n) = turns(&later, &mut cursor, ToolStyle::Structured, 1000);
         assert_eq!(ids(&second), vec![vec!["a", "b"]]);
         assert_eq!(n, 4);
         assert!(cursor.get("turns").is_none());

@@ -150,7 +150,7 @@ pub fn commit(
         })
         .collect();
     crate::parallel::map(jobs, catching_up, |(batch, mirror)| {
-        let mut data = String::new();
+        let mut data = String::with_capacity(batch.lines.iter().map(|l| l.len() + 1).sum());
         for line in &batch.lines {
             mirror.lineage.extend(line);
             data.push_str(line);

@@ -209,7 +209,7 @@ impl Transcript<'_> {
         }
         for (exchange, source) in exchanges.iter().zip(asked) {
             let at = exchange.answered_at.as_deref().unwrap_or(timestamp);
-            let content = match exchange.parts.as_slice() {
+            let content = match &*exchange.parts {
                 [Part::Text(text)] => Value::String(text.clone()),
                 parts => Value::Array(parts.iter().map(content_block).collect()),
             };
@@ -217,7 +217,7 @@ impl Transcript<'_> {
             let result = if exchange.is_error {
                 Value::String(format!("Error: {text}"))
             } else {
-                Value::String(text)
+                Value::String(text.into_owned())
             };
             self.push(
                 "user",
