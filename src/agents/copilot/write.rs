@@ -69,13 +69,15 @@ impl Encoder for Copilot {
             let turn_id = cursor["turn"].to_string();
             let mut push = |kind: &str, data: Value| {
                 let id = uuid::Uuid::new_v4().to_string();
-                lines.push(crate::json::line(&json!({
-                    "type": kind,
-                    "data": data,
-                    "id": id,
-                    "timestamp": timestamp,
-                    "parentId": cursor["last"],
-                })));
+                // Written as text around `data`, which carries the output: not copied.
+                lines.push(crate::json::object(|event| {
+                    event
+                        .str("type", kind)
+                        .value("data", &data)
+                        .str("id", &id)
+                        .str("timestamp", &timestamp)
+                        .value("parentId", &cursor["last"]);
+                }));
                 cursor["last"] = id.into();
             };
             match timed.turn {

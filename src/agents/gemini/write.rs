@@ -166,7 +166,10 @@ impl Encoder for Gemini {
                             })
                         })
                         .collect();
-                    json!({ "id": id, "timestamp": timestamp, "type": "gemini", "content": [], "toolCalls": calls })
+                    let mut message = json!({ "id": id, "timestamp": timestamp, "type": "gemini", "content": [], "toolCalls": null });
+                    // Moved in, not copied: the calls carry their outputs.
+                    message["toolCalls"] = Value::Array(calls);
+                    message
                 }
             };
             lines.push(crate::json::line(&message));

@@ -46,20 +46,21 @@ impl Encoder for Qwen {
             // `result`: what Qwen Code records of a call's outcome beside its response.
             let mut push = |kind: &str, message: Value, result: Option<Value>| {
                 let uuid = uuid::Uuid::new_v4().to_string();
-                let mut record = json!({
-                    "uuid": uuid,
-                    "parentUuid": cursor["last"],
-                    "sessionId": cursor["session"],
-                    "timestamp": timestamp,
-                    "type": kind,
-                    "cwd": cursor["cwd"],
-                    "version": VERSION,
-                    "message": message,
-                });
-                if let Some(result) = result {
-                    record["toolCallResult"] = result;
-                }
-                lines.push(crate::json::line(&record));
+                // Written as text around `message`, which carries the output: not copied.
+                lines.push(crate::json::object(|record| {
+                    record
+                        .str("uuid", &uuid)
+                        .value("parentUuid", &cursor["last"])
+                        .value("sessionId", &cursor["session"])
+                        .str("timestamp", &timestamp)
+                        .str("type", kind)
+                        .value("cwd", &cursor["cwd"])
+                        .str("version", VERSION)
+                        .value("message", &message);
+                    if let Some(result) = &result {
+                        record.value("toolCallResult", result);
+                    }
+                }));
                 cursor["last"] = uuid.into();
             };
             match timed.turn {
@@ -103,7 +104,12 @@ impl Encoder for Qwen {
                         });
                         push(
                             "tool_result",
-                            json!({ "role": "user", "parts": [response] }),
+                            // Moved in, not copied: the response carries the output.
+                            {
+                                let mut message = json!({ "role": "user", "parts": null });
+                                message["parts"] = Value::Array(vec![response]);
+                                message
+                            },
                             Some(result),
                         );
                     }
