@@ -31,6 +31,12 @@ pub fn write(
     let save_error =
         |e: std::io::Error| format!("cannot save state {}: {e}", files.state.display());
 
+    // The journal first: the last catch-up step's database write may still run beside, and
+    // completing what the last write left waits for it.
+    let journal_before = state.records_bytes;
+    state.records_bytes = store::records::append(&files.records, state.records_bytes, records)
+        .map_err(|e| format!("cannot append to {}: {e}", files.records.display()))?;
+
     // What the last write left, and what moved on since (of the targets written now).
     let encoders = encode::enabled(config, state.excluded_target());
     let finished = store::flush_pending(state);
@@ -41,9 +47,6 @@ pub fn write(
     }));
 
     // The plan.
-    let journal_before = state.records_bytes;
-    state.records_bytes = store::records::append(&files.records, state.records_bytes, records)
-        .map_err(|e| format!("cannot append to {}: {e}", files.records.display()))?;
     let history_before = journal_before;
     let mut history = History {
         files,
