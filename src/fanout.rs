@@ -31,13 +31,13 @@ pub fn write(
     let save_error =
         |e: std::io::Error| format!("cannot save state {}: {e}", files.state.display());
 
-    // The journal first: the last catch-up step's database write may still run beside, and
-    // completing what the last write left waits for it.
     let journal_before = state.records_bytes;
     state.records_bytes = store::records::append(&files.records, state.records_bytes, records)
         .map_err(|e| format!("cannot append to {}: {e}", files.records.display()))?;
 
-    // What the last write left, and what moved on since (of the targets written now).
+    // What the last write left, and what moved on since (of the targets written now). The
+    // last catch-up step's database write, if it still runs beside, is completed once this
+    // step's lines are encoded.
     let encoders = encode::enabled(config, state.excluded_target());
     let finished = store::flush_pending(state);
     let mut problems = finished.problems;
@@ -123,6 +123,13 @@ pub fn write(
     }
     let appended = encode_appends(state, &appends, records, config, catching_up);
     batches.extend(appended.into_iter().filter(|b| !b.lines.is_empty()));
+    // A database write found cut short only now: its mirror takes nothing more, and forks at
+    // the next write (the lines planned for it are dropped; the fork carries the history).
+    let late = store::flush_beside(state);
+    problems.extend(late.problems);
+    for (target, _) in &late.diverged {
+        batches.retain(|batch| batch.target != *target);
+    }
     // Saved once, then written. A mirror found continued only now keeps its lines pending;
     // the next write forks it.
     let flushed = store::commit(files, state, batches, &now_text, ahead).map_err(save_error)?;

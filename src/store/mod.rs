@@ -181,7 +181,7 @@ pub fn commit(
     // Ctrl-C and friends wait until the writes are done.
     let deferred = fs::DeferredSignals::hold();
     save_state(files, state)?;
-    let flushed = flush_mirrors(state, catching_up);
+    let flushed = flush_mirrors(state, catching_up, |_| true);
     let mut held_back = false;
     for pending in state
         .mirrors
@@ -203,16 +203,38 @@ pub fn commit(
 /// Completes every pending write whose target is free. Writes to a session the agent has
 /// open wait, unreported, until it closes it. Called under the session lock, at the start of
 /// a hook (crash recovery) and after `commit`.
+/// A database write still running beside (the last catch-up step's) is left to
+/// `flush_beside`: the step encodes meanwhile.
 pub fn flush_pending(state: &mut SessionState) -> Flushed {
-    flush_mirrors(state, false)
+    let beside = opencode::running();
+    flush_mirrors(state, false, |mirror| {
+        !(beside
+            && mirror.kind == Kind::OpencodeDb
+            && mirror.pending.as_ref().is_some_and(PendingAppend::is_lost))
+    })
 }
 
-/// `flush_pending`, the mirrors written side by side when `catching_up` (megabytes each).
-fn flush_mirrors(state: &mut SessionState, catching_up: bool) -> Flushed {
+/// Waits for the database write running beside, if any, and completes it as
+/// `flush_pending` would have: called once the step's lines are encoded, before they are
+/// committed.
+pub fn flush_beside(state: &mut SessionState) -> Flushed {
+    if !opencode::settle() {
+        return Flushed::default();
+    }
+    flush_mirrors(state, false, |mirror| mirror.kind == Kind::OpencodeDb)
+}
+
+/// The pending writes of the mirrors `which` takes completed, side by side when
+/// `catching_up` (megabytes each).
+fn flush_mirrors(
+    state: &mut SessionState,
+    catching_up: bool,
+    which: impl Fn(&Mirror) -> bool,
+) -> Flushed {
     let jobs: Vec<(&String, &mut Mirror)> = state
         .mirrors
         .iter_mut()
-        .filter(|(_, mirror)| mirror.pending.is_some())
+        .filter(|(_, mirror)| mirror.pending.is_some() && which(mirror))
         .collect();
     let results = crate::parallel::map(jobs, catching_up, |(target, mirror)| {
         let result = match mirror.kind {

@@ -342,6 +342,14 @@ pub fn release_after_beside(signals: DeferredSignals) {
     }
 }
 
+/// Whether a database write runs beside, in this process.
+pub fn running() -> bool {
+    BESIDE
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .is_some()
+}
+
 /// Waits for a database write running beside: before the next write to the database, and
 /// before a catch-up lets the process end. Returns whether one was running.
 pub fn settle() -> bool {
