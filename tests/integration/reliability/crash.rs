@@ -296,3 +296,56 @@ fn a_large_catch_up_write_cut_short_forks_the_mirror() {
     );
     assert_eq!(std::fs::metadata(&cut).unwrap().len(), offset + len / 2);
 }
+
+/// `mirror` into OpenCode over several catch-up steps: each step's rows go in beside the next
+/// step's work, and every one of them is in the database, recorded complete, in one session;
+/// a later sync appends to it.
+#[test]
+fn a_catch_up_into_opencode_writes_every_row_beside_the_next_step() {
+    let env = Env::new();
+    env.init();
+    let config_path = env.project.join(".session-sync/config.json");
+    let mut config: Value =
+        serde_json::from_str(&std::fs::read_to_string(&config_path).unwrap()).unwrap();
+    for (name, target) in config["targets"].as_object_mut().unwrap() {
+        target["enabled"] = (name == "opencode").into();
+    }
+    std::fs::write(&config_path, config.to_string()).unwrap();
+    let db = env.home.join(".local/share/opencode/opencode.db");
+    std::fs::create_dir_all(db.parent().unwrap()).unwrap();
+    rusqlite::Connection::open(&db)
+        .unwrap()
+        .execute_batch(include_str!("../../fixtures/opencode-schema.sql"))
+        .unwrap();
+    let count = |sql: &str| -> i64 {
+        let connection = rusqlite::Connection::open(&db).unwrap();
+        connection.query_row(sql, [], |row| row.get(0)).unwrap()
+    };
+    let tool_parts = "SELECT count(*) FROM part WHERE data LIKE '{\"type\":\"tool\"%'";
+
+    // 48 reads of 200 KiB: three steps of 4 MiB.
+    let (mut conversation, session) = mirrored_big_reads(&env, 48);
+    assert_eq!(count(tool_parts), 48);
+    assert_eq!(count("SELECT count(*) FROM session"), 1);
+    let text = std::fs::read_to_string(state_journal(&env, &session)).unwrap();
+    let state: Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
+    let mirror = &state["mirrors"]["opencode"];
+    assert!(mirror["pending"].is_null(), "{mirror}");
+    let newest: String = rusqlite::Connection::open(&db)
+        .unwrap()
+        .query_row(
+            "SELECT id FROM message ORDER BY time_created DESC, id DESC LIMIT 1",
+            [],
+            |row| row.get(0),
+        )
+        .unwrap();
+    assert_eq!(mirror["tail"], newest.as_str());
+    assert!(state["retired"].is_null(), "{}", state["retired"]);
+
+    big_reads(&mut conversation, 48..50);
+    conversation.stop("Read them all.", |_| {});
+    ok(env.run(&["mirror", &session]));
+    assert_eq!(count(tool_parts), 50);
+    assert_eq!(count("SELECT count(*) FROM session"), 1);
+    assert_eq!(env.log_lines("ERROR"), Vec::<String>::new());
+}
