@@ -24,10 +24,11 @@ const WAL_CHECKPOINT_BYTES: u64 = 256 * 1024;
 /// Page cache of a sync's connection, KiB: more than a catch-up step's rows.
 const CACHE_KIB: i64 = 32 << 10;
 
-/// Applies the mirror's pending rows. `catching_up` (a step of megabytes), a write saved by
-/// its length is applied beside the next step's work (see `settle`).
+/// Applies the mirror's pending rows, after any write running beside. `catching_up` (a step
+/// of megabytes), a write saved by its length is applied beside the next step's work (see
+/// `settle`).
 pub fn flush(mirror: &mut Mirror, catching_up: bool) -> io::Result<Flush> {
-    settle();
+    wait_beside();
     match &mirror.pending {
         None => return Ok(Flush::Done),
         Some(pending) if pending.is_lost() => return lost_write(mirror),
@@ -298,12 +299,20 @@ fn fold_log(connection: &Connection, db: &std::path::Path) -> io::Result<()> {
 /// and encodes: its megabytes of rows, then the checkpoint that copies them from the log
 /// into the database. It holds SQLite's write lock throughout; nothing of the next step
 /// waits for it but the next write to the database.
-static BESIDE: Mutex<Option<Beside>> = Mutex::new(None);
+static BESIDE: Mutex<Beside> = Mutex::new(Beside {
+    running: None,
+    signals: None,
+});
 
 struct Beside {
-    running: JoinHandle<()>,
-    /// Ctrl-C and friends, held off until the write is done (as for any write of a step).
+    running: Option<JoinHandle<()>>,
+    /// Ctrl-C and friends, held off by the thread that committed the step until the write is
+    /// done (as for any write of a step); given back by that thread's `settle`.
     signals: Option<DeferredSignals>,
+}
+
+fn beside_slot() -> std::sync::MutexGuard<'static, Beside> {
+    BESIDE.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 fn beside(write: impl FnOnce() + Send + 'static) {
@@ -317,11 +326,7 @@ fn beside(write: impl FnOnce() + Send + 'static) {
         }
     });
     match spawned {
-        Ok(running) => {
-            let signals = None;
-            *BESIDE.lock().unwrap_or_else(PoisonError::into_inner) =
-                Some(Beside { running, signals });
-        }
+        Ok(running) => beside_slot().running = Some(running),
         Err(_) => {
             if let Some(write) = take(&write) {
                 write();
@@ -330,35 +335,37 @@ fn beside(write: impl FnOnce() + Send + 'static) {
     }
 }
 
-/// Keeps `signals` held off while a write runs beside (they take effect when it settles);
-/// else lets them go now. Called by the thread that holds them, which also settles.
+/// Keeps `signals` held off while a write runs beside (they take effect when the same
+/// thread settles it); else lets them go now.
 pub fn release_after_beside(signals: DeferredSignals) {
-    if let Some(beside) = BESIDE
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .as_mut()
-    {
-        beside.signals.get_or_insert(signals);
+    let mut slot = beside_slot();
+    if slot.running.is_some() {
+        slot.signals.get_or_insert(signals);
     }
 }
 
 /// Whether a database write runs beside, in this process.
 pub fn running() -> bool {
-    BESIDE
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .is_some()
+    beside_slot().running.is_some()
 }
 
-/// Waits for a database write running beside: before the next write to the database, and
-/// before a catch-up lets the process end. Returns whether one was running.
-pub fn settle() -> bool {
-    let beside = BESIDE.lock().unwrap_or_else(PoisonError::into_inner).take();
-    beside.is_some_and(|beside| {
-        let _ = beside.running.join();
-        drop(beside.signals);
+/// Waits for the database write running beside, if any.
+fn wait_beside() -> bool {
+    let running = beside_slot().running.take();
+    running.is_some_and(|running| {
+        let _ = running.join();
         true
     })
+}
+
+/// Waits for a database write running beside, and lets the signals held off for it go:
+/// called by the thread that committed the step, once its lines are encoded and before a
+/// catch-up lets the process end. Returns whether one was running.
+pub fn settle() -> bool {
+    let waited = wait_beside();
+    let signals = beside_slot().signals.take();
+    drop(signals);
+    waited
 }
 
 /// One row upsert, as the encoder wrote it.

@@ -139,12 +139,7 @@ fn every_target(name: &str, lag: Lag) {
         target["enabled"] = true.into();
     }
     std::fs::write(&config_path, config.to_string()).unwrap();
-    let opencode_db = env.home.join(".local/share/opencode/opencode.db");
-    std::fs::create_dir_all(opencode_db.parent().unwrap()).unwrap();
-    rusqlite::Connection::open(&opencode_db)
-        .unwrap()
-        .execute_batch(include_str!("../fixtures/opencode-schema.sql"))
-        .unwrap();
+    env.install_opencode_db();
 
     let recording = Recording::load(name);
     replay(&env, &recording, lag);

@@ -56,6 +56,18 @@ impl Env {
         self.command(args).output().unwrap()
     }
 
+    /// OpenCode's database in this home, with the tables mirrors write (as OpenCode creates
+    /// them on its first start); its path.
+    pub fn install_opencode_db(&self) -> PathBuf {
+        let db = self.home.join(".local/share/opencode/opencode.db");
+        std::fs::create_dir_all(db.parent().unwrap()).unwrap();
+        rusqlite::Connection::open(&db)
+            .unwrap()
+            .execute_batch(include_str!("../fixtures/opencode-schema.sql"))
+            .unwrap();
+        db
+    }
+
     pub fn init(&self) {
         let out = self.run(&["init"]);
         assert!(

@@ -311,12 +311,7 @@ fn a_catch_up_into_opencode_writes_every_row_beside_the_next_step() {
         target["enabled"] = (name == "opencode").into();
     }
     std::fs::write(&config_path, config.to_string()).unwrap();
-    let db = env.home.join(".local/share/opencode/opencode.db");
-    std::fs::create_dir_all(db.parent().unwrap()).unwrap();
-    rusqlite::Connection::open(&db)
-        .unwrap()
-        .execute_batch(include_str!("../../fixtures/opencode-schema.sql"))
-        .unwrap();
+    let db = env.install_opencode_db();
     let count = |sql: &str| -> i64 {
         let connection = rusqlite::Connection::open(&db).unwrap();
         connection.query_row(sql, [], |row| row.get(0)).unwrap()
