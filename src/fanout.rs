@@ -47,7 +47,6 @@ pub fn write(
     }));
 
     // The plan.
-    let history_before = journal_before;
     let mut history = History {
         files,
         before: journal_before,
@@ -105,17 +104,14 @@ pub fn write(
             .encode(history, &mut opening.cursor, &mut lines);
         (opening, lines, count)
     });
+    let shared = Shared {
+        history,
+        config,
+        now,
+        journal_bytes: journal_before,
+    };
     for (opening, lines, count) in opened {
-        match finish_open(
-            state,
-            opening,
-            lines,
-            count,
-            history,
-            config,
-            now,
-            history_before,
-        ) {
+        match finish_open(state, opening, lines, count, &shared) {
             Ok(Some(batch)) => batches.push(batch),
             Ok(None) => {}
             Err(problem) => problems.push(problem),
@@ -260,19 +256,30 @@ fn begin_open<'e>(
     }))
 }
 
+/// What the mirrors opening in one write share: the history they carry, and when.
+struct Shared<'a> {
+    history: &'a [Record],
+    config: &'a Config,
+    now: chrono::DateTime<chrono::Utc>,
+    /// The journal's length before this write's records.
+    journal_bytes: u64,
+}
+
 /// Registers a mirror whose history is encoded (`lines`, carrying `count` records), retiring
 /// the mirror it succeeds. `None` when the history has nothing this target shows.
-#[allow(clippy::too_many_arguments)]
 fn finish_open(
     state: &mut SessionState,
     begun: Begun,
     mut lines: Vec<String>,
     count: u64,
-    history: &[Record],
-    config: &Config,
-    now: chrono::DateTime<chrono::Utc>,
-    journal_bytes: u64,
+    shared: &Shared,
 ) -> Result<Option<Batch>, String> {
+    let Shared {
+        history,
+        config,
+        now,
+        journal_bytes,
+    } = *shared;
     if lines.is_empty() {
         begun.give_back(state);
         return Ok(None);
