@@ -31,10 +31,6 @@ pub fn write(
     let save_error =
         |e: std::io::Error| format!("cannot save state {}: {e}", files.state.display());
 
-    let journal_before = state.records_bytes;
-    state.records_bytes = store::records::append(&files.records, state.records_bytes, records)
-        .map_err(|e| format!("cannot append to {}: {e}", files.records.display()))?;
-
     // What the last write left, and what moved on since (of the targets written now). The
     // last catch-up step's database write, if it still runs beside, is completed once this
     // step's lines are encoded.
@@ -47,6 +43,9 @@ pub fn write(
     }));
 
     // The plan.
+    let journal_before = state.records_bytes;
+    state.records_bytes = store::records::append(&files.records, state.records_bytes, records)
+        .map_err(|e| format!("cannot append to {}: {e}", files.records.display()))?;
     let mut history = History {
         files,
         before: journal_before,
@@ -63,8 +62,8 @@ pub fn write(
             // the whole history on, live, and the old one is kept for `status`.
             (Some(_), Some(at)) => {
                 let (_, reason) = diverged.remove(at);
-                let parent = state.mirrors.remove(*target);
-                begin_open(state, target, encoder.as_ref(), now, parent, Some(reason))
+                let parent = state.mirrors.remove(*target).map(|p| (p, reason));
+                begin_open(state, target, encoder.as_ref(), now, parent)
             }
             // Encoded below, side by side in a catch-up step.
             (Some(_), None) => {
@@ -74,7 +73,7 @@ pub fn write(
             // A live session opens a new target's mirror at its next new records (an idle
             // hook must not read the whole journal); a hand-off opens it at once.
             (None, _) if records.is_empty() && state.source.is_none() => Ok(None),
-            (None, _) => begin_open(state, target, encoder.as_ref(), now, None, None),
+            (None, _) => begin_open(state, target, encoder.as_ref(), now, None),
         };
         match begun {
             Ok(Some(opening)) => openings.push(opening),
@@ -99,9 +98,8 @@ pub fn write(
     let catching_up = ahead == Ahead::Length;
     let opened = crate::parallel::map(openings, catching_up, |mut opening| {
         let mut lines = Vec::new();
-        let count = opening
-            .encoder
-            .encode(history, &mut opening.cursor, &mut lines);
+        let cursor = &mut opening.opening.cursor;
+        let count = opening.encoder.encode(history, cursor, &mut lines);
         (opening, lines, count)
     });
     let shared = Shared {
@@ -195,28 +193,30 @@ struct Begun<'e> {
     target: &'static str,
     encoder: &'e dyn Encoder,
     opening: Opening,
-    cursor: serde_json::Value,
     parent: Option<(Mirror, String)>,
 }
 
 impl Begun<'_> {
     /// Puts a fork's parent back: the successor did not open.
     fn give_back(self, state: &mut SessionState) {
-        if let Some((parent, _)) = self.parent {
-            state.mirrors.insert(self.target.to_owned(), parent);
-        }
+        give_back(state, self.target, self.parent);
     }
 }
 
-/// Names a new mirror for `target` (succeeding `parent`, continued in its agent for
-/// `reason`, for a fork). `None` when the agent's store is not there yet.
+fn give_back(state: &mut SessionState, target: &str, parent: Option<(Mirror, String)>) {
+    if let Some((parent, _)) = parent {
+        state.mirrors.insert(target.to_owned(), parent);
+    }
+}
+
+/// Names a new mirror for `target` (for a fork, succeeding `parent`, continued in its agent
+/// for the reason given). `None` when the agent's store is not there yet.
 fn begin_open<'e>(
     state: &mut SessionState,
     target: &'static str,
     encoder: &'e dyn Encoder,
     now: chrono::DateTime<chrono::Utc>,
-    parent: Option<Mirror>,
-    reason: Option<String>,
+    parent: Option<(Mirror, String)>,
 ) -> Result<Option<Begun<'e>>, String> {
     let keep_id = state
         .source
@@ -231,13 +231,10 @@ fn begin_open<'e>(
         now,
     };
     let opened = encoder.open(&facts);
-    let parent = parent.map(|p| (p, reason.unwrap_or_default()));
-    let mut opening = match opened {
+    let opening = match opened {
         Ok(opening) => opening,
         Err(err) => {
-            if let Some((parent, _)) = parent {
-                state.mirrors.insert(target.to_owned(), parent);
-            }
+            give_back(state, target, parent);
             // The agent's store is not there yet (OpenCode before its first start): the
             // mirror opens, with the whole history, once it is; `init` and `doctor` say so.
             if err.kind() == std::io::ErrorKind::NotFound {
@@ -246,12 +243,10 @@ fn begin_open<'e>(
             return Err(format!("cannot open the {target} mirror: {err}"));
         }
     };
-    let cursor = std::mem::take(&mut opening.cursor);
     Ok(Some(Begun {
         target,
         encoder,
         opening,
-        cursor,
         parent,
     }))
 }
@@ -284,19 +279,17 @@ fn finish_open(
         begun.give_back(state);
         return Ok(None);
     }
+    if let Err(e) = store::side::write(&begun.opening.side_files) {
+        let target = begun.target;
+        begun.give_back(state);
+        return Err(format!("cannot register the {target} mirror: {e}"));
+    }
     let Begun {
         target,
         encoder,
         opening,
-        cursor,
         parent,
     } = begun;
-    if let Err(e) = store::side::write(&opening.side_files) {
-        if let Some((parent, _)) = parent {
-            state.mirrors.insert(target.to_owned(), parent);
-        }
-        return Err(format!("cannot register the {target} mirror: {e}"));
-    }
     lines.splice(0..0, opening.header);
     let mut lineage = Lineage::new(&state.claude_session_id);
     lineage.parent = parent.as_ref().map(|(p, _)| store::ForkPoint {
@@ -321,7 +314,7 @@ fn finish_open(
             records: 0,
             lineage,
             pending: None,
-            cursor,
+            cursor: opening.cursor,
             index: opening.index,
             benign: opening.benign,
             indexed_at: None,

@@ -254,8 +254,7 @@ pub fn backfill(
 /// the peak stays what it was.
 fn keep_freed_memory() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: mallopt only sets allocator thresholds; it is called before this process
-    // starts other threads.
+    // SAFETY: mallopt only changes the allocator's thresholds, under the allocator's lock.
     unsafe {
         libc::mallopt(libc::M_MMAP_THRESHOLD, 256 << 20);
         libc::mallopt(libc::M_TRIM_THRESHOLD, 512 << 20);
