@@ -82,8 +82,8 @@ impl Encoder for Opencode {
         });
         Ok(Opening::new(session, self.db.clone(), Kind::OpencodeDb)
             .header(vec![
-                crate::json::line(&json!({ "table": "project", "keep": true, "row": project_row })),
-                crate::json::line(&json!({ "table": "session", "row": session_row })),
+                json::line(&json!({ "table": "project", "keep": true, "row": project_row })),
+                json::line(&json!({ "table": "session", "row": session_row })),
             ])
             .cursor(cursor))
     }
@@ -103,7 +103,7 @@ impl Encoder for Opencode {
                 .unwrap_or_else(|| chrono::Utc::now().timestamp_millis());
             match timed.turn {
                 Turn::User(parts) => {
-                    let model = rows.model.clone();
+                    let model = &rows.model;
                     let data = json::object(|o| {
                         o.str("role", "user")
                             .object("time", |t| {
@@ -111,7 +111,7 @@ impl Encoder for Opencode {
                             })
                             .str("agent", "build");
                         if !model.is_null() {
-                            o.value("model", &model);
+                            o.value("model", model);
                         }
                     });
                     let message = rows.message(at, &data);
