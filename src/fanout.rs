@@ -3,7 +3,7 @@
 //! mirror the user continued in its agent. The hook and `mirror` both come through here.
 
 use crate::config::Config;
-use crate::encode::{self, Encoder, Opening, SessionFacts};
+use crate::encode::{self, Encoder, Lines, Opening, SessionFacts};
 use crate::model::Record;
 use crate::store::{self, Ahead, Batch, Lineage, Mirror, Retired, SessionFiles, SessionState};
 use std::time::Duration;
@@ -97,10 +97,13 @@ pub fn write(
     };
     let catching_up = ahead == Ahead::Length;
     let opened = crate::parallel::map(openings, catching_up, |mut opening| {
-        let mut lines = Vec::new();
+        let mut lines: Lines = opening.opening.header.iter().collect();
         let cursor = &mut opening.opening.cursor;
         let count = opening.encoder.encode(history, cursor, &mut lines);
-        (opening, lines, count)
+        // Nothing this target shows: no mirror yet.
+        let shows = lines.len() > opening.opening.header.len();
+        let batch = shows.then(|| Batch::new(opening.target, lines, count, &opening.lineage));
+        (opening, batch)
     });
     let shared = Shared {
         history,
@@ -108,8 +111,8 @@ pub fn write(
         now,
         journal_bytes: journal_before,
     };
-    for (opening, lines, count) in opened {
-        match finish_open(state, opening, lines, count, &shared) {
+    for (opening, batch) in opened {
+        match finish_open(state, opening, batch, &shared) {
             Ok(Some(batch)) => batches.push(batch),
             Ok(None) => {}
             Err(problem) => problems.push(problem),
@@ -155,14 +158,10 @@ fn encode_appends(
         })
         .collect();
     crate::parallel::map(jobs, catching_up, |(target, encoder, mirror)| {
-        let mut lines = Vec::new();
+        let mut lines = Lines::default();
         let count = encoder.encode(records, &mut mirror.cursor, &mut lines);
         count_losses(&mut mirror.losses, encoder, records, config);
-        Batch {
-            target: target.to_owned(),
-            lines,
-            records: count,
-        }
+        Batch::new(target, lines, count, &mirror.lineage)
     })
 }
 
@@ -194,6 +193,8 @@ struct Begun<'e> {
     encoder: &'e dyn Encoder,
     opening: Opening,
     parent: Option<(Mirror, String)>,
+    /// The new mirror's lineage before its first line.
+    lineage: Lineage,
 }
 
 impl Begun<'_> {
@@ -243,11 +244,19 @@ fn begin_open<'e>(
             return Err(format!("cannot open the {target} mirror: {err}"));
         }
     };
+    let mut lineage = Lineage::new(&state.claude_session_id);
+    lineage.parent = parent.as_ref().map(|(p, _)| store::ForkPoint {
+        id: p.id.clone(),
+        lines: p.lineage.lines,
+        bytes: p.lineage.bytes,
+        chain: p.lineage.chain.clone(),
+    });
     Ok(Some(Begun {
         target,
         encoder,
         opening,
         parent,
+        lineage,
     }))
 }
 
@@ -260,13 +269,12 @@ struct Shared<'a> {
     journal_bytes: u64,
 }
 
-/// Registers a mirror whose history is encoded (`lines`, carrying `count` records), retiring
-/// the mirror it succeeds. `None` when the history has nothing this target shows.
+/// Registers a mirror whose header and history are encoded (`batch`), retiring the mirror it
+/// succeeds. `None` when the history has nothing this target shows.
 fn finish_open(
     state: &mut SessionState,
     begun: Begun,
-    mut lines: Vec<String>,
-    count: u64,
+    batch: Option<Batch>,
     shared: &Shared,
 ) -> Result<Option<Batch>, String> {
     let Shared {
@@ -275,10 +283,10 @@ fn finish_open(
         now,
         journal_bytes,
     } = *shared;
-    if lines.is_empty() {
+    let Some(batch) = batch else {
         begun.give_back(state);
         return Ok(None);
-    }
+    };
     if let Err(e) = store::side::write(&begun.opening.side_files) {
         let target = begun.target;
         begun.give_back(state);
@@ -289,15 +297,8 @@ fn finish_open(
         encoder,
         opening,
         parent,
+        lineage,
     } = begun;
-    lines.splice(0..0, opening.header);
-    let mut lineage = Lineage::new(&state.claude_session_id);
-    lineage.parent = parent.as_ref().map(|(p, _)| store::ForkPoint {
-        id: p.id.clone(),
-        lines: p.lineage.lines,
-        bytes: p.lineage.bytes,
-        chain: p.lineage.chain.clone(),
-    });
     let now_text = encode::rfc3339(now);
     let mut losses = Default::default();
     count_losses(&mut losses, encoder, history, config);
@@ -337,11 +338,7 @@ fn finish_open(
             }),
         });
     }
-    Ok(Some(Batch {
-        target: target.to_owned(),
-        lines,
-        records: count,
-    }))
+    Ok(Some(batch))
 }
 
 fn count_losses(

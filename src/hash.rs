@@ -4,13 +4,18 @@ use sha2::{Digest, Sha256};
 
 /// `bytes` as lowercase hex, two digits a byte.
 pub fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut text = String::with_capacity(bytes.len() * 2);
+    push_hex(&mut text, bytes);
+    text
+}
+
+/// Appends `bytes` in lowercase hex.
+pub fn push_hex(text: &mut String, bytes: &[u8]) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
     for b in bytes {
         text.push(DIGITS[usize::from(b >> 4)] as char);
         text.push(DIGITS[usize::from(b & 0xf)] as char);
     }
-    text
 }
 
 /// The SHA-256 of `bytes`, in hex.

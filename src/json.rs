@@ -134,8 +134,19 @@ impl<'a> Object<'a> {
         self
     }
 
+    pub fn bool(&mut self, key: &str, value: bool) -> &mut Self {
+        self.key(key).push_str(if value { "true" } else { "false" });
+        self
+    }
+
     pub fn value(&mut self, key: &str, value: &Value) -> &mut Self {
         write_value(self.key(key), value);
+        self
+    }
+
+    /// A field whose value `write` appends as JSON text.
+    pub fn text(&mut self, key: &str, write: impl FnOnce(&mut String)) -> &mut Self {
+        write(self.key(key));
         self
     }
 
@@ -152,8 +163,52 @@ impl<'a> Object<'a> {
         self
     }
 
+    pub fn array(&mut self, key: &str, fill: impl FnOnce(&mut Array)) -> &mut Self {
+        let mut inner = Array::new(self.key(key));
+        fill(&mut inner);
+        inner.end();
+        self
+    }
+
     pub fn end(self) {
         self.out.push('}');
+    }
+}
+
+/// A JSON array written as text, item by item.
+pub struct Array<'a> {
+    out: &'a mut String,
+    empty: bool,
+}
+
+impl<'a> Array<'a> {
+    fn new(out: &'a mut String) -> Self {
+        out.push('[');
+        Array { out, empty: true }
+    }
+
+    fn item(&mut self) -> &mut String {
+        if !self.empty {
+            self.out.push(',');
+        }
+        self.empty = false;
+        self.out
+    }
+
+    pub fn value(&mut self, value: &Value) -> &mut Self {
+        write_value(self.item(), value);
+        self
+    }
+
+    pub fn object(&mut self, fill: impl FnOnce(&mut Object)) -> &mut Self {
+        let mut inner = Object::new(self.item());
+        fill(&mut inner);
+        inner.end();
+        self
+    }
+
+    fn end(self) {
+        self.out.push(']');
     }
 }
 
@@ -197,13 +252,21 @@ mod tests {
         let text = object(|o| {
             o.str("a", "x\"y")
                 .int("n", -3)
+                .bool("t", true)
                 .value("v", &json!([1, {"k": null}]))
                 .raw("r", "{}")
                 .object("o", |inner| {
                     inner.str("b", "");
+                })
+                .array("e", |_| {})
+                .array("l", |items| {
+                    items.value(&json!(1)).object(|item| {
+                        item.str("k", "v");
+                    });
                 });
         });
-        let built = json!({"a": "x\"y", "n": -3, "v": [1, {"k": null}], "r": {}, "o": {"b": ""}});
+        let built = json!({"a": "x\"y", "n": -3, "t": true, "v": [1, {"k": null}], "r": {}, "o": {"b": ""},
+            "e": [], "l": [1, {"k": "v"}]});
         assert_eq!(text, built.to_string());
     }
 

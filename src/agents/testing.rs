@@ -3,7 +3,7 @@
 //! rids on every read, earlier rids kept when the session grows).
 
 use super::native::{Conversation, NativeSession};
-use crate::encode::{Encoder, Opening, SessionFacts};
+use crate::encode::{Encoder, Lines, Opening, SessionFacts};
 use crate::model::{Image, Item, Part, Record, joined_text};
 use serde_json::{Value, json};
 use std::path::Path;
@@ -78,19 +78,19 @@ pub fn write_jsonl(encoder: &dyn Encoder, cwd: &Path, records: &[Record]) -> (Op
     let opening = encoder.open(&facts(cwd)).unwrap();
     crate::store::side::write(&opening.side_files).unwrap();
     let mut cursor = opening.cursor.clone();
-    let mut lines = opening.header.clone();
+    let mut lines: Lines = opening.header.iter().collect();
     encoder.encode(records, &mut cursor, &mut lines);
     std::fs::create_dir_all(opening.path.parent().unwrap()).unwrap();
-    std::fs::write(&opening.path, lines.join("\n") + "\n").unwrap();
+    std::fs::write(&opening.path, lines.text()).unwrap();
     (opening, cursor)
 }
 
 /// Appends what `encoder` writes for `records` to the session file at `path`.
 pub fn append_jsonl(encoder: &dyn Encoder, path: &Path, cursor: &mut Value, records: &[Record]) {
-    let mut lines = Vec::new();
+    let mut lines = Lines::default();
     encoder.encode(records, cursor, &mut lines);
     let mut file = std::fs::OpenOptions::new().append(true).open(path).unwrap();
-    std::io::Write::write_all(&mut file, (lines.join("\n") + "\n").as_bytes()).unwrap();
+    std::io::Write::write_all(&mut file, lines.text().as_bytes()).unwrap();
 }
 
 /// Reads `session` back as `expected` with nothing dropped, the same records on a second

@@ -4,7 +4,7 @@
 use super::{Error, Result, current_dir, data_dir};
 use crate::agents::openai_chat::write::OpenaiChat;
 use crate::agents::{self, Conversation, NativeSession};
-use crate::encode::{Encoder, SessionFacts, ToolStyle};
+use crate::encode::{Encoder, Lines, SessionFacts, ToolStyle};
 use crate::{config, package, store};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -212,15 +212,15 @@ fn openai_chat(args: &Args) -> Result {
     let opening = encoder
         .open(&facts)
         .map_err(|e| Error::new(e.to_string()))?;
-    let mut lines = opening.header;
+    let mut lines: Lines = opening.header.iter().collect();
     encoder.encode(&records, &mut Value::Null, &mut lines);
-    let mut out = lines.join("\n");
-    out.push('\n');
+    let messages = lines.len();
+    let out = lines.into_text();
     match &args.output {
         Some(path) => {
             store::fs::write_atomic(path, out.as_bytes())
                 .map_err(|e| Error::new(format!("cannot write {}: {e}", path.display())))?;
-            eprintln!("Wrote {} messages to {}.", lines.len(), path.display());
+            eprintln!("Wrote {messages} messages to {}.", path.display());
         }
         None => print!("{out}"),
     }

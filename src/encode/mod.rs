@@ -1,7 +1,10 @@
 //! One encoder per agent: normalized records in, lines of that agent's session file out.
 //! Encoders compute names and bytes only; the store writes them.
 
+mod lines;
 pub mod turns;
+
+pub use lines::Lines;
 
 use crate::config::{Config, TargetConfig};
 use crate::model::{Part, Record};
@@ -153,7 +156,7 @@ pub trait Encoder: Sync {
     /// Appends the lines for `records` and returns how many records they carry. `cursor` is
     /// this encoder's own memory of the mirror so far (chains, open turns), saved between
     /// hooks; it starts as the opening's.
-    fn encode(&self, records: &[Record], cursor: &mut Value, lines: &mut Vec<String>) -> u64;
+    fn encode(&self, records: &[Record], cursor: &mut Value, lines: &mut Lines) -> u64;
     /// The cursor to append after `text`, a session of this agent that session-sync did not
     /// write (an import fast-forwarding a native session); `None` where the agent's format
     /// needs more memory than its file gives back, and such a session is branched instead.

@@ -18,7 +18,7 @@ pub use lock::LockGuard;
 pub use opencode::settle;
 pub use state::{Ahead, ForkPoint, Lineage, Mirror, PendingAppend, Retired, SessionState, Source};
 
-use crate::encode::Kind;
+use crate::encode::{Kind, Lines};
 
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
@@ -106,11 +106,27 @@ fn append_state(path: &Path, state: &SessionState) -> io::Result<()> {
     file.write_all(&line)
 }
 
-/// New lines for one mirror.
+/// New lines for one mirror, and its lineage once they are written.
 pub struct Batch {
     pub target: String,
-    pub lines: Vec<String>,
+    pub lines: Lines,
     pub records: u64,
+    pub lineage: Lineage,
+}
+
+impl Batch {
+    /// `lines` (carrying `records`) for `target`, whose lineage is `before` them: hashed
+    /// here, where they were encoded (side by side in a catch-up step).
+    pub fn new(target: &str, lines: Lines, records: u64, before: &Lineage) -> Self {
+        let mut lineage = before.clone();
+        lineage.extend_lines(lines.iter());
+        Batch {
+            target: target.to_owned(),
+            lines,
+            records,
+            lineage,
+        }
+    }
 }
 
 /// What flushing found.
@@ -141,21 +157,13 @@ pub fn commit(
     ahead: Ahead,
 ) -> io::Result<Flushed> {
     let catching_up = ahead == Ahead::Length;
-    let jobs: Vec<(Batch, &mut Mirror)> = state
-        .mirrors
-        .iter_mut()
-        .filter_map(|(target, mirror)| {
-            let at = batches.iter().position(|b| b.target == *target)?;
-            Some((batches.swap_remove(at), mirror))
-        })
-        .collect();
-    crate::parallel::map(jobs, catching_up, |(batch, mirror)| {
-        let mut data = String::with_capacity(batch.lines.iter().map(|l| l.len() + 1).sum());
-        for line in &batch.lines {
-            mirror.lineage.extend(line);
-            data.push_str(line);
-            data.push('\n');
-        }
+    for (target, mirror) in &mut state.mirrors {
+        let Some(at) = batches.iter().position(|b| b.target == *target) else {
+            continue;
+        };
+        let batch = batches.swap_remove(at);
+        mirror.lineage = batch.lineage;
+        let data = batch.lines.into_text();
         match &mut mirror.pending {
             Some(pending) => pending.push(&data),
             None => {
@@ -176,7 +184,7 @@ pub fn commit(
         }
         mirror.records += batch.records;
         mirror.last_sync = now.to_owned();
-    });
+    }
     // A kill between the save and the writes is what the pending writes are saved for;
     // Ctrl-C and friends wait until the writes are done.
     let deferred = fs::DeferredSignals::hold();

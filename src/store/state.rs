@@ -1,7 +1,7 @@
 //! What session-sync remembers per Claude session (documented in docs/state.md).
 
 use crate::encode::{Benign, Index, Kind};
-use crate::hash::{hex, sha256_hex};
+use crate::hash::{push_hex, sha256_hex};
 use crate::sync::Progress;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -266,13 +266,23 @@ impl Lineage {
     }
 
     pub fn extend(&mut self, line: &str) {
-        let mut hasher = Sha256::new();
-        hasher.update(self.chain.as_bytes());
-        hasher.update(line.as_bytes());
-        hasher.update(b"\n");
-        self.chain = hex(&hasher.finalize());
-        self.lines += 1;
-        self.bytes += line.len() as u64 + 1;
+        self.extend_lines([line]);
+    }
+
+    /// `extend` for each of `lines`, the chain kept in one buffer between them.
+    pub fn extend_lines<'a>(&mut self, lines: impl IntoIterator<Item = &'a str>) {
+        let mut chain = std::mem::take(&mut self.chain);
+        for line in lines {
+            let mut hasher = Sha256::new();
+            hasher.update(chain.as_bytes());
+            hasher.update(line.as_bytes());
+            hasher.update(b"\n");
+            chain.clear();
+            push_hex(&mut chain, &hasher.finalize());
+            self.lines += 1;
+            self.bytes += line.len() as u64 + 1;
+        }
+        self.chain = chain;
     }
 }
 

@@ -6,7 +6,7 @@ use super::home::{Env, assert_silent_success};
 use serde_json::Value;
 use session_sync::agents::claude::{self, Entry};
 use session_sync::agents::codex::write::Codex;
-use session_sync::encode::{Encoder, SessionFacts, ToolStyle};
+use session_sync::encode::{Encoder, Lines, SessionFacts, ToolStyle};
 use session_sync::model::Record;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -165,7 +165,7 @@ pub fn encode_all(encoder: &dyn Encoder, records: &[Record]) -> Vec<Value> {
             .with_timezone(&chrono::Utc),
     };
     let opening = encoder.open(&facts).unwrap();
-    let mut lines = opening.header;
+    let mut lines: Lines = opening.header.iter().collect();
     let mut cursor = opening.cursor;
     encoder.encode(records, &mut cursor, &mut lines);
     lines

@@ -5,7 +5,7 @@
 //! Thinking is never written: a foreign signature makes the API refuse the whole request.
 
 use crate::encode::turns::{Exchange, Turn, turns};
-use crate::encode::{Encoder, Kind, Opening, SessionFacts, ToolStyle, rfc3339};
+use crate::encode::{Encoder, Kind, Lines, Opening, SessionFacts, ToolStyle, rfc3339};
 use crate::model::{Part, Record};
 use serde_json::{Value, json};
 use std::path::PathBuf;
@@ -64,7 +64,7 @@ impl Encoder for Claude {
         }))
     }
 
-    fn encode(&self, records: &[Record], cursor: &mut Value, lines: &mut Vec<String>) -> u64 {
+    fn encode(&self, records: &[Record], cursor: &mut Value, lines: &mut Lines) -> u64 {
         let (turns, count) = turns(
             records,
             cursor,
@@ -96,14 +96,11 @@ impl Encoder for Claude {
         if !transcript.cursor["last"].is_null() {
             if let Some(title) = transcript.cursor["title"].as_str().map(str::to_owned) {
                 // Once, after the first prompt: a metadata first line breaks `--resume`.
-                transcript.lines.push(
-                    json!({
-                        "type": "custom-title",
-                        "customTitle": title,
-                        "sessionId": transcript.cursor["session"],
-                    })
-                    .to_string(),
-                );
+                transcript.lines.value(&json!({
+                    "type": "custom-title",
+                    "customTitle": title,
+                    "sessionId": transcript.cursor["session"],
+                }));
                 transcript.cursor["title"] = Value::Null;
             }
         }
@@ -113,7 +110,7 @@ impl Encoder for Claude {
 
 struct Transcript<'a> {
     cursor: &'a mut Value,
-    lines: &'a mut Vec<String>,
+    lines: &'a mut Lines,
 }
 
 impl Transcript<'_> {
@@ -137,7 +134,7 @@ impl Transcript<'_> {
         if let (Value::Object(line), Value::Object(extra)) = (&mut line, extra) {
             line.extend(extra);
         }
-        self.lines.push(crate::json::line(&line));
+        self.lines.value(&line);
         self.cursor["last"] = Value::String(uuid.clone());
         uuid
     }
@@ -301,7 +298,7 @@ mod tests {
         let opening = writer.open(&facts).unwrap();
         assert!(opening.path.starts_with("/c/projects/-home-user-project"));
         let mut cursor = opening.cursor;
-        let mut lines = Vec::new();
+        let mut lines = Lines::default();
         let records = [
             record(Item::Prompt {
                 parts: vec![Part::Text("list".into())],

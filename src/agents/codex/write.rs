@@ -2,7 +2,7 @@
 //! `$CODEX_HOME/sessions/YYYY/MM/DD/rollout-<local time>-<uuid>.jsonl`.
 
 use crate::encode::{
-    Encoder, Index, Kind, Opening, SessionFacts, ToolStyle, cap_parts, data_url, rfc3339,
+    Encoder, Index, Kind, Lines, Opening, SessionFacts, ToolStyle, cap_parts, data_url, rfc3339,
 };
 use crate::model::{Item, Part, Record};
 use serde_json::{Value, json};
@@ -108,15 +108,15 @@ impl Encoder for Codex {
         Some(json!({ "ordinal": last + 1 }))
     }
 
-    fn encode(&self, records: &[Record], cursor: &mut Value, lines: &mut Vec<String>) -> u64 {
+    fn encode(&self, records: &[Record], cursor: &mut Value, lines: &mut Lines) -> u64 {
         let mut ordinal = cursor["ordinal"].as_u64();
         let mut count = 0;
         for record in records {
             let before = lines.len();
             self.encode_one(record, lines);
             if let Some(next) = ordinal.as_mut() {
-                for line in &mut lines[before..] {
-                    *line = with_ordinal(line, *next);
+                for line in lines.split_off(before) {
+                    lines.push(&with_ordinal(&line, *next));
                     *next += 1;
                 }
             }
@@ -146,12 +146,10 @@ fn with_ordinal(line: &str, ordinal: u64) -> String {
 }
 
 impl Codex {
-    fn encode_one(&self, record: &Record, lines: &mut Vec<String>) {
+    fn encode_one(&self, record: &Record, lines: &mut Lines) {
         let timestamp = record.timestamp.as_deref().unwrap_or("");
         let mut line = |kind: &str, payload: Value| {
-            lines.push(crate::json::line(
-                &json!({ "timestamp": timestamp, "type": kind, "payload": payload }),
-            ))
+            lines.value(&json!({ "timestamp": timestamp, "type": kind, "payload": payload }))
         };
         let main_agent = record.agent.is_none();
         match &record.item {
@@ -280,7 +278,7 @@ mod tests {
         let paginated = "{\"timestamp\":\"t\",\"ordinal\":0,\"type\":\"session_meta\",\"payload\":{\"id\":\"x\",\"history_mode\":\"paginated\"}}\n\
                          {\"timestamp\":\"t\",\"ordinal\":1,\"type\":\"event_msg\",\"payload\":{}}\n";
         let mut cursor = codex.adopt(paginated).unwrap();
-        let mut lines = Vec::new();
+        let mut lines = Lines::default();
         let records = [
             Record::new(Item::Text { text: "one".into() }),
             Record::new(Item::Text { text: "two".into() }),
@@ -295,10 +293,10 @@ mod tests {
             })
             .collect();
         assert_eq!(ordinals, (2..2 + lines.len() as u64).collect::<Vec<_>>());
+        let first = lines.iter().next().unwrap();
         assert!(
-            lines[0].starts_with("{\"timestamp\":\"\",\"ordinal\":2,"),
-            "{}",
-            lines[0]
+            first.starts_with("{\"timestamp\":\"\",\"ordinal\":2,"),
+            "{first}"
         );
         assert_eq!(cursor["ordinal"], 2 + lines.len() as u64);
     }

@@ -3,7 +3,9 @@
 //! with `workspace.yaml` beside it (written as the session's index entry).
 
 use crate::encode::turns::{Turn, turns};
-use crate::encode::{Encoder, Index, Kind, Opening, SessionFacts, ToolStyle, rfc3339, tool_call};
+use crate::encode::{
+    Encoder, Index, Kind, Lines, Opening, SessionFacts, ToolStyle, rfc3339, tool_call,
+};
 use crate::model::{Record, joined_text};
 use serde_json::{Value, json};
 use std::path::PathBuf;
@@ -58,82 +60,101 @@ impl Encoder for Copilot {
             .cursor(json!({ "last": start_id, "turn": 0 })))
     }
 
-    fn encode(&self, records: &[Record], cursor: &mut Value, lines: &mut Vec<String>) -> u64 {
+    fn encode(&self, records: &[Record], cursor: &mut Value, lines: &mut Lines) -> u64 {
         let (turns, count) = turns(records, cursor, self.style, self.max_output_bytes);
         let now = rfc3339(chrono::Utc::now());
         for timed in turns {
-            let timestamp = timed.timestamp.unwrap_or_else(|| now.clone());
+            let timestamp = timed.timestamp.as_deref().unwrap_or(&now);
             if matches!(timed.turn, Turn::User(_)) {
                 cursor["turn"] = (cursor["turn"].as_u64().unwrap_or(0) + 1).into();
             }
             let turn_id = cursor["turn"].to_string();
-            let mut push = |kind: &str, data: Value| {
-                let id = uuid::Uuid::new_v4().to_string();
-                // Written as text around `data`, which carries the output: not copied.
-                lines.push(crate::json::object(|event| {
-                    event
-                        .str("type", kind)
-                        .value("data", &data)
-                        .str("id", &id)
-                        .str("timestamp", &timestamp)
-                        .value("parentId", &cursor["last"]);
-                }));
-                cursor["last"] = id.into();
+            let mut events = Events {
+                lines: &mut *lines,
+                cursor: &mut *cursor,
+                timestamp,
             };
-            match timed.turn {
-                Turn::User(parts) => {
-                    push("user.message", json!({ "content": joined_text(&parts) }))
-                }
-                Turn::Assistant(text) => push(
-                    "assistant.message",
-                    json!({
-                        "messageId": uuid::Uuid::new_v4().to_string(),
-                        "content": text,
-                        "turnId": turn_id,
-                    }),
-                ),
+            match &timed.turn {
+                Turn::User(parts) => events.push("user.message", |data| {
+                    data.str("content", &joined_text(parts));
+                }),
+                Turn::Assistant(text) => events.push("assistant.message", |data| {
+                    data.str("messageId", &uuid::Uuid::new_v4().to_string())
+                        .str("content", text)
+                        .str("turnId", &turn_id);
+                }),
                 Turn::Calls(exchanges) => {
                     let named: Vec<(String, Value)> = exchanges
                         .iter()
                         .map(|e| tool_call(&e.name, &e.input, "bash"))
                         .collect();
-                    let requests: Vec<Value> = exchanges
-                        .iter()
-                        .zip(&named)
-                        .map(|(e, (name, args))| {
-                            json!({ "name": name, "toolCallId": e.id, "arguments": args })
-                        })
-                        .collect();
-                    push(
-                        "assistant.message",
-                        json!({
-                            "messageId": uuid::Uuid::new_v4().to_string(),
-                            "content": "",
-                            "turnId": turn_id,
-                            "toolRequests": requests,
-                        }),
-                    );
+                    events.push("assistant.message", |data| {
+                        data.str("messageId", &uuid::Uuid::new_v4().to_string())
+                            .str("content", "")
+                            .str("turnId", &turn_id)
+                            .array("toolRequests", |requests| {
+                                for (e, (name, args)) in exchanges.iter().zip(&named) {
+                                    requests.object(|request| {
+                                        request
+                                            .str("name", name)
+                                            .str("toolCallId", &e.id)
+                                            .value("arguments", args);
+                                    });
+                                }
+                            });
+                    });
                     for (e, (name, args)) in exchanges.iter().zip(&named) {
-                        push(
-                            "tool.execution_start",
-                            json!({ "toolCallId": e.id, "toolName": name, "arguments": args, "turnId": turn_id }),
-                        );
-                        let output = e.output_text();
-                        let mut complete = json!({
-                            "toolCallId": e.id,
-                            "success": !e.is_error,
-                            "turnId": turn_id,
-                            "result": { "content": output },
+                        events.push("tool.execution_start", |data| {
+                            data.str("toolCallId", &e.id)
+                                .str("toolName", name)
+                                .value("arguments", args)
+                                .str("turnId", &turn_id);
                         });
-                        if e.is_error {
-                            // A failed call's text reaches the model from `error`, not `result`.
-                            complete["error"] = json!({ "message": output });
-                        }
-                        push("tool.execution_complete", complete);
+                        let output = e.output_text();
+                        events.push("tool.execution_complete", |data| {
+                            data.str("toolCallId", &e.id)
+                                .bool("success", !e.is_error)
+                                .str("turnId", &turn_id)
+                                .object("result", |result| {
+                                    result.str("content", &output);
+                                });
+                            if e.is_error {
+                                // A failed call's text reaches the model from `error`, not
+                                // `result`.
+                                data.object("error", |error| {
+                                    error.str("message", &output);
+                                });
+                            }
+                        });
                     }
                 }
             }
         }
         count
+    }
+}
+
+/// Events on the session's `parentId` chain, written as text: a call's output goes straight
+/// into its line.
+struct Events<'a> {
+    lines: &'a mut Lines,
+    cursor: &'a mut Value,
+    timestamp: &'a str,
+}
+
+impl Events<'_> {
+    /// An event of `kind` with the `data` it writes.
+    fn push(&mut self, kind: &str, data: impl FnOnce(&mut crate::json::Object)) {
+        let id = uuid::Uuid::new_v4().to_string();
+        let parent = &self.cursor["last"];
+        self.lines.object(|event| {
+            event
+                .str("type", kind)
+                .object("data", data)
+                .str("id", &id)
+                .str("timestamp", self.timestamp)
+                .value("parentId", parent);
+        });
+        self.cursor["last"] = id.into();
     }
 }

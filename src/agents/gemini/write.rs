@@ -4,9 +4,9 @@
 //! `.project_root` files, the way Gemini claims a slug itself.
 
 use crate::agents::qwen::write::gemini_parts;
-use crate::encode::turns::{Turn, turns};
+use crate::encode::turns::{Exchange, Turn, turns};
 use crate::encode::{
-    Encoder, Kind, Opening, SessionFacts, SideFile, ToolStyle, rfc3339, tool_call,
+    Encoder, Kind, Lines, Opening, SessionFacts, SideFile, ToolStyle, rfc3339, tool_call,
 };
 use crate::hash::sha256_hex;
 use crate::model::Record;
@@ -128,63 +128,88 @@ impl Encoder for Gemini {
             .benign(crate::encode::Benign::GeminiMetadata))
     }
 
-    fn encode(&self, records: &[Record], cursor: &mut Value, lines: &mut Vec<String>) -> u64 {
+    fn encode(&self, records: &[Record], cursor: &mut Value, lines: &mut Lines) -> u64 {
         let (turns, count) = turns(records, cursor, self.style, self.max_output_bytes);
         let now = chrono::Utc::now();
+        let before = lines.len();
         for timed in turns {
             let timestamp = timed.timestamp.unwrap_or_else(|| rfc3339(now));
             let id = uuid::Uuid::new_v4().to_string();
-            let message = match timed.turn {
-                Turn::User(parts) => {
-                    let title = crate::model::joined_text(&parts);
-                    if cursor["titled"] == false && !title.trim().is_empty() {
-                        let line = json!({ "id": id, "timestamp": timestamp, "type": "user", "content": gemini_parts(&parts) });
-                        lines.push(crate::json::line(&line));
-                        lines.push(json!({ "$set": { "summary": title_of(&title) } }).to_string());
-                        cursor["titled"] = true.into();
-                        continue;
+            // Written as text: a call's output goes straight into the line, twice (the
+            // response the model reads, and what the UI displays).
+            lines.object(|message| {
+                message.str("id", &id).str("timestamp", &timestamp);
+                match &timed.turn {
+                    Turn::User(parts) => {
+                        message
+                            .str("type", "user")
+                            .value("content", &Value::Array(gemini_parts(parts)));
                     }
-                    json!({ "id": id, "timestamp": timestamp, "type": "user", "content": gemini_parts(&parts) })
+                    Turn::Assistant(text) => {
+                        message.str("type", "gemini").array("content", |content| {
+                            content.object(|part| {
+                                part.str("text", text);
+                            });
+                        });
+                    }
+                    Turn::Calls(exchanges) => {
+                        message
+                            .str("type", "gemini")
+                            .raw("content", "[]")
+                            .array("toolCalls", |calls| {
+                                for exchange in exchanges {
+                                    calls.object(|call| write_call(call, exchange, &timestamp));
+                                }
+                            });
+                    }
                 }
-                Turn::Assistant(text) => {
-                    json!({ "id": id, "timestamp": timestamp, "type": "gemini", "content": [{ "text": text }] })
+            });
+            if let Turn::User(parts) = &timed.turn {
+                let title = crate::model::joined_text(parts);
+                if cursor["titled"] == false && !title.trim().is_empty() {
+                    lines.value(&json!({ "$set": { "summary": title_of(&title) } }));
+                    cursor["titled"] = true.into();
                 }
-                Turn::Calls(exchanges) => {
-                    let calls: Vec<Value> = exchanges
-                        .iter()
-                        .map(|e| {
-                            let (name, args) = tool_call(&e.name, &e.input, "run_shell_command");
-                            let output = e.output_text();
-                            json!({
-                                "id": e.id,
-                                "name": name,
-                                "args": args,
-                                "result": [{ "functionResponse": { "id": e.id, "name": name, "response": { "output": output } } }],
-                                "status": if e.is_error { "error" } else { "success" },
-                                "timestamp": e.answered_at.clone().unwrap_or_else(|| timestamp.clone()),
-                                "resultDisplay": output,
-                            })
-                        })
-                        .collect();
-                    let mut message = json!({ "id": id, "timestamp": timestamp, "type": "gemini", "content": [], "toolCalls": null });
-                    // Moved in, not copied: the calls carry their outputs.
-                    message["toolCalls"] = Value::Array(calls);
-                    message
-                }
-            };
-            lines.push(crate::json::line(&message));
+            }
         }
         let stale = cursor["updated"]
             .as_str()
             .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
             .is_none_or(|t| now - t.with_timezone(&chrono::Utc) >= LAST_UPDATED_EVERY);
-        if !lines.is_empty() && stale {
+        if lines.len() > before && stale {
             let updated = rfc3339(now);
-            lines.push(json!({ "$set": { "lastUpdated": updated } }).to_string());
+            lines.value(&json!({ "$set": { "lastUpdated": updated } }));
             cursor["updated"] = updated.into();
         }
         count
     }
+}
+
+/// One entry of a message's `toolCalls`: the call, its response and its display.
+fn write_call(call: &mut crate::json::Object, exchange: &Exchange, timestamp: &str) {
+    let (name, args) = tool_call(&exchange.name, &exchange.input, "run_shell_command");
+    let output = exchange.output_text();
+    call.str("id", &exchange.id)
+        .str("name", &name)
+        .value("args", &args)
+        .array("result", |result| {
+            result.object(|part| {
+                part.object("functionResponse", |response| {
+                    response
+                        .str("id", &exchange.id)
+                        .str("name", &name)
+                        .object("response", |body| {
+                            body.str("output", &output);
+                        });
+                });
+            });
+        })
+        .str("status", if exchange.is_error { "error" } else { "success" })
+        .str(
+            "timestamp",
+            exchange.answered_at.as_deref().unwrap_or(timestamp),
+        )
+        .str("resultDisplay", &output);
 }
 
 /// The first prompt's first line, short enough for a session list.

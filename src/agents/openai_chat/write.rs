@@ -3,7 +3,7 @@
 //! their `tool` message. Any tool that reads chat logs can take it.
 
 use crate::encode::turns::{Turn, turns};
-use crate::encode::{Encoder, Kind, Opening, SessionFacts, ToolStyle, data_url};
+use crate::encode::{Encoder, Kind, Lines, Opening, SessionFacts, ToolStyle, data_url};
 use crate::model::{Part, Record};
 use serde_json::{Value, json};
 use std::path::PathBuf;
@@ -40,35 +40,44 @@ impl Encoder for OpenaiChat {
         Ok(Opening::new(id, path, Kind::Jsonl).header(vec![system.to_string()]))
     }
 
-    fn encode(&self, records: &[Record], cursor: &mut Value, lines: &mut Vec<String>) -> u64 {
+    fn encode(&self, records: &[Record], cursor: &mut Value, lines: &mut Lines) -> u64 {
         let (turns, count) = turns(records, cursor, self.style, self.max_output_bytes);
         for timed in turns {
             match timed.turn {
-                Turn::User(parts) => lines.push(crate::json::line(
-                    &json!({ "role": "user", "content": user_content(&parts) }),
-                )),
-                Turn::Assistant(text) => lines.push(crate::json::line(
-                    &json!({ "role": "assistant", "content": text }),
-                )),
+                Turn::User(parts) => {
+                    lines.value(&json!({ "role": "user", "content": user_content(&parts) }));
+                }
+                Turn::Assistant(text) => lines.object(|message| {
+                    message.str("role", "assistant").str("content", &text);
+                }),
                 Turn::Calls(exchanges) => {
-                    let calls: Vec<Value> = exchanges
-                        .iter()
-                        .map(|e| {
-                            json!({
-                                "id": e.id,
-                                "type": "function",
-                                "function": { "name": e.name, "arguments": e.input.to_string() },
-                            })
-                        })
-                        .collect();
-                    lines.push(
-                        json!({ "role": "assistant", "content": null, "tool_calls": calls })
-                            .to_string(),
-                    );
+                    lines.object(|message| {
+                        message
+                            .str("role", "assistant")
+                            .raw("content", "null")
+                            .array("tool_calls", |calls| {
+                                for e in &exchanges {
+                                    calls.object(|call| {
+                                        call.str("id", &e.id).str("type", "function").object(
+                                            "function",
+                                            |function| {
+                                                function
+                                                    .str("name", &e.name)
+                                                    .str("arguments", &e.input.to_string());
+                                            },
+                                        );
+                                    });
+                                }
+                            });
+                    });
+                    // Written as text: the output goes straight into the line.
                     for e in &exchanges {
-                        lines.push(crate::json::line(
-                            &json!({ "role": "tool", "tool_call_id": e.id, "content": e.output_text() }),
-                        ));
+                        lines.object(|message| {
+                            message
+                                .str("role", "tool")
+                                .str("tool_call_id", &e.id)
+                                .str("content", &e.output_text());
+                        });
                     }
                 }
             }

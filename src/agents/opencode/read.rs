@@ -357,7 +357,7 @@ fn image(part: &Value) -> Option<Part> {
 mod tests {
     use super::*;
     use crate::agents::testing::{self, items};
-    use crate::encode::{Encoder, ToolStyle};
+    use crate::encode::{Encoder, Lines, ToolStyle};
     use serde_json::json;
 
     fn database(dir: &Path) -> std::path::PathBuf {
@@ -391,8 +391,9 @@ mod tests {
     }
 
     /// Applies an encoder's row upserts the way the store does.
-    fn flush(mirror: &mut crate::store::state::Mirror, lines: &[String]) {
-        mirror.pending = Some(crate::store::state::PendingAppend::new(0, lines.join("\n")));
+    fn flush(mirror: &mut crate::store::state::Mirror, lines: &Lines) {
+        let ops = lines.text().to_owned();
+        mirror.pending = Some(crate::store::state::PendingAppend::new(0, ops));
         assert!(matches!(
             crate::store::opencode::flush(mirror, false).unwrap(),
             crate::store::Flush::Done
@@ -408,7 +409,7 @@ mod tests {
         let cwd = dir.path();
         let opening = encoder.open(&testing::facts(cwd)).unwrap();
         let mut cursor = opening.cursor.clone();
-        let mut lines = opening.header.clone();
+        let mut lines: Lines = opening.header.iter().collect();
         let records = testing::conversation();
         encoder.encode(&records, &mut cursor, &mut lines);
         let mut mirror = our_mirror(&opening.id, &db);
@@ -422,7 +423,7 @@ mod tests {
         assert_eq!(session.title.as_deref(), Some(testing::facts(cwd).title));
         assert_eq!(session.cwd.as_deref(), Some(cwd));
         testing::round_trip(read, session, &items(&records), |more| {
-            let mut lines = Vec::new();
+            let mut lines = Lines::default();
             encoder.encode(more, &mut cursor, &mut lines);
             flush(&mut mirror, &lines);
         });
@@ -437,11 +438,11 @@ mod tests {
         let encoder = our_encoder(&db);
         let opening = encoder.open(&testing::facts(dir.path())).unwrap();
         let mut cursor = opening.cursor.clone();
-        let mut lines = opening.header.clone();
+        let mut lines: Lines = opening.header.iter().collect();
         encoder.encode(&testing::conversation(), &mut cursor, &mut lines);
         let mut mirror = our_mirror(&opening.id, &db);
         flush(&mut mirror, &lines);
-        let ops = lines.join("\n");
+        let ops = lines.text();
         let last = crate::store::opencode::last_message(&ops).unwrap();
         for (last_row, done) in [(last.clone(), true), ("msg_other".to_owned(), false)] {
             let saved = json!({"offset": 0, "len": ops.len(), "last_row": last_row});

@@ -4,7 +4,7 @@
 //! to change columns of an existing row.
 
 use crate::encode::turns::{Exchange, Turn, turns};
-use crate::encode::{Encoder, Kind, Opening, SessionFacts, ToolStyle, tool_call};
+use crate::encode::{Encoder, Kind, Lines, Opening, SessionFacts, ToolStyle, tool_call};
 use crate::json;
 use crate::model::{Record, joined_text};
 use serde_json::{Value, json};
@@ -88,7 +88,7 @@ impl Encoder for Opencode {
             .cursor(cursor))
     }
 
-    fn encode(&self, records: &[Record], cursor: &mut Value, lines: &mut Vec<String>) -> u64 {
+    fn encode(&self, records: &[Record], cursor: &mut Value, lines: &mut Lines) -> u64 {
         let (turns, count) = turns(records, cursor, self.style, self.max_output_bytes);
         if turns.is_empty() {
             return count;
@@ -115,44 +115,42 @@ impl Encoder for Opencode {
                         }
                     });
                     let message = rows.message(at, &data);
-                    let text = json::object(|o| {
+                    rows.part(&message, at, |o| {
                         o.str("type", "text").str("text", &joined_text(&parts));
                     });
-                    rows.part(&message, at, &text);
                     rows.user = Value::String(message);
                 }
                 Turn::Assistant(text) => {
                     let message = rows.assistant(at, "stop");
-                    rows.part(&message, at, STEP_START);
-                    let text = json::object(|o| {
+                    rows.part(&message, at, step_start);
+                    rows.part(&message, at, |o| {
                         o.str("type", "text")
                             .str("text", &text)
                             .object("time", |t| {
                                 t.int("start", at).int("end", at);
                             });
                     });
-                    rows.part(&message, at, &text);
-                    rows.part(&message, at, &step_finish("stop"));
+                    rows.part(&message, at, step_finish("stop"));
                 }
                 Turn::Calls(exchanges) => {
                     let message = rows.assistant(at, "tool-calls");
-                    rows.part(&message, at, STEP_START);
-                    for exchange in exchanges {
-                        rows.part(&message, at, &tool_part(exchange, at));
+                    rows.part(&message, at, step_start);
+                    for exchange in &exchanges {
+                        rows.part(&message, at, |o| tool_part(o, exchange, at));
                     }
-                    rows.part(&message, at, &step_finish("tool-calls"));
+                    rows.part(&message, at, step_finish("tool-calls"));
                 }
             }
         }
         // `opencode --continue` picks the session updated last.
-        let update = json::object(|o| {
+        let (session, ms) = (&rows.session, rows.ms);
+        rows.lines.object(|o| {
             o.str("table", "session")
-                .value("update", &Value::Bool(true))
+                .bool("update", true)
                 .object("row", |row| {
-                    row.value("id", &rows.session).int("time_updated", rows.ms);
+                    row.value("id", session).int("time_updated", ms);
                 });
         });
-        rows.lines.push(update);
         rows.save(cursor);
         count
     }
@@ -170,11 +168,11 @@ struct Rows<'a> {
     user: Value,
     /// The last time given, in milliseconds.
     ms: i64,
-    lines: &'a mut Vec<String>,
+    lines: &'a mut Lines,
 }
 
 impl<'a> Rows<'a> {
-    fn load(cursor: &Value, lines: &'a mut Vec<String>) -> Self {
+    fn load(cursor: &Value, lines: &'a mut Lines) -> Self {
         Rows {
             session: cursor["session"].clone(),
             cwd: cursor["cwd"].clone(),
@@ -200,7 +198,7 @@ impl<'a> Rows<'a> {
     fn message(&mut self, at: i64, data: &str) -> String {
         let ms = self.tick(at);
         let id = opencode_id("msg", ms, false);
-        self.push_row("message", ms, &id, None, data);
+        self.push_row("message", ms, &id, None, |out| out.push_str(data));
         id
     }
 
@@ -227,35 +225,48 @@ impl<'a> Rows<'a> {
         self.message(at, &data)
     }
 
-    /// A part row of `message` with `data` (JSON text).
-    fn part(&mut self, message: &str, at: i64, data: &str) {
+    /// A part row of `message` with the data `data` writes.
+    fn part(&mut self, message: &str, at: i64, data: impl FnOnce(&mut json::Object)) {
         let ms = self.tick(at);
         let id = opencode_id("prt", ms, false);
-        self.push_row("part", ms, &id, Some(message), data);
+        self.push_row("part", ms, &id, Some(message), |out| {
+            let mut object = json::Object::new(out);
+            data(&mut object);
+            object.end();
+        });
     }
 
-    fn push_row(&mut self, table: &str, ms: i64, id: &str, message: Option<&str>, data: &str) {
-        let mut line = String::with_capacity(data.len() + 256);
-        let mut op = json::Object::new(&mut line);
-        op.str("table", table).object("row", |row| {
-            row.str("id", id);
-            if let Some(message) = message {
-                row.str("message_id", message);
-            }
-            row.value("session_id", &self.session)
-                .int("time_created", ms)
-                .int("time_updated", ms)
-                .raw("data", data);
+    /// A row upsert whose `data` column `data` writes, straight into the line.
+    fn push_row(
+        &mut self,
+        table: &str,
+        ms: i64,
+        id: &str,
+        message: Option<&str>,
+        data: impl FnOnce(&mut String),
+    ) {
+        let session = &self.session;
+        self.lines.object(|op| {
+            op.str("table", table).object("row", |row| {
+                row.str("id", id);
+                if let Some(message) = message {
+                    row.str("message_id", message);
+                }
+                row.value("session_id", session)
+                    .int("time_created", ms)
+                    .int("time_updated", ms)
+                    .text("data", data);
+            });
         });
-        op.end();
-        self.lines.push(line);
     }
 }
 
-const STEP_START: &str = r#"{"type":"step-start"}"#;
+fn step_start(o: &mut json::Object) {
+    o.str("type", "step-start");
+}
 
-fn step_finish(reason: &str) -> String {
-    json::object(|o| {
+fn step_finish(reason: &str) -> impl FnOnce(&mut json::Object) + '_ {
+    move |o| {
         o.str("type", "step-finish")
             .str("reason", reason)
             .raw(
@@ -263,18 +274,16 @@ fn step_finish(reason: &str) -> String {
                 r#"{"input":0,"output":0,"reasoning":0,"cache":{"write":0,"read":0}}"#,
             )
             .int("cost", 0);
-    })
+    }
 }
 
-fn tool_part(exchange: Exchange, at: i64) -> String {
+fn tool_part(o: &mut json::Object, exchange: &Exchange, at: i64) {
     let (tool, input) = tool_call(&exchange.name, &exchange.input, "bash");
     let output = exchange.output_text();
     let title = input["command"]
         .as_str()
         .or(input["description"].as_str())
         .unwrap_or(&tool);
-    let mut data = String::with_capacity(output.len() + 256);
-    let mut o = json::Object::new(&mut data);
     o.str("type", "tool")
         .str("tool", &tool)
         .str("callID", &exchange.id)
@@ -296,8 +305,6 @@ fn tool_part(exchange: Exchange, at: i64) -> String {
                 t.int("start", at).int("end", at);
             });
         });
-    o.end();
-    data
 }
 
 /// `<prefix>_<12 hex><14 base62>`: the hex is the low 48 bits of `ms * 4096`, inverted for

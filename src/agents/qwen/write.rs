@@ -3,7 +3,10 @@
 //! per line on a single `uuid`/`parentUuid` chain, Gemini-style content.
 
 use crate::encode::turns::{Turn, turns};
-use crate::encode::{Encoder, Kind, Opening, SessionFacts, ToolStyle, rfc3339, tool_call};
+use crate::encode::{
+    Encoder, Kind, Lines, Opening, SessionFacts, ToolStyle, rfc3339, tool_call,
+};
+use crate::json::Object;
 use crate::model::{Part, Record};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
@@ -38,85 +41,110 @@ impl Encoder for Qwen {
         Ok(Opening::new(id, path, Kind::Jsonl).cursor(cursor))
     }
 
-    fn encode(&self, records: &[Record], cursor: &mut Value, lines: &mut Vec<String>) -> u64 {
+    fn encode(&self, records: &[Record], cursor: &mut Value, lines: &mut Lines) -> u64 {
         let (turns, count) = turns(records, cursor, self.style, self.max_output_bytes);
         let now = rfc3339(chrono::Utc::now());
         for timed in turns {
-            let timestamp = timed.timestamp.unwrap_or_else(|| now.clone());
-            // `result`: what Qwen Code records of a call's outcome beside its response.
-            let mut push = |kind: &str, message: Value, result: Option<Value>| {
-                let uuid = uuid::Uuid::new_v4().to_string();
-                // Written as text around `message`, which carries the output: not copied.
-                lines.push(crate::json::object(|record| {
-                    record
-                        .str("uuid", &uuid)
-                        .value("parentUuid", &cursor["last"])
-                        .value("sessionId", &cursor["session"])
-                        .str("timestamp", &timestamp)
-                        .str("type", kind)
-                        .value("cwd", &cursor["cwd"])
-                        .str("version", VERSION)
-                        .value("message", &message);
-                    if let Some(result) = &result {
-                        record.value("toolCallResult", result);
-                    }
-                }));
-                cursor["last"] = uuid.into();
+            let timestamp = timed.timestamp.as_deref().unwrap_or(&now);
+            let mut chain = Chain {
+                lines: &mut *lines,
+                cursor: &mut *cursor,
+                timestamp,
             };
-            match timed.turn {
-                Turn::User(parts) => push(
-                    "user",
-                    json!({ "role": "user", "parts": gemini_parts(&parts) }),
-                    None,
-                ),
-                Turn::Assistant(text) => push(
-                    "assistant",
-                    json!({ "role": "model", "parts": [{ "text": text }] }),
-                    None,
-                ),
+            match &timed.turn {
+                Turn::User(parts) => chain.push("user", None, |message| {
+                    message
+                        .str("role", "user")
+                        .value("parts", &Value::Array(gemini_parts(parts)));
+                }),
+                Turn::Assistant(text) => chain.push("assistant", None, |message| {
+                    message.str("role", "model").array("parts", |parts| {
+                        parts.object(|part| {
+                            part.str("text", text);
+                        });
+                    });
+                }),
                 Turn::Calls(exchanges) => {
                     let named: Vec<(String, Value)> = exchanges
                         .iter()
                         .map(|e| tool_call(&e.name, &e.input, "run_shell_command"))
                         .collect();
-                    let calls: Vec<Value> = exchanges
-                        .iter()
-                        .zip(&named)
-                        .map(|(e, (name, args))| {
-                            json!({ "functionCall": { "id": e.id, "name": name, "args": args } })
-                        })
-                        .collect();
-                    push(
-                        "assistant",
-                        json!({ "role": "model", "parts": calls }),
-                        None,
-                    );
+                    chain.push("assistant", None, |message| {
+                        message.str("role", "model").array("parts", |parts| {
+                            for (e, (name, args)) in exchanges.iter().zip(&named) {
+                                parts.object(|part| {
+                                    part.object("functionCall", |call| {
+                                        call.str("id", &e.id).str("name", name).value("args", args);
+                                    });
+                                });
+                            }
+                        });
+                    });
                     for (e, (name, _)) in exchanges.iter().zip(&named) {
                         let output = e.output_text();
-                        let response = json!({ "functionResponse": {
-                            "id": e.id, "name": name, "response": { "output": output },
-                        }});
                         // As Qwen Code records it; a failed call reads back as failed.
-                        let result = json!({
-                            "callId": e.id,
-                            "status": if e.is_error { "error" } else { "success" },
-                            "resultDisplay": output,
+                        let result = |result: &mut Object| {
+                            result
+                                .str("callId", &e.id)
+                                .str("status", if e.is_error { "error" } else { "success" })
+                                .str("resultDisplay", &output);
+                        };
+                        chain.push("tool_result", Some(&result), |message| {
+                            message.str("role", "user").array("parts", |parts| {
+                                parts.object(|part| {
+                                    part.object("functionResponse", |response| {
+                                        response.str("id", &e.id).str("name", name).object(
+                                            "response",
+                                            |body| {
+                                                body.str("output", &output);
+                                            },
+                                        );
+                                    });
+                                });
+                            });
                         });
-                        push(
-                            "tool_result",
-                            // Moved in, not copied: the response carries the output.
-                            {
-                                let mut message = json!({ "role": "user", "parts": null });
-                                message["parts"] = Value::Array(vec![response]);
-                                message
-                            },
-                            Some(result),
-                        );
                     }
                 }
             }
         }
         count
+    }
+}
+
+/// Records on the session's `uuid`/`parentUuid` chain, written as text: a call's output goes
+/// straight into its line.
+struct Chain<'a> {
+    lines: &'a mut Lines,
+    cursor: &'a mut Value,
+    timestamp: &'a str,
+}
+
+impl Chain<'_> {
+    /// A record of `kind` with the message `message` writes; `result`, what Qwen Code
+    /// records of a call's outcome beside its response.
+    fn push(
+        &mut self,
+        kind: &str,
+        result: Option<&dyn Fn(&mut Object)>,
+        message: impl FnOnce(&mut Object),
+    ) {
+        let uuid = uuid::Uuid::new_v4().to_string();
+        let cursor = &*self.cursor;
+        self.lines.object(|record| {
+            record
+                .str("uuid", &uuid)
+                .value("parentUuid", &cursor["last"])
+                .value("sessionId", &cursor["session"])
+                .str("timestamp", self.timestamp)
+                .str("type", kind)
+                .value("cwd", &cursor["cwd"])
+                .str("version", VERSION)
+                .object("message", message);
+            if let Some(result) = result {
+                record.object("toolCallResult", |object| result(object));
+            }
+        });
+        self.cursor["last"] = uuid.into();
     }
 }
 
