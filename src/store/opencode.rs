@@ -1,5 +1,5 @@
 //! OpenCode mirrors are rows in its SQLite database. A mirror's lines are row upserts
-//! (`{"table","row"}`; `"keep":true` leaves an existing row alone, `"update":true` only
+//! (`{"table","row"}` inserts a row unless one with its id is there; `"update":true` only
 //! changes an existing row), applied in one transaction per sync with a busy timeout, so a
 //! running OpenCode is never disturbed.
 
@@ -376,8 +376,6 @@ struct Op<'a> {
     #[serde(borrow)]
     row: BTreeMap<Cow<'a, str>, &'a RawValue>,
     #[serde(default)]
-    keep: bool,
-    #[serde(default)]
     update: bool,
 }
 
@@ -386,7 +384,6 @@ struct Op<'a> {
 struct Shape<'a> {
     table: &'a str,
     columns: Vec<&'a str>,
-    keep: bool,
     update: bool,
 }
 
@@ -395,7 +392,6 @@ fn statement(shape: &Shape) -> io::Result<String> {
     let Shape {
         table,
         columns,
-        keep,
         update,
     } = shape;
     if !TABLES.contains(table) {
@@ -420,19 +416,11 @@ fn statement(shape: &Shape) -> io::Result<String> {
             set.join(", ")
         ));
     }
-    let on_conflict = if *keep {
-        "DO NOTHING".to_owned()
-    } else {
-        let set: Vec<String> = columns
-            .iter()
-            .filter(|c| **c != "id")
-            .map(|c| format!("{c} = excluded.{c}"))
-            .collect();
-        format!("DO UPDATE SET {}", set.join(", "))
-    };
+    // A row there already is ours from a write retried, or the project OpenCode made: left
+    // alone. (Replacing it would make SQLite keep a statement journal for every row.)
     let placeholders: Vec<String> = (1..=columns.len()).map(|i| format!("?{i}")).collect();
     Ok(format!(
-        "INSERT INTO {table} ({}) VALUES ({}) ON CONFLICT(id) {on_conflict}",
+        "INSERT INTO {table} ({}) VALUES ({}) ON CONFLICT(id) DO NOTHING",
         columns.join(", "),
         placeholders.join(", ")
     ))
@@ -443,7 +431,6 @@ impl Op<'_> {
         Shape {
             table: &self.table,
             columns: self.row.keys().map(|c| c.as_ref()).collect(),
-            keep: self.keep,
             update: self.update,
         }
     }

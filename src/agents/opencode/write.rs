@@ -1,7 +1,7 @@
 //! OpenCode sessions (verified with OpenCode 1.18.33): rows in its SQLite database. Each line
 //! this encoder gives is one row upsert that the store applies in a transaction:
-//! `{"table", "row"}`, with `"keep": true` to leave an existing row alone and `"update": true`
-//! to change columns of an existing row.
+//! `{"table", "row"}` inserts the row unless one with its id is there (OpenCode's project,
+//! or ours from a write retried); `"update": true` changes columns of an existing row.
 
 use crate::encode::turns::{Exchange, Turn, turns};
 use crate::encode::{Encoder, Kind, Lines, Opening, SessionFacts, ToolStyle, tool_call};
@@ -82,7 +82,7 @@ impl Encoder for Opencode {
         });
         Ok(Opening::new(session, self.db.clone(), Kind::OpencodeDb)
             .header(vec![
-                json::line(&json!({ "table": "project", "keep": true, "row": project_row })),
+                json::line(&json!({ "table": "project", "row": project_row })),
                 json::line(&json!({ "table": "session", "row": session_row })),
             ])
             .cursor(cursor))
