@@ -443,7 +443,7 @@ mod tests {
         let mut mirror = our_mirror(&opening.id, &db);
         flush(&mut mirror, &lines);
         let ops = lines.text();
-        let last = crate::store::opencode::last_message(&ops).unwrap();
+        let last = crate::store::opencode::last_message(ops).unwrap();
         for (last_row, done) in [(last.clone(), true), ("msg_other".to_owned(), false)] {
             let saved = json!({"offset": 0, "len": ops.len(), "last_row": last_row});
             mirror.pending = Some(serde_json::from_value(saved).unwrap());
