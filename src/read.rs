@@ -32,9 +32,8 @@ pub fn read_text(path: &Path, max: u64) -> io::Result<String> {
 /// `bytes` as text, invalid UTF-8 replaced: taken as they are when valid (the usual case,
 /// checked far faster than the replacing scan, and not copied).
 pub fn into_text(bytes: Vec<u8>) -> String {
-    String::from_utf8(bytes).unwrap_or_else(|invalid| {
-        String::from_utf8_lossy(invalid.as_bytes()).into_owned()
-    })
+    String::from_utf8(bytes)
+        .unwrap_or_else(|invalid| String::from_utf8_lossy(invalid.as_bytes()).into_owned())
 }
 
 /// Opens `path` for reading. O_NONBLOCK: a FIFO where a file belongs would otherwise block

@@ -3,7 +3,7 @@
 //! then one message per line; the project is registered in `projects.json` and marked with
 //! `.project_root` files, the way Gemini claims a slug itself.
 
-use crate::agents::qwen::write::gemini_parts;
+use crate::agents::qwen::write::{function_response, gemini_parts};
 use crate::encode::turns::{Exchange, Turn, turns};
 use crate::encode::{
     Encoder, Kind, Lines, Opening, SessionFacts, SideFile, ToolStyle, rfc3339, tool_call,
@@ -153,14 +153,14 @@ impl Encoder for Gemini {
                         });
                     }
                     Turn::Calls(exchanges) => {
-                        message
-                            .str("type", "gemini")
-                            .raw("content", "[]")
-                            .array("toolCalls", |calls| {
+                        message.str("type", "gemini").raw("content", "[]").array(
+                            "toolCalls",
+                            |calls| {
                                 for exchange in exchanges {
                                     calls.object(|call| write_call(call, exchange, &timestamp));
                                 }
-                            });
+                            },
+                        );
                     }
                 }
             });
@@ -193,18 +193,16 @@ fn write_call(call: &mut crate::json::Object, exchange: &Exchange, timestamp: &s
         .str("name", &name)
         .value("args", &args)
         .array("result", |result| {
-            result.object(|part| {
-                part.object("functionResponse", |response| {
-                    response
-                        .str("id", &exchange.id)
-                        .str("name", &name)
-                        .object("response", |body| {
-                            body.str("output", &output);
-                        });
-                });
-            });
+            result.object(|part| function_response(part, &exchange.id, &name, &output));
         })
-        .str("status", if exchange.is_error { "error" } else { "success" })
+        .str(
+            "status",
+            if exchange.is_error {
+                "error"
+            } else {
+                "success"
+            },
+        )
         .str(
             "timestamp",
             exchange.answered_at.as_deref().unwrap_or(timestamp),

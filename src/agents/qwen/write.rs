@@ -3,9 +3,7 @@
 //! per line on a single `uuid`/`parentUuid` chain, Gemini-style content.
 
 use crate::encode::turns::{Turn, turns};
-use crate::encode::{
-    Encoder, Kind, Lines, Opening, SessionFacts, ToolStyle, rfc3339, tool_call,
-};
+use crate::encode::{Encoder, Kind, Lines, Opening, SessionFacts, ToolStyle, rfc3339, tool_call};
 use crate::json::Object;
 use crate::model::{Part, Record};
 use serde_json::{Value, json};
@@ -91,16 +89,7 @@ impl Encoder for Qwen {
                         };
                         chain.push("tool_result", Some(&result), |message| {
                             message.str("role", "user").array("parts", |parts| {
-                                parts.object(|part| {
-                                    part.object("functionResponse", |response| {
-                                        response.str("id", &e.id).str("name", name).object(
-                                            "response",
-                                            |body| {
-                                                body.str("output", &output);
-                                            },
-                                        );
-                                    });
-                                });
+                                parts.object(|part| function_response(part, &e.id, name, &output));
                             });
                         });
                     }
@@ -146,6 +135,19 @@ impl Chain<'_> {
         });
         self.cursor["last"] = uuid.into();
     }
+}
+
+/// A call's output as a Gemini API `functionResponse` part (Gemini CLI and Qwen Code share
+/// it), written into `part`.
+pub fn function_response(part: &mut Object, id: &str, name: &str, output: &str) {
+    part.object("functionResponse", |response| {
+        response
+            .str("id", id)
+            .str("name", name)
+            .object("response", |body| {
+                body.str("output", output);
+            });
+    });
 }
 
 /// Text and inline images as Gemini API parts (Gemini CLI and Qwen Code share them).
