@@ -250,6 +250,17 @@ mod tests {
     }
 
     #[test]
+    fn complete_lines_read_as_text_invalid_bytes_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t");
+        std::fs::write(&path, b"{\"a\":\"\xc3\xa9\"}\n{\"b\":\"\xff\"}\n{\"torn").unwrap();
+        let read = read_complete_lines(&path, 0, 1 << 20).unwrap().unwrap();
+        assert_eq!(read.text, "{\"a\":\"é\"}\n{\"b\":\"\u{fffd}\"}\n");
+        assert_eq!(read.end, 21);
+        assert!(!read.cut);
+    }
+
+    #[test]
     fn first_line_is_bounded() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("f");
