@@ -3,7 +3,8 @@
 //! fresh stores; next to parsing the same transcript's lines (serde_json, in this process,
 //! and Python's `json.loads` when `python3` is there). Prints medians, p90, ratios, peak
 //! memory, and the bytes each run wrote (its `write` calls, from `/proc/<pid>/io`) per
-//! transcript byte and per byte of the mirrors themselves.
+//! transcript byte and per byte of the mirrors themselves; then each other target alone,
+//! against Codex alone (what each costs on top of what every run shares).
 //!
 //! `cargo bench --bench backfill` (options: `-- --runs N --mb N`). Never fails on timing.
 
@@ -23,6 +24,9 @@ struct Run {
     /// Peak resident memory, KiB.
     peak_kib: u64,
 }
+
+/// The targets besides Codex, by their configuration names.
+const OTHER_TARGETS: [&str; 5] = ["gemini", "qwen", "copilot", "opencode", "openai-chat"];
 
 /// Stands for the project's directory in the generated transcript.
 const CWD: &str = "/CWD-OF-THE-PROJECT";
@@ -164,11 +168,16 @@ fn main() {
     let (mut rust, mut python) = (Vec::new(), Vec::new());
     let mut codex: Vec<(Run, u64)> = Vec::new();
     let mut all: Vec<(Run, u64)> = Vec::new();
+    let mut alone: Vec<(&str, Vec<Duration>)> =
+        OTHER_TARGETS.iter().map(|t| (*t, Vec::new())).collect();
     for _ in 0..runs {
         rust.push(parse_in_process(&transcript));
         python.extend(parse_in_python(&transcript));
         codex.push(backfill(Targets::Codex, &transcript));
         all.push(backfill(Targets::All, &transcript));
+        for (target, samples) in &mut alone {
+            samples.push(backfill(Targets::Alone(target), &transcript).0.wall);
+        }
     }
 
     println!(
@@ -209,6 +218,21 @@ fn main() {
     println!(
         "all 6 targets / Codex alone: {:.2}x",
         all_median.as_secs_f64() / codex_median.as_secs_f64()
+    );
+    let each: Vec<String> = alone
+        .into_iter()
+        .map(|(target, samples)| {
+            let median = figures(samples).median;
+            format!(
+                "{target} {} ({:.2}x)",
+                ms(median),
+                median.as_secs_f64() / codex_median.as_secs_f64()
+            )
+        })
+        .collect();
+    println!(
+        "other targets alone, against Codex alone: {}",
+        each.join(", ")
     );
     for (label, samples) in [("Codex", &codex), ("all 6 targets", &all)] {
         let (run, mirrors) = &samples[samples.len() / 2];

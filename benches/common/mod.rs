@@ -30,6 +30,8 @@ pub enum Targets {
     /// Gemini CLI, OpenCode, Copilot CLI, Qwen Code and OpenAI-chat.
     Five,
     All,
+    /// One target (its config name), every agent's store there.
+    Alone(&'static str),
 }
 
 impl Targets {
@@ -38,6 +40,7 @@ impl Targets {
             Targets::Codex => "Codex",
             Targets::Five => "5 other targets",
             Targets::All => "all 6 targets",
+            Targets::Alone(target) => target,
         }
     }
 }
@@ -87,7 +90,11 @@ impl Home {
             let mut config: serde_json::Value =
                 serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
             for (name, target) in config["targets"].as_object_mut().unwrap() {
-                target["enabled"] = (targets == Targets::All || name != "codex").into();
+                target["enabled"] = match targets {
+                    Targets::Alone(alone) => name == alone,
+                    _ => targets == Targets::All || name != "codex",
+                }
+                .into();
             }
             std::fs::write(&path, config.to_string()).unwrap();
         }
