@@ -453,6 +453,35 @@ mod tests {
         assert_eq!(mirror.tail, Some(last));
     }
 
+    /// A write committed by a hook killed before it saved so: found pending again, its rows
+    /// are there already and are left as they are, nothing twice.
+    #[test]
+    fn a_write_applied_again_leaves_its_rows_as_they_are() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = database(dir.path());
+        let encoder = our_encoder(&db);
+        let opening = encoder.open(&testing::facts(dir.path())).unwrap();
+        let mut cursor = opening.cursor.clone();
+        let mut lines: Lines = opening.header.iter().collect();
+        encoder.encode(&testing::conversation(), &mut cursor, &mut lines);
+        let mut mirror = our_mirror(&opening.id, &db);
+        let count = |table: &str| -> i64 {
+            Connection::open(&db)
+                .unwrap()
+                .query_row(&format!("SELECT count(*) FROM {table}"), [], |row| {
+                    row.get(0)
+                })
+                .unwrap()
+        };
+        flush(&mut mirror, &lines);
+        let rows = (count("message"), count("part"));
+        mirror.tail = None;
+        flush(&mut mirror, &lines);
+        assert_eq!((count("message"), count("part")), rows);
+        let last = crate::store::opencode::last_message(lines.text());
+        assert_eq!(mirror.tail, last);
+    }
+
     #[test]
     fn native_parts_reasoning_synthetic_text_and_running_calls() {
         let dir = tempfile::tempdir().unwrap();
