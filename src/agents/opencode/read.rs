@@ -401,6 +401,19 @@ mod tests {
         mirror.pending = None;
     }
 
+    /// A new database in `dir`, our encoder's rows for the test conversation, and the mirror
+    /// they go to (nothing written yet).
+    fn our_conversation(dir: &Path) -> (std::path::PathBuf, Lines, crate::store::state::Mirror) {
+        let db = database(dir);
+        let encoder = our_encoder(&db);
+        let opening = encoder.open(&testing::facts(dir)).unwrap();
+        let mut cursor = opening.cursor.clone();
+        let mut lines: Lines = opening.header.iter().collect();
+        encoder.encode(&testing::conversation(), &mut cursor, &mut lines);
+        let mirror = our_mirror(&opening.id, &db);
+        (db, lines, mirror)
+    }
+
     #[test]
     fn what_our_encoder_writes_reads_back_the_same() {
         let dir = tempfile::tempdir().unwrap();
@@ -434,13 +447,7 @@ mod tests {
     #[test]
     fn a_write_saved_by_its_length_is_told_done_by_its_last_message() {
         let dir = tempfile::tempdir().unwrap();
-        let db = database(dir.path());
-        let encoder = our_encoder(&db);
-        let opening = encoder.open(&testing::facts(dir.path())).unwrap();
-        let mut cursor = opening.cursor.clone();
-        let mut lines: Lines = opening.header.iter().collect();
-        encoder.encode(&testing::conversation(), &mut cursor, &mut lines);
-        let mut mirror = our_mirror(&opening.id, &db);
+        let (_, lines, mut mirror) = our_conversation(dir.path());
         flush(&mut mirror, &lines);
         let ops = lines.text();
         let last = crate::store::opencode::last_message(ops).unwrap();
@@ -458,13 +465,7 @@ mod tests {
     #[test]
     fn a_write_applied_again_leaves_its_rows_as_they_are() {
         let dir = tempfile::tempdir().unwrap();
-        let db = database(dir.path());
-        let encoder = our_encoder(&db);
-        let opening = encoder.open(&testing::facts(dir.path())).unwrap();
-        let mut cursor = opening.cursor.clone();
-        let mut lines: Lines = opening.header.iter().collect();
-        encoder.encode(&testing::conversation(), &mut cursor, &mut lines);
-        let mut mirror = our_mirror(&opening.id, &db);
+        let (db, lines, mut mirror) = our_conversation(dir.path());
         let count = |table: &str| -> i64 {
             Connection::open(&db)
                 .unwrap()
