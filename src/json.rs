@@ -109,7 +109,7 @@ pub struct Object<'a> {
 }
 
 impl<'a> Object<'a> {
-    pub fn new(out: &'a mut String) -> Self {
+    fn new(out: &'a mut String) -> Self {
         out.push('{');
         Object { out, empty: true }
     }
@@ -157,9 +157,7 @@ impl<'a> Object<'a> {
     }
 
     pub fn object(&mut self, key: &str, fill: impl FnOnce(&mut Object)) -> &mut Self {
-        let mut inner = Object::new(self.key(key));
-        fill(&mut inner);
-        inner.end();
+        write_object(self.key(key), fill);
         self
     }
 
@@ -170,7 +168,7 @@ impl<'a> Object<'a> {
         self
     }
 
-    pub fn end(self) {
+    fn end(self) {
         self.out.push('}');
     }
 }
@@ -201,9 +199,7 @@ impl<'a> Array<'a> {
     }
 
     pub fn object(&mut self, fill: impl FnOnce(&mut Object)) -> &mut Self {
-        let mut inner = Object::new(self.item());
-        fill(&mut inner);
-        inner.end();
+        write_object(self.item(), fill);
         self
     }
 
@@ -215,10 +211,15 @@ impl<'a> Array<'a> {
 /// The text of the object `fill` writes.
 pub fn object(fill: impl FnOnce(&mut Object)) -> String {
     let mut out = String::with_capacity(256);
-    let mut object = Object::new(&mut out);
+    write_object(&mut out, fill);
+    out
+}
+
+/// Appends the object `fill` writes.
+pub fn write_object(out: &mut String, fill: impl FnOnce(&mut Object)) {
+    let mut object = Object::new(out);
     fill(&mut object);
     object.end();
-    out
 }
 
 #[cfg(test)]

@@ -28,9 +28,7 @@ impl Lines {
 
     /// Appends the object `fill` writes, as a line.
     pub fn object(&mut self, fill: impl FnOnce(&mut json::Object)) {
-        let mut object = json::Object::new(&mut self.text);
-        fill(&mut object);
-        object.end();
+        json::write_object(&mut self.text, fill);
         self.end_line();
     }
 

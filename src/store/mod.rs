@@ -211,6 +211,7 @@ pub fn commit(
 /// Completes every pending write whose target is free. Writes to a session the agent has
 /// open wait, unreported, until it closes it. Called under the session lock, at the start of
 /// a hook (crash recovery) and after `commit`.
+///
 /// A database write still running beside (the last catch-up step's) is left to
 /// `flush_beside`: the step encodes meanwhile.
 pub fn flush_pending(state: &mut SessionState) -> Flushed {

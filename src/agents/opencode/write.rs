@@ -230,9 +230,7 @@ impl<'a> Rows<'a> {
         let ms = self.tick(at);
         let id = opencode_id("prt", ms, false);
         self.push_row("part", ms, &id, Some(message), |out| {
-            let mut object = json::Object::new(out);
-            data(&mut object);
-            object.end();
+            json::write_object(out, data)
         });
     }
 
