@@ -6,9 +6,13 @@
 use crate::agents::{Conversation, native};
 use crate::config::Config;
 use crate::fanout;
+use crate::model::Record;
 use crate::store::{self, Ahead, LockGuard, Retired, SessionFiles, SessionState, Source};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
+
+/// Text a hand-off step writes to each target, about: a catch-up step's worth.
+const STEP_BYTES: usize = 4 << 20;
 
 /// How long to wait for a concurrent hand-off of the same session.
 const LOCK_WAIT: Duration = Duration::from_secs(10);
@@ -121,19 +125,43 @@ pub fn apply(
         .source
         .as_ref()
         .map_or((None, false), |s| (s.package.clone(), s.keep_id));
+    let mut chain = native::Chain::new(&lineage);
+    chain.extend(rids[..start].iter().copied());
     state.source = Some(Source {
         agent: session.agent.to_owned(),
         id: session.id.clone(),
         path: session.path.clone(),
-        records: rids.len() as u64,
-        chain: native::chain(&lineage, rids.iter().copied()),
+        records: start as u64,
+        chain: chain.hex(),
         dropped: conversation.dropped.clone(),
         package,
         keep_id,
     });
     state.last_sync = now_text.clone();
-    let new = &conversation.records[start..];
-    let mut problems = fanout::write(&files, &mut state, config, new, now, Ahead::Lines)?;
+    // Written as a catch-up is, a few megabytes at a time: side by side, large writes saved
+    // ahead by their length alone. Each step records how far the source is handed over, so
+    // a run cut short goes on from there. It stops at the first problem, as a catch-up does.
+    let mut problems = Vec::new();
+    let mut handed = start;
+    for step in steps(&conversation.records[start..]) {
+        chain.extend(rids[handed..handed + step.len()].iter().copied());
+        handed += step.len();
+        if let Some(source) = &mut state.source {
+            source.records = handed as u64;
+            source.chain = chain.hex();
+        }
+        problems = fanout::write(&files, &mut state, config, step, now, Ahead::Length)?;
+        if !problems.is_empty() {
+            break;
+        }
+    }
+    // Its database write may still run beside: completed, and recorded so, before reporting.
+    let late = store::flush_beside(&mut state);
+    problems.extend(late.problems);
+    problems.extend(late.diverged.into_iter().map(|(target, reason)| {
+        format!("{target}: {reason}; the next run of the same command forks it")
+    }));
+    let save = late.completed_database;
     for (target, old) in replaced {
         let successor = state
             .mirrors
@@ -150,7 +178,7 @@ pub fn apply(
             written: None,
         });
     }
-    if !prefix_holds {
+    if save || !prefix_holds {
         store::save_state(&files, &mut state)
             .map_err(|e| format!("cannot save state {}: {e}", files.state.display()))?;
     }
@@ -158,10 +186,28 @@ pub fn apply(
     Ok(Outcome {
         before,
         after: state,
-        new_records: new.len(),
+        new_records: handed - start,
         rewritten: !prefix_holds,
         problems,
     })
+}
+
+/// `records` in steps of about `STEP_BYTES` of text; one step (maybe empty) at least, which
+/// opens the mirrors of targets enabled since.
+fn steps(records: &[Record]) -> Vec<&[Record]> {
+    let mut steps = Vec::new();
+    let (mut from, mut bytes) = (0, 0);
+    for (at, record) in records.iter().enumerate() {
+        bytes += record.weight();
+        if bytes >= STEP_BYTES {
+            steps.push(&records[from..=at]);
+            (from, bytes) = (at + 1, 0);
+        }
+    }
+    if from < records.len() || steps.is_empty() {
+        steps.push(&records[from..]);
+    }
+    steps
 }
 
 /// Writes still waiting because the target agent has the session open.
@@ -169,7 +215,8 @@ fn pending_problems(state: &SessionState) -> Vec<String> {
     state
         .mirrors
         .iter()
-        .filter(|(_, mirror)| mirror.pending.is_some())
+        // A write cut short is reported where it was found.
+        .filter(|(_, mirror)| mirror.pending.as_ref().is_some_and(|p| !p.is_lost()))
         .map(|(target, mirror)| {
             format!(
                 "{target} has session {} open: the new records wait until it is closed; run the same command again then",

@@ -53,6 +53,24 @@ pub struct Image {
 }
 
 impl Record {
+    /// About how many bytes of text the record carries: what writing it costs scales with.
+    pub fn weight(&self) -> usize {
+        let parts = |parts: &[Part]| -> usize {
+            parts
+                .iter()
+                .map(|part| match part {
+                    Part::Text(text) => text.len(),
+                    Part::Image(image) => image.data.len(),
+                })
+                .sum()
+        };
+        match &self.item {
+            Item::Prompt { parts: p } | Item::ToolResult { parts: p, .. } => parts(p),
+            Item::Text { text } | Item::Thinking { text } => text.len(),
+            Item::ToolCall { input, .. } => value_weight(input),
+        }
+    }
+
     pub fn new(item: Item) -> Self {
         Record {
             timestamp: None,
@@ -228,4 +246,13 @@ fn parts_from(value: &Value) -> Vec<Part> {
             }))
         })
         .collect()
+}
+
+fn value_weight(value: &Value) -> usize {
+    match value {
+        Value::String(text) => text.len(),
+        Value::Array(items) => items.iter().map(value_weight).sum(),
+        Value::Object(fields) => fields.iter().map(|(k, v)| k.len() + value_weight(v)).sum(),
+        _ => 8,
+    }
 }

@@ -109,14 +109,31 @@ pub fn content_rid(lineage: &str, ordinal: u64, canonical: &str) -> String {
 /// The identity chain over record ids (`../shared/specs/packages.md`): `c0 = sha256(lineage)`,
 /// `cn = sha256(cn-1 || rid_n)`.
 pub fn chain<'a>(lineage: &str, rids: impl IntoIterator<Item = &'a str>) -> String {
-    let mut chain: Vec<u8> = Sha256::digest(lineage.as_bytes()).to_vec();
-    for rid in rids {
-        let mut hasher = Sha256::new();
-        hasher.update(&chain);
-        hasher.update(rid.as_bytes());
-        chain = hasher.finalize().to_vec();
+    let mut chain = Chain::new(lineage);
+    chain.extend(rids);
+    chain.hex()
+}
+
+/// The identity chain, extended as records are handed over (a long session goes in steps).
+pub struct Chain([u8; 32]);
+
+impl Chain {
+    pub fn new(lineage: &str) -> Self {
+        Chain(Sha256::digest(lineage.as_bytes()).into())
     }
-    crate::hash::hex(&chain)
+
+    pub fn extend<'a>(&mut self, rids: impl IntoIterator<Item = &'a str>) {
+        for rid in rids {
+            let mut hasher = Sha256::new();
+            hasher.update(self.0);
+            hasher.update(rid.as_bytes());
+            self.0 = hasher.finalize().into();
+        }
+    }
+
+    pub fn hex(&self) -> String {
+        crate::hash::hex(&self.0)
+    }
 }
 
 /// File modification time as RFC 3339.

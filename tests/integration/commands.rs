@@ -384,6 +384,145 @@ fn a_codex_session_goes_to_claude_and_later_turns_are_appended_once() {
     assert_eq!(claude_sessions(&env).len(), 2);
 }
 
+/// A Codex session of `calls` calls with 4 KiB outputs (the call's number first), with a
+/// prompt every hundred calls; its record count.
+fn long_codex_rollout(env: &Env, calls: usize) -> usize {
+    let mut lines = vec![codex_line(
+        "session_meta",
+        json!({ "id": CODEX_ID, "timestamp": "2025-01-15T10:00:00.000Z", "cwd": env.project, "originator": "codex_cli_rs", "cli_version": "0.169.0", "source": "cli" }),
+    )];
+    for n in 0..calls {
+        if n % 100 == 0 {
+            let prompt = format!("part {n}: go on");
+            lines.push(codex_line(
+                "event_msg",
+                json!({ "type": "user_message", "message": prompt, "images": [] }),
+            ));
+            lines.push(codex_line(
+                "response_item",
+                json!({ "type": "message", "role": "user", "content": [{ "type": "input_text", "text": prompt }] }),
+            ));
+        }
+        lines.push(codex_line(
+            "response_item",
+            json!({ "type": "function_call", "name": "exec_command", "arguments": format!("{{\"cmd\":\"echo {n}\"}}"), "call_id": format!("call_{n}") }),
+        ));
+        lines.push(codex_line(
+            "response_item",
+            json!({ "type": "function_call_output", "call_id": format!("call_{n}"), "output": format!("{n}\n{}", "x".repeat(4096)) }),
+        ));
+    }
+    write_rollout(env, CODEX_ID, &lines);
+    2 * calls + calls.div_ceil(100)
+}
+
+#[test]
+fn a_long_session_is_handed_over_in_steps_completely_and_in_order() {
+    let env = Env::new();
+    let db = env.install_opencode_db();
+    // About 6 MB of text: two steps.
+    let calls = 1500;
+    let records = long_codex_rollout(&env, calls);
+    let out = env.run(&[
+        "mirror",
+        "--from",
+        "codex",
+        CODEX_ID,
+        "--to",
+        "claude,opencode",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let added = format!("{records} records added");
+    assert_eq!(stdout(&out).matches(&added).count(), 2, "{}", stdout(&out));
+
+    // Every call's output, in order, in both agents.
+    let projects = env.home.join(".claude/projects");
+    let [claude] = crate::support::files::files_under(&projects)
+        .try_into()
+        .unwrap();
+    let text = std::fs::read_to_string(&claude).unwrap();
+    let results: Vec<String> = session_sync::agents::claude::read_lines(&text, None)
+        .into_iter()
+        .filter_map(|entry| match entry.record.item {
+            session_sync::model::Item::ToolResult { parts, .. } => Some(format!("{parts:?}")),
+            _ => None,
+        })
+        .collect();
+    let connection = rusqlite::Connection::open(&db).unwrap();
+    let outputs: Vec<String> = connection
+        .prepare("SELECT data FROM part WHERE data LIKE '%\"type\":\"tool\"%' ORDER BY id")
+        .unwrap()
+        .query_map([], |row| row.get::<_, String>(0))
+        .unwrap()
+        .map(|data| serde_json::from_str::<Value>(&data.unwrap()).unwrap())
+        .map(|part| part["state"]["output"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!((results.len(), outputs.len()), (calls, calls));
+    for (n, (result, output)) in results.iter().zip(&outputs).enumerate() {
+        assert!(
+            result.starts_with(&format!("[Text(\"{n}\\n")),
+            "call {n}: {result:.20}"
+        );
+        assert!(
+            output.starts_with(&format!("{n}\n")),
+            "call {n}: {output:.20}"
+        );
+    }
+
+    // The database write done beside the last step is recorded complete.
+    let state = env
+        .data
+        .join(format!("sessions/codex-{CODEX_ID}/state.jsonl"));
+    let saved = std::fs::read_to_string(&state).unwrap();
+    let last: Value = serde_json::from_str(saved.lines().last().unwrap()).unwrap();
+    assert_eq!(last["source"]["records"], records);
+    for (target, mirror) in last["mirrors"].as_object().unwrap() {
+        assert!(mirror.get("pending").is_none(), "{target}: {mirror}");
+    }
+    let again = stdout(&env.run(&[
+        "mirror",
+        "--from",
+        "codex",
+        CODEX_ID,
+        "--to",
+        "claude,opencode",
+    ]));
+    assert!(again.contains("up to date"), "{again}");
+}
+
+#[test]
+fn a_long_hand_off_writes_each_mirror_byte_once() {
+    let env = Env::new();
+    long_codex_rollout(&env, 1500);
+    let written = env.written_by(&[
+        "mirror",
+        "--from",
+        "codex",
+        CODEX_ID,
+        "--to",
+        "claude,gemini",
+    ]);
+    // The mirrors, and the records journal that later mirrors open from; not the lines
+    // once more in the state saved ahead of them.
+    let files: Vec<_> = crate::support::files::files_under(&env.home.join(".claude/projects"))
+        .into_iter()
+        .chain(crate::support::files::files_under(
+            &env.home.join(".gemini/tmp"),
+        ))
+        .filter(|path| path.extension().is_some_and(|e| e == "jsonl"))
+        .collect();
+    assert_eq!(files.len(), 2, "{files:?}");
+    let mirrors: u64 = files.iter().map(|f| f.metadata().unwrap().len()).sum();
+    let journal = env
+        .data
+        .join(format!("sessions/codex-{CODEX_ID}/records.jsonl"));
+    let needed = mirrors + journal.metadata().unwrap().len();
+    assert!(
+        written < needed + needed / 10,
+        "{written} bytes written for {needed} bytes of mirrors and journal"
+    );
+}
+
 #[test]
 fn bad_hand_off_input_is_one_line_and_writes_nothing() {
     let env = Env::new();

@@ -68,6 +68,39 @@ impl Env {
         db
     }
 
+    /// Runs a command that must succeed; the bytes it wrote (its `write` calls, read from
+    /// `/proc/<pid>/io` before it is reaped).
+    pub fn written_by(&self, args: &[&str]) -> u64 {
+        let child = self
+            .command(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let pid = child.id() as libc::pid_t;
+        // SAFETY: waits for our own child without reaping it (WNOWAIT): its /proc entry stays.
+        let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+        let waited = unsafe {
+            libc::waitid(
+                libc::P_PID,
+                pid as libc::id_t,
+                &mut info,
+                libc::WEXITED | libc::WNOWAIT,
+            )
+        };
+        assert_eq!(waited, 0, "waitid failed");
+        let io = std::fs::read_to_string(format!("/proc/{pid}/io")).unwrap();
+        let written = io
+            .lines()
+            .find_map(|line| line.strip_prefix("wchar:"))
+            .and_then(|bytes| bytes.trim().parse().ok())
+            .unwrap();
+        let status = child.wait_with_output().unwrap().status;
+        assert!(status.success(), "{args:?}: {status}");
+        written
+    }
+
     pub fn init(&self) {
         let out = self.run(&["init"]);
         assert!(
