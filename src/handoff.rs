@@ -11,8 +11,9 @@ use crate::store::{self, Ahead, LockGuard, Retired, SessionFiles, SessionState, 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-/// Text a hand-off step writes to each target, about: a catch-up step's worth.
-const STEP_BYTES: usize = 4 << 20;
+/// Text a hand-off step writes to each target, about: what a catch-up step's 4 MiB of
+/// transcript holds.
+const STEP_BYTES: usize = 2 << 20;
 
 /// How long to wait for a concurrent hand-off of the same session.
 const LOCK_WAIT: Duration = Duration::from_secs(10);
