@@ -6,6 +6,7 @@
 
 use crate::encode::turns::{Exchange, Turn, turns};
 use crate::encode::{Encoder, Kind, Lines, Opening, SessionFacts, ToolStyle, rfc3339};
+use crate::json;
 use crate::model::{Part, Record};
 use serde_json::{Value, json};
 use std::path::PathBuf;
@@ -88,74 +89,87 @@ impl Encoder for Claude {
             match timed.turn {
                 Turn::User(parts) => transcript.prompt(&parts, &timestamp),
                 Turn::Assistant(text) => {
-                    transcript.assistant(json!({ "type": "text", "text": text }), &timestamp);
+                    transcript.assistant(&timestamp, false, |block| {
+                        block.str("type", "text").str("text", &text);
+                    });
                 }
                 Turn::Calls(exchanges) => transcript.calls(&exchanges, &timestamp),
             }
         }
-        if !transcript.cursor["last"].is_null() {
-            if let Some(title) = transcript.cursor["title"].as_str().map(str::to_owned) {
+        let cursor = &mut *transcript.cursor;
+        if !cursor["last"].is_null() {
+            if let Some(title) = cursor["title"].as_str() {
                 // Once, after the first prompt: a metadata first line breaks `--resume`.
-                transcript.lines.value(&json!({
-                    "type": "custom-title",
-                    "customTitle": title,
-                    "sessionId": transcript.cursor["session"],
-                }));
-                transcript.cursor["title"] = Value::Null;
+                transcript.lines.object(|line| {
+                    line.str("type", "custom-title")
+                        .str("customTitle", title)
+                        .value("sessionId", &cursor["session"]);
+                });
+                cursor["title"] = Value::Null;
             }
         }
         count
     }
 }
 
+/// Writes each line's JSON text directly: a hand-off writes tens of thousands.
 struct Transcript<'a> {
     cursor: &'a mut Value,
     lines: &'a mut Lines,
 }
 
 impl Transcript<'_> {
-    /// Appends one chained line; returns its uuid.
-    fn push(&mut self, kind: &str, message: Value, timestamp: &str, extra: Value) -> String {
+    /// Appends one chained line, its `message` and the fields after it as `message` and
+    /// `more` write them; returns its uuid.
+    fn push(
+        &mut self,
+        kind: &str,
+        timestamp: &str,
+        message: impl FnOnce(&mut json::Object),
+        more: impl FnOnce(&mut json::Object),
+    ) -> String {
         let uuid = uuid::Uuid::new_v4().to_string();
-        let mut line = json!({
-            "parentUuid": self.cursor["last"],
-            "isSidechain": false,
-            "type": kind,
-            "message": message,
-            "uuid": uuid,
-            "timestamp": timestamp,
-            "userType": "external",
-            "entrypoint": "cli",
-            "cwd": self.cursor["cwd"],
-            "sessionId": self.cursor["session"],
-            "version": VERSION,
-            "gitBranch": "HEAD",
+        let cursor = &*self.cursor;
+        self.lines.object(|line| {
+            line.value("parentUuid", &cursor["last"])
+                .bool("isSidechain", false)
+                .str("type", kind)
+                .object("message", message)
+                .str("uuid", &uuid)
+                .str("timestamp", timestamp)
+                .str("userType", "external")
+                .str("entrypoint", "cli")
+                .value("cwd", &cursor["cwd"])
+                .value("sessionId", &cursor["session"])
+                .str("version", VERSION)
+                .str("gitBranch", "HEAD");
+            more(line);
         });
-        if let (Value::Object(line), Value::Object(extra)) = (&mut line, extra) {
-            line.extend(extra);
-        }
-        self.lines.value(&line);
         self.cursor["last"] = Value::String(uuid.clone());
         uuid
     }
 
     fn prompt(&mut self, parts: &[Part], timestamp: &str) {
         self.cursor["message"] = Value::Null;
-        let content = match parts {
-            [Part::Text(text)] => Value::String(text.clone()),
-            _ => Value::Array(parts.iter().map(content_block).collect()),
-        };
         self.push(
             "user",
-            json!({ "role": "user", "content": content }),
             timestamp,
-            Value::Null,
+            |message| {
+                message.str("role", "user");
+                content(message, parts);
+            },
+            |_| {},
         );
     }
 
     /// One block of the current assistant message (text and the calls that follow it share
-    /// one message, as in a real response).
-    fn assistant(&mut self, block: Value, timestamp: &str) -> String {
+    /// one message, as in a real response), as `block` writes it.
+    fn assistant(
+        &mut self,
+        timestamp: &str,
+        call: bool,
+        block: impl FnOnce(&mut json::Object),
+    ) -> String {
         let message_id = match self.cursor["message"].as_str() {
             Some(id) => id.to_owned(),
             None => {
@@ -164,31 +178,27 @@ impl Transcript<'_> {
                 id
             }
         };
-        let stop_reason = if block["type"] == "tool_use" {
-            "tool_use"
-        } else {
-            "end_turn"
-        };
+        let stop_reason = if call { "tool_use" } else { "end_turn" };
         let request = format!("req_ss_{}", &message_id["msg_ss_".len()..]);
         self.push(
             "assistant",
-            json!({
-                "id": message_id,
-                "type": "message",
-                "role": "assistant",
-                "model": MODEL,
-                "content": [block],
-                "stop_reason": stop_reason,
-                "stop_sequence": null,
-                "usage": {
-                    "input_tokens": 0,
-                    "cache_creation_input_tokens": 0,
-                    "cache_read_input_tokens": 0,
-                    "output_tokens": 0,
-                },
-            }),
             timestamp,
-            json!({ "requestId": request }),
+            |message| {
+                message
+                    .str("id", &message_id)
+                    .str("type", "message")
+                    .str("role", "assistant")
+                    .str("model", MODEL)
+                    .array("content", |content| {
+                        content.object(block);
+                    })
+                    .str("stop_reason", stop_reason)
+                    .raw("stop_sequence", "null")
+                    .raw("usage", USAGE);
+            },
+            |line| {
+                line.str("requestId", &request);
+            },
         )
     }
 
@@ -196,36 +206,39 @@ impl Transcript<'_> {
         let mut asked = Vec::new();
         for exchange in exchanges {
             let at = exchange.called_at.as_deref().unwrap_or(timestamp);
-            let block = json!({
-                "type": "tool_use",
-                "id": tool_id(&exchange.id),
-                "name": tool_name(&exchange.name),
-                "input": exchange.input,
-            });
-            asked.push(self.assistant(block, at));
+            let (id, name) = (tool_id(&exchange.id), tool_name(&exchange.name));
+            asked.push(self.assistant(at, true, |block| {
+                block
+                    .str("type", "tool_use")
+                    .str("id", &id)
+                    .str("name", &name)
+                    .value("input", &exchange.input);
+            }));
         }
         for (exchange, source) in exchanges.iter().zip(asked) {
             let at = exchange.answered_at.as_deref().unwrap_or(timestamp);
-            let content = match &*exchange.parts {
-                [Part::Text(text)] => Value::String(text.clone()),
-                parts => Value::Array(parts.iter().map(content_block).collect()),
-            };
+            let id = tool_id(&exchange.id);
             let text = exchange.output_text();
-            let result = if exchange.is_error {
-                Value::String(format!("Error: {text}"))
-            } else {
-                Value::String(text.into_owned())
-            };
             self.push(
                 "user",
-                json!({ "role": "user", "content": [{
-                    "tool_use_id": tool_id(&exchange.id),
-                    "type": "tool_result",
-                    "content": content,
-                    "is_error": exchange.is_error,
-                }]}),
                 at,
-                json!({ "toolUseResult": result, "sourceToolAssistantUUID": source }),
+                |message| {
+                    message.str("role", "user").array("content", |content| {
+                        content.object(|result| {
+                            result.str("tool_use_id", &id).str("type", "tool_result");
+                            self::content(result, &exchange.parts);
+                            result.bool("is_error", exchange.is_error);
+                        });
+                    });
+                },
+                |line| {
+                    if exchange.is_error {
+                        line.str("toolUseResult", &format!("Error: {text}"));
+                    } else {
+                        line.str("toolUseResult", &text);
+                    }
+                    line.str("sourceToolAssistantUUID", &source);
+                },
             );
         }
         // The model's next words are a new response.
@@ -233,12 +246,38 @@ impl Transcript<'_> {
     }
 }
 
-fn content_block(part: &Part) -> Value {
+/// The usage of every message we write (nothing was spent).
+const USAGE: &str = r#"{"input_tokens":0,"cache_creation_input_tokens":0,"cache_read_input_tokens":0,"output_tokens":0}"#;
+
+/// `content`: a lone text as it is, else its blocks.
+fn content(object: &mut json::Object, parts: &[Part]) {
+    match parts {
+        [Part::Text(text)] => {
+            object.str("content", text);
+        }
+        parts => {
+            object.array("content", |blocks| {
+                for part in parts {
+                    blocks.object(|block| content_block(block, part));
+                }
+            });
+        }
+    }
+}
+
+fn content_block(block: &mut json::Object, part: &Part) {
     match part {
-        Part::Text(text) => json!({ "type": "text", "text": text }),
-        Part::Image(image) => json!({ "type": "image", "source": {
-            "type": "base64", "media_type": image.media_type, "data": image.data,
-        }}),
+        Part::Text(text) => {
+            block.str("type", "text").str("text", text);
+        }
+        Part::Image(image) => {
+            block.str("type", "image").object("source", |source| {
+                source
+                    .str("type", "base64")
+                    .str("media_type", &image.media_type)
+                    .str("data", &image.data);
+            });
+        }
     }
 }
 
@@ -351,5 +390,61 @@ mod tests {
         );
         assert_eq!(lines[3]["sourceToolAssistantUUID"], lines[2]["uuid"]);
         assert_eq!(lines[5]["customTitle"], "List files");
+    }
+
+    #[test]
+    fn images_and_failed_calls_keep_the_messages_api_shape() {
+        let writer = Claude {
+            config_dir: PathBuf::from("/c"),
+            max_output_bytes: 1 << 20,
+        };
+        let facts = SessionFacts {
+            preferred_id: None,
+            claude_session_id: "codex-1",
+            cwd: std::path::Path::new("/p"),
+            title: "t",
+            now: chrono::Utc::now(),
+        };
+        let mut cursor = writer.open(&facts).unwrap().cursor;
+        let image = Part::Image(crate::model::Image {
+            media_type: "image/png".into(),
+            data: "iVBO".into(),
+        });
+        let records = [
+            record(Item::Prompt {
+                parts: vec![Part::Text("what is \"this\"?".into()), image.clone()],
+            }),
+            record(Item::ToolCall {
+                id: "toolu_1".into(),
+                name: "Read".into(),
+                input: json!({ "file_path": "/p/a.png" }),
+            }),
+            record(Item::ToolResult {
+                id: "toolu_1".into(),
+                parts: vec![Part::Text("no such file".into())],
+                is_error: true,
+            }),
+        ];
+        let mut lines = Lines::default();
+        writer.encode(&records, &mut cursor, &mut lines);
+        let lines: Vec<Value> = lines
+            .iter()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(
+            lines[0]["message"],
+            json!({ "role": "user", "content": [
+                { "type": "text", "text": "what is \"this\"?" },
+                { "type": "image", "source": { "type": "base64", "media_type": "image/png", "data": "iVBO" } },
+            ]})
+        );
+        assert_eq!(lines[1]["message"]["stop_reason"], "tool_use");
+        assert!(lines[1]["message"]["stop_sequence"].is_null());
+        assert_eq!(lines[1]["message"]["usage"]["output_tokens"], 0);
+        assert_eq!(
+            lines[2]["message"]["content"][0],
+            json!({ "tool_use_id": "toolu_1", "type": "tool_result", "content": "no such file", "is_error": true })
+        );
+        assert_eq!(lines[2]["toolUseResult"], "Error: no such file");
     }
 }
