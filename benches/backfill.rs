@@ -4,7 +4,8 @@
 //! and Python's `json.loads` when `python3` is there). Prints medians, p90, ratios, peak
 //! memory, and the bytes each run wrote (its `write` calls, from `/proc/<pid>/io`) per
 //! transcript byte and per byte of the mirrors themselves; then each other target alone,
-//! against Codex alone (what each costs on top of what every run shares).
+//! against Codex alone (what each costs on top of what every run shares); and the Codex
+//! mirror handed over (`mirror --from codex`) into Claude Code, and into every other agent.
 //!
 //! `cargo bench --bench backfill` (options: `-- --runs N --mb N`). Never fails on timing.
 
@@ -27,6 +28,16 @@ struct Run {
 
 /// The targets besides Codex, by their configuration names.
 const OTHER_TARGETS: [&str; 5] = ["gemini", "qwen", "copilot", "opencode", "openai-chat"];
+
+/// Every agent a Codex session can be handed to.
+const HAND_OFF_TARGETS: [&str; 6] = [
+    "claude",
+    "gemini",
+    "qwen",
+    "copilot",
+    "opencode",
+    "openai-chat",
+];
 
 /// Stands for the project's directory in the generated transcript.
 const CWD: &str = "/CWD-OF-THE-PROJECT";
@@ -104,9 +115,9 @@ fn measured(mut command: Command) -> Run {
     }
 }
 
-/// `mirror` of the transcript into `targets`, on a fresh home: its cost, and the bytes of the
-/// mirrors it wrote.
-fn backfill(targets: Targets, transcript: &Path) -> (Run, u64) {
+/// `mirror` of the transcript into `targets`, on a fresh home: its cost, the bytes of the
+/// mirrors it wrote, and the home.
+fn backfill(targets: Targets, transcript: &Path) -> (Run, u64, Home) {
     let home = Home::new(targets);
     // Line by line: the child's peak memory counts this process's at the spawn.
     let project = home.project.to_str().unwrap();
@@ -131,7 +142,14 @@ fn backfill(targets: Targets, transcript: &Path) -> (Run, u64) {
         .map(|s| common::bytes_under(&home.home.join(s)))
         .sum::<u64>()
         + common::bytes_under(&home.data.join("openai-chat"));
-    (run, mirrors)
+    (run, mirrors, home)
+}
+
+/// `mirror --from codex` of the Codex mirror a backfill left in `home` into `to`.
+fn hand_off(home: &Home, to: &str) -> Run {
+    let mut command = home.command(BIN);
+    command.args(["mirror", "--from", "codex", "--last", "--to", to]);
+    measured(command)
 }
 
 fn parse_in_process(transcript: &Path) -> Duration {
@@ -170,11 +188,18 @@ fn main() {
     let mut all: Vec<(Run, u64)> = Vec::new();
     let mut alone: Vec<(&str, Vec<Duration>)> =
         OTHER_TARGETS.iter().map(|t| (*t, Vec::new())).collect();
+    let (mut to_claude, mut to_all): (Vec<Run>, Vec<Run>) = (Vec::new(), Vec::new());
+    let mut rollout = 0;
     for _ in 0..runs {
         rust.push(parse_in_process(&transcript));
         python.extend(parse_in_python(&transcript));
-        codex.push(backfill(Targets::Codex, &transcript));
-        all.push(backfill(Targets::All, &transcript));
+        let (run, mirrors, home) = backfill(Targets::Codex, &transcript);
+        codex.push((run, mirrors));
+        rollout = common::bytes_under(&home.home.join(".codex/sessions"));
+        to_claude.push(hand_off(&home, "claude"));
+        let (run, mirrors, home) = backfill(Targets::All, &transcript);
+        all.push((run, mirrors));
+        to_all.push(hand_off(&home, &HAND_OFF_TARGETS.join(",")));
         for (target, samples) in &mut alone {
             samples.push(backfill(Targets::Alone(target), &transcript).0.wall);
         }
@@ -234,6 +259,17 @@ fn main() {
         "other targets alone, against Codex alone: {}",
         each.join(", ")
     );
+    println!(
+        "`mirror --from codex` of the Codex mirror ({:.1} MB), into:",
+        rollout as f64 / 1e6
+    );
+    for (label, samples) in [("Claude Code", to_claude), ("the 6 others", to_all)] {
+        let peak = samples[samples.len() / 2].peak_kib;
+        row(
+            &format!("  {label} (peak {:.0} MB)", peak as f64 / 1024.0),
+            samples.iter().map(|run| run.wall).collect(),
+        );
+    }
     for (label, samples) in [("Codex", &codex), ("all 6 targets", &all)] {
         let (run, mirrors) = &samples[samples.len() / 2];
         println!(

@@ -50,8 +50,10 @@ pub fn run(args: Args) -> Result {
     // An import's copy in the session's own agent is that session on this machine.
     let imported = crate::import::copies(&states);
     let mut conversations = Vec::new();
-    for (reader, session) in selected(&args, &here)? {
-        let named = !args.sessions.is_empty();
+    let named = !args.sessions.is_empty();
+    // What could not be read: left out (and said) unless it was named.
+    let (selected, mut left_out) = selected(&args, &here)?;
+    for (reader, session) in selected {
         let key = format!("{}:{}", session.agent, session.id);
         // A mirror is the copy of a session that is exported itself.
         if !named && !imported.contains(&key) && (session.ours || mirrors.contains(&key)) {
@@ -65,7 +67,14 @@ pub fn run(args: Args) -> Result {
         }) {
             continue;
         }
-        let conversation: Conversation = (reader.read)(&session).map_err(Error::new)?;
+        let conversation: Conversation = match (reader.read)(&session) {
+            Ok(conversation) => conversation,
+            Err(problem) if !named => {
+                left_out.push(problem);
+                continue;
+            }
+            Err(problem) => return Err(Error::new(problem)),
+        };
         conversations
             .push(crate::import::as_exported(conversation, &data_dir).map_err(Error::new)?);
     }
@@ -80,7 +89,10 @@ pub fn run(args: Args) -> Result {
             None if args.all => "`session-sync sessions --all` lists them".to_owned(),
             None => "name sessions (`session-sync sessions` lists them) or pass --all".to_owned(),
         };
-        return Err(Error::new(format!("no session to export {scope}; {hint}")));
+        return Err(Error::new(format!(
+            "no session to export {scope}; {hint}{}",
+            not_read(&left_out)
+        )));
     }
     let options = package::BuildOptions {
         redact: !args.no_redact,
@@ -119,6 +131,9 @@ pub fn run(args: Args) -> Result {
         package.sessions.len(),
         output.display()
     );
+    for problem in &left_out {
+        eprintln!("session-sync: warning: not exported: {problem}");
+    }
     if redaction.applied {
         eprintln!(
             "Redaction is a floor, not a guarantee: secrets no rule knows are still in the package."
@@ -127,27 +142,32 @@ pub fn run(args: Args) -> Result {
     Ok(())
 }
 
-/// The sessions the arguments name, with their readers.
-fn selected(args: &Args, here: &Path) -> Result<Vec<(&'static agents::Reader, NativeSession)>> {
+/// The sessions the arguments name, with their readers; and why an agent's sessions could
+/// not be listed, when that matters (they are not all named and found).
+type Selected = (Vec<(&'static agents::Reader, NativeSession)>, Vec<String>);
+
+fn selected(args: &Args, here: &Path) -> Result<Selected> {
     let readers: Vec<&'static agents::Reader> = agents::readers()
         .filter(|r| args.agent.as_deref().is_none_or(|a| a == r.agent))
         .collect();
+    // One agent's store that cannot be read (a schema of a newer version) keeps no other
+    // agent's sessions from going.
     let mut listed = Vec::new();
+    let mut unlisted = Vec::new();
     for reader in &readers {
-        for session in (reader.list)().map_err(Error::new)? {
-            listed.push((*reader, session));
+        match (reader.list)() {
+            Ok(sessions) => listed.extend(sessions.into_iter().map(|s| (*reader, s))),
+            Err(problem) => unlisted.push(problem),
         }
     }
     if args.sessions.is_empty() {
-        return Ok(listed
-            .into_iter()
-            .filter(|(_, s)| {
-                args.all
-                    || s.cwd
-                        .as_deref()
-                        .is_some_and(|c| super::mirror::same_dir(c, here))
-            })
-            .collect());
+        let here_or_all = listed.into_iter().filter(|(_, s)| {
+            args.all
+                || s.cwd
+                    .as_deref()
+                    .is_some_and(|c| super::mirror::same_dir(c, here))
+        });
+        return Ok((here_or_all.collect(), unlisted));
     }
     let mut chosen = Vec::new();
     for arg in &args.sessions {
@@ -162,12 +182,22 @@ fn selected(args: &Args, here: &Path) -> Result<Vec<(&'static agents::Reader, Na
         };
         let found = found.cloned().ok_or_else(|| {
             Error::new(format!(
-                "no session {arg}; `session-sync sessions --all` lists them"
+                "no session {arg}; `session-sync sessions --all` lists them{}",
+                not_read(&unlisted)
             ))
         })?;
         chosen.push(found);
     }
-    Ok(chosen)
+    Ok((chosen, Vec::new()))
+}
+
+/// What could not be read, for an error that may come of it.
+fn not_read(problems: &[String]) -> String {
+    if problems.is_empty() {
+        String::new()
+    } else {
+        format!(" (not read: {})", problems.join("; "))
+    }
 }
 
 /// `2026-11-30` (midnight UTC) or an RFC 3339 time, as a comparable RFC 3339 string.

@@ -260,6 +260,45 @@ fn export_inspect_import_then_reimport_writes_nothing() {
     assert_eq!(tree(b.root.path()), before, "a re-import wrote something");
 }
 
+#[test]
+fn an_agent_store_that_cannot_be_read_leaves_the_other_sessions_exportable() {
+    let a = Env::new();
+    codex_session(&a, ID, "list the files", "a.txt");
+    // An OpenCode database of a schema session-sync does not read (a newer OpenCode).
+    let db = a.home.join(".local/share/opencode/opencode.db");
+    std::fs::create_dir_all(db.parent().unwrap()).unwrap();
+    rusqlite::Connection::open(&db)
+        .unwrap()
+        .execute_batch("CREATE TABLE session (id TEXT PRIMARY KEY);")
+        .unwrap();
+    let packages = tempfile::tempdir().unwrap();
+    let package = packages.path().join("a.sspkg");
+    let (said, warned) = run(&a, &["export", "-o", package.to_str().unwrap()], 0);
+    assert!(
+        said.contains(&format!("codex     {ID}  4 records")),
+        "{said}"
+    );
+    assert!(
+        warned.contains("warning: not exported: OpenCode's database"),
+        "{warned}"
+    );
+    // Named, it goes without a word about the others.
+    let (said, warned) = run(&a, &["export", ID, "-o", package.to_str().unwrap()], 0);
+    assert!(said.contains("Wrote 1 sessions"), "{said}");
+    assert!(!warned.contains("warning"), "{warned}");
+    // A session not found says what could not be read.
+    let (_, error) = run(
+        &a,
+        &["export", "ses_nothere", "-o", package.to_str().unwrap()],
+        1,
+    );
+    assert!(
+        error.contains("no session ses_nothere") && error.contains("(not read: OpenCode"),
+        "{error}"
+    );
+    assert_eq!(error.lines().count(), 1, "{error}");
+}
+
 /// Classifying against an import's copy reads it through a scratch file, which once left an
 /// empty `<data>/tmp` behind.
 #[test]
