@@ -127,8 +127,8 @@ pub fn run(args: Args) -> Result {
         format!("redacted: {}", super::status::counted(&redaction.counts))
     };
     println!(
-        "Wrote {} sessions to {} ({redacted}).",
-        package.sessions.len(),
+        "Wrote {} to {} ({redacted}).",
+        super::count(package.sessions.len(), "session"),
         output.display()
     );
     for problem in &left_out {

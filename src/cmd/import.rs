@@ -85,11 +85,11 @@ pub fn run(args: Args) -> Result {
     };
     let manifest = &plan.package.manifest;
     println!(
-        "{}: package {} from {}, {} sessions",
+        "{}: package {} from {}, {}",
         args.file.display(),
         manifest.package_id,
         manifest.created_at,
-        plan.sessions.len()
+        super::count(plan.sessions.len(), "session")
     );
     for line in import::describe(&plan) {
         println!("  {line}");

@@ -111,7 +111,7 @@ fn print_mirrors(before: Option<&store::SessionState>, after: &store::SessionSta
         let news = if added == 0 {
             "up to date".to_owned()
         } else {
-            format!("{added} records added")
+            format!("{} added", super::count(added as usize, "record"))
         };
         println!(
             "  {target:<11} {:<52} {news}",

@@ -253,6 +253,14 @@ fn set_paused(global: bool, paused: bool) -> Result<PathBuf> {
 }
 
 /// How to continue a mirror in its agent (from the session's project directory).
+/// `1 thing`, `2 things`.
+fn count(n: usize, thing: &str) -> String {
+    match n {
+        1 => format!("1 {thing}"),
+        n => format!("{n} {thing}s"),
+    }
+}
+
 pub fn resume_command(target: &str, id: &str, path: &std::path::Path) -> String {
     crate::agents::resume_command(target, id, path)
 }

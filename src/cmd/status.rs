@@ -134,9 +134,9 @@ pub fn write_session(out: &mut String, state: &Listed) {
     for (target, mirror) in &state.mirrors {
         let _ = writeln!(
             out,
-            "  {target:<11} {:<52} {} records",
+            "  {target:<11} {:<52} {}",
             resume_command(target, &mirror.id, &mirror.path),
-            mirror.records
+            super::count(mirror.records as usize, "record")
         );
         if !mirror.losses.is_empty() {
             let _ = writeln!(out, "  {:<11} lost: {}", "", counted(&mirror.losses));

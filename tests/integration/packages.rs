@@ -284,7 +284,7 @@ fn an_agent_store_that_cannot_be_read_leaves_the_other_sessions_exportable() {
     );
     // Named, it goes without a word about the others.
     let (said, warned) = run(&a, &["export", ID, "-o", package.to_str().unwrap()], 0);
-    assert!(said.contains("Wrote 1 sessions"), "{said}");
+    assert!(said.contains("Wrote 1 session to"), "{said}");
     assert!(!warned.contains("warning"), "{warned}");
     // A session not found says what could not be read.
     let (_, error) = run(
