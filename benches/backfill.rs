@@ -10,6 +10,8 @@
 //! `cargo bench --bench backfill` (options: `-- --runs N --mb N`). Never fails on timing.
 
 mod common;
+#[path = "../tests/support/written.rs"]
+mod written;
 
 use common::{BIN, Home, SESSION, Targets, call_lines, figures, ms, prompt_line, text_line};
 use std::io::{BufRead, Write};
@@ -78,27 +80,9 @@ fn measured(mut command: Command) -> Run {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let pid = child.id() as libc::pid_t;
-    // SAFETY: waits for our own child without reaping it (WNOWAIT), so its /proc entry stays.
-    let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
-    let waited = unsafe {
-        libc::waitid(
-            libc::P_PID,
-            pid as libc::id_t,
-            &mut info,
-            libc::WEXITED | libc::WNOWAIT,
-        )
-    };
-    assert_eq!(waited, 0, "waitid failed");
+    let written = written::written_by_ended(&child);
     let wall = started.elapsed();
-    let io = std::fs::read_to_string(format!("/proc/{pid}/io")).unwrap_or_default();
-    let field = |name: &str| {
-        io.lines()
-            .find_map(|l| l.strip_prefix(name))
-            .and_then(|v| v.trim().parse().ok())
-            .unwrap_or(0)
-    };
-    let written = field("wchar:");
+    let pid = child.id() as libc::pid_t;
     // SAFETY: reaps our own child, filling structs we own; its rusage is its own peak memory.
     let mut status = 0;
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };

@@ -420,17 +420,20 @@ fn long_codex_rollout(env: &Env, calls: usize) -> usize {
 fn a_long_session_is_handed_over_in_steps_completely_and_in_order() {
     let env = Env::new();
     let db = env.install_opencode_db();
-    // About 6 MB of text: two steps.
+    // About 6 MB of text: three steps.
     let calls = 1500;
     let records = long_codex_rollout(&env, calls);
-    let out = env.run(&[
-        "mirror",
-        "--from",
-        "codex",
-        CODEX_ID,
-        "--to",
-        "claude,opencode",
-    ]);
+    let hand_off = || {
+        env.run(&[
+            "mirror",
+            "--from",
+            "codex",
+            CODEX_ID,
+            "--to",
+            "claude,opencode",
+        ])
+    };
+    let out = hand_off();
     assert!(out.status.success(), "{}", stderr(&out));
     let added = format!("{records} records added");
     assert_eq!(stdout(&out).matches(&added).count(), 2, "{}", stdout(&out));
@@ -479,14 +482,7 @@ fn a_long_session_is_handed_over_in_steps_completely_and_in_order() {
     for (target, mirror) in last["mirrors"].as_object().unwrap() {
         assert!(mirror.get("pending").is_none(), "{target}: {mirror}");
     }
-    let again = stdout(&env.run(&[
-        "mirror",
-        "--from",
-        "codex",
-        CODEX_ID,
-        "--to",
-        "claude,opencode",
-    ]));
+    let again = stdout(&hand_off());
     assert!(again.contains("up to date"), "{again}");
 }
 

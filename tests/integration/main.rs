@@ -10,6 +10,7 @@ mod support {
     pub mod recording;
     pub mod said;
     pub mod tui;
+    pub mod written;
 }
 
 mod archive;

@@ -78,24 +78,7 @@ impl Env {
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        let pid = child.id() as libc::pid_t;
-        // SAFETY: waits for our own child without reaping it (WNOWAIT): its /proc entry stays.
-        let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
-        let waited = unsafe {
-            libc::waitid(
-                libc::P_PID,
-                pid as libc::id_t,
-                &mut info,
-                libc::WEXITED | libc::WNOWAIT,
-            )
-        };
-        assert_eq!(waited, 0, "waitid failed");
-        let io = std::fs::read_to_string(format!("/proc/{pid}/io")).unwrap();
-        let written = io
-            .lines()
-            .find_map(|line| line.strip_prefix("wchar:"))
-            .and_then(|bytes| bytes.trim().parse().ok())
-            .unwrap();
+        let written = super::written::written_by_ended(&child);
         let status = child.wait_with_output().unwrap().status;
         assert!(status.success(), "{args:?}: {status}");
         written

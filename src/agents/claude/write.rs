@@ -321,23 +321,41 @@ mod tests {
         Record::new(item)
     }
 
-    #[test]
-    fn a_chain_starting_with_the_prompt_with_paired_calls_and_a_title() {
-        let writer = Claude {
+    fn writer() -> Claude {
+        Claude {
             config_dir: PathBuf::from("/c"),
             max_output_bytes: 1 << 20,
-        };
-        let facts = SessionFacts {
-            preferred_id: None,
-            claude_session_id: "codex-1",
-            cwd: std::path::Path::new("/home/user/project"),
-            title: "List files",
-            now: chrono::Utc::now(),
-        };
-        let opening = writer.open(&facts).unwrap();
+        }
+    }
+
+    /// A new session's opening in `cwd`.
+    fn opened(cwd: &str) -> Opening {
+        writer()
+            .open(&SessionFacts {
+                preferred_id: None,
+                claude_session_id: "codex-1",
+                cwd: std::path::Path::new(cwd),
+                title: "List files",
+                now: chrono::Utc::now(),
+            })
+            .unwrap()
+    }
+
+    /// The lines `records` become after `cursor`, parsed.
+    fn encoded(records: &[Record], cursor: &mut Value) -> Vec<Value> {
+        let mut lines = Lines::default();
+        writer().encode(records, cursor, &mut lines);
+        lines
+            .iter()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn a_chain_starting_with_the_prompt_with_paired_calls_and_a_title() {
+        let opening = opened("/home/user/project");
         assert!(opening.path.starts_with("/c/projects/-home-user-project"));
         let mut cursor = opening.cursor;
-        let mut lines = Lines::default();
         let records = [
             record(Item::Prompt {
                 parts: vec![Part::Text("list".into())],
@@ -360,11 +378,7 @@ mod tests {
                 text: "Two files.".into(),
             }),
         ];
-        writer.encode(&records, &mut cursor, &mut lines);
-        let lines: Vec<Value> = lines
-            .iter()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect();
+        let lines = encoded(&records, &mut cursor);
         let kinds: Vec<&str> = lines.iter().map(|l| l["type"].as_str().unwrap()).collect();
         assert_eq!(
             kinds,
@@ -394,18 +408,7 @@ mod tests {
 
     #[test]
     fn images_and_failed_calls_keep_the_messages_api_shape() {
-        let writer = Claude {
-            config_dir: PathBuf::from("/c"),
-            max_output_bytes: 1 << 20,
-        };
-        let facts = SessionFacts {
-            preferred_id: None,
-            claude_session_id: "codex-1",
-            cwd: std::path::Path::new("/p"),
-            title: "t",
-            now: chrono::Utc::now(),
-        };
-        let mut cursor = writer.open(&facts).unwrap().cursor;
+        let mut cursor = opened("/p").cursor;
         let image = Part::Image(crate::model::Image {
             media_type: "image/png".into(),
             data: "iVBO".into(),
@@ -425,12 +428,7 @@ mod tests {
                 is_error: true,
             }),
         ];
-        let mut lines = Lines::default();
-        writer.encode(&records, &mut cursor, &mut lines);
-        let lines: Vec<Value> = lines
-            .iter()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect();
+        let lines = encoded(&records, &mut cursor);
         assert_eq!(
             lines[0]["message"],
             json!({ "role": "user", "content": [
