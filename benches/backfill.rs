@@ -243,15 +243,19 @@ fn main() {
         "other targets alone, against Codex alone: {}",
         each.join(", ")
     );
+    // Another input (the rollout), so no ratio to the parses of the transcript.
     println!(
         "`mirror --from codex` of the Codex mirror ({:.1} MB), into:",
         rollout as f64 / 1e6
     );
     for (label, samples) in [("Claude Code", to_claude), ("the 6 others", to_all)] {
         let peak = samples[samples.len() / 2].peak_kib;
-        row(
-            &format!("  {label} (peak {:.0} MB)", peak as f64 / 1024.0),
-            samples.iter().map(|run| run.wall).collect(),
+        let f = figures(samples.iter().map(|run| run.wall).collect());
+        println!(
+            "  {label:<36} {:>10} {:>10}   peak memory {:.0} MB",
+            ms(f.median),
+            ms(f.p90),
+            peak as f64 / 1024.0
         );
     }
     for (label, samples) in [("Codex", &codex), ("all 6 targets", &all)] {
