@@ -591,6 +591,22 @@ fn doctor_after_init_is_happy() {
 }
 
 #[test]
+fn doctor_warns_when_opencode_sessions_cannot_be_read() {
+    let env = Env::new();
+    // Mirrors' tables, but not every column sessions are read from (no `session.parent_id`):
+    // a schema session-sync does not read.
+    let db = env.install_opencode_db();
+    env.init();
+    let (code, out) = doctor(&env);
+    assert_eq!(code, Some(0), "{out}");
+    let expected = format!(
+        "warn  opencode database {} takes mirrors, but its sessions cannot be read: its schema is not OpenCode 1.18's (no session.parent_id); `sessions`, `mirror --from opencode`, `export` and `archive` leave OpenCode's sessions out",
+        db.display()
+    );
+    assert!(out.contains(&expected), "{expected}\n{out}");
+}
+
+#[test]
 fn doctor_fails_on_a_missing_binary_missing_events_and_a_bad_config() {
     let env = Env::new();
     env.init();

@@ -39,14 +39,27 @@ fn store() -> Option<PathBuf> {
     crate::paths::opencode_db().and_then(|db| db.parent().map(std::path::Path::to_owned))
 }
 
-/// OpenCode's database exists (we never create it) and has the tables mirrors go into.
+/// OpenCode's database exists (we never create it), has the tables mirrors go into, and its
+/// sessions can be read (`mirror --from`, `sessions`, `export`, `archive`).
 fn database() -> Option<Finding> {
     let db = crate::paths::opencode_db()?;
-    Some(match crate::store::opencode::schema_problem(&db) {
-        None => Finding::ok(format!("opencode database {} takes mirrors", db.display())),
-        Some(problem) => Finding::fail(
+    if let Some(problem) = crate::store::opencode::schema_problem(&db) {
+        return Some(Finding::fail(
             format!("opencode database {}: {problem}", db.display()),
             "run `opencode` once so that it creates its database, then check again",
+        ));
+    }
+    Some(match read::unreadable(&db) {
+        None => Finding::ok(format!(
+            "opencode database {} takes mirrors, and its sessions can be read",
+            db.display()
+        )),
+        Some(problem) => Finding::warn(
+            format!(
+                "opencode database {} takes mirrors, but its sessions cannot be read: {problem}",
+                db.display()
+            ),
+            "`sessions`, `mirror --from opencode`, `export` and `archive` leave OpenCode's sessions out until session-sync reads this schema: update session-sync",
         ),
     })
 }

@@ -102,23 +102,39 @@ fn open(db: &Path, busy: Duration) -> Result<Connection, String> {
     let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let connection = Connection::open_with_flags(db, flags).map_err(|e| problem(db, e))?;
     connection.busy_timeout(busy).map_err(|e| problem(db, e))?;
-    for (table, needed) in COLUMNS {
-        let mut statement = connection
-            .prepare(&format!("PRAGMA table_info({table})"))
-            .map_err(|e| problem(db, e))?;
-        let columns: HashSet<String> = statement
-            .query_map([], |row| row.get::<_, String>(1))
-            .and_then(|rows| rows.collect())
-            .map_err(|e| problem(db, e))?;
-        if let Some(missing) = needed.iter().find(|c| !columns.contains(**c)) {
-            return Err(format!(
-                "OpenCode's database {} has a schema session-sync does not know (no {table}.{missing}); \
-                 it reads OpenCode 1.18's: run `session-sync doctor`, or update session-sync",
-                db.display()
-            ));
-        }
+    if let Some(missing) = missing_column(&connection).map_err(|e| problem(db, e))? {
+        return Err(format!(
+            "OpenCode's database {} has a schema session-sync does not know (no {missing}); \
+             it reads OpenCode 1.18's: run `session-sync doctor`, or update session-sync",
+            db.display()
+        ));
     }
     Ok(connection)
+}
+
+/// The first column sessions are read from that the database lacks (`table.column`).
+fn missing_column(connection: &Connection) -> rusqlite::Result<Option<String>> {
+    for (table, needed) in COLUMNS {
+        let mut statement = connection.prepare(&format!("PRAGMA table_info({table})"))?;
+        let columns: HashSet<String> = statement
+            .query_map([], |row| row.get::<_, String>(1))
+            .and_then(|rows| rows.collect())?;
+        if let Some(missing) = needed.iter().find(|c| !columns.contains(**c)) {
+            return Ok(Some(format!("{table}.{missing}")));
+        }
+    }
+    Ok(None)
+}
+
+/// Why OpenCode's sessions at `db` cannot be read, if they cannot (for `doctor`).
+pub fn unreadable(db: &Path) -> Option<String> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let missing = Connection::open_with_flags(db, flags).and_then(|c| missing_column(&c));
+    match missing {
+        Ok(None) => None,
+        Ok(Some(missing)) => Some(format!("its schema is not OpenCode 1.18's (no {missing})")),
+        Err(err) => Some(err.to_string()),
+    }
 }
 
 /// One line: what went wrong with the database, and what to do.
