@@ -95,14 +95,20 @@ pub fn apply(
     let journaled = state.source.as_ref().map_or(0, |s| s.records as usize);
     prepare(&mut state);
     let handed = state.source.as_ref().map_or(0, |s| s.records as usize);
-    let prefix_holds = state.source.as_ref().is_none_or(|source| {
-        handed <= rids.len()
-            && native::chain(&lineage, rids[..handed].iter().copied()) == source.chain
-    });
+    // The chain over what was handed over, carried on from there by each step.
+    let mut chain = native::Chain::new(&lineage);
+    if let Some(handed_rids) = rids.get(..handed) {
+        chain.extend(handed_rids.iter().copied());
+    }
+    let prefix_holds = state
+        .source
+        .as_ref()
+        .is_none_or(|source| handed <= rids.len() && chain.hex() == source.chain);
     let mut replaced = Vec::new();
     let start = if prefix_holds {
         handed
     } else {
+        chain = native::Chain::new(&lineage);
         // The agent rewrote the session (compaction into a new file, a format migration):
         // what we handed over is no longer its beginning. The old mirrors stay as they are
         // and new ones carry the session whole.
@@ -126,8 +132,6 @@ pub fn apply(
         .source
         .as_ref()
         .map_or((None, false), |s| (s.package.clone(), s.keep_id));
-    let mut chain = native::Chain::new(&lineage);
-    chain.extend(rids[..start].iter().copied());
     state.source = Some(Source {
         agent: session.agent.to_owned(),
         id: session.id.clone(),
@@ -162,7 +166,6 @@ pub fn apply(
     problems.extend(late.diverged.into_iter().map(|(target, reason)| {
         format!("{target}: {reason}; the next run of the same command forks it")
     }));
-    let save = late.completed_database;
     for (target, old) in replaced {
         let successor = state
             .mirrors
@@ -179,7 +182,7 @@ pub fn apply(
             written: None,
         });
     }
-    if save || !prefix_holds {
+    if late.completed_database || !prefix_holds {
         store::save_state(&files, &mut state)
             .map_err(|e| format!("cannot save state {}: {e}", files.state.display()))?;
     }

@@ -250,7 +250,11 @@ fn openai_chat(args: &Args) -> Result {
         Some(path) => {
             store::fs::write_atomic(path, out.as_bytes())
                 .map_err(|e| Error::new(format!("cannot write {}: {e}", path.display())))?;
-            eprintln!("Wrote {messages} messages to {}.", path.display());
+            eprintln!(
+                "Wrote {} to {}.",
+                super::count(messages, "message"),
+                path.display()
+            );
         }
         None => print!("{out}"),
     }

@@ -252,7 +252,6 @@ fn set_paused(global: bool, paused: bool) -> Result<PathBuf> {
     Ok(path)
 }
 
-/// How to continue a mirror in its agent (from the session's project directory).
 /// `1 thing`, `2 things`.
 fn count(n: usize, thing: &str) -> String {
     match n {
@@ -261,6 +260,7 @@ fn count(n: usize, thing: &str) -> String {
     }
 }
 
+/// How to continue a mirror in its agent (from the session's project directory).
 pub fn resume_command(target: &str, id: &str, path: &std::path::Path) -> String {
     crate::agents::resume_command(target, id, path)
 }
