@@ -384,6 +384,27 @@ fn a_codex_session_goes_to_claude_and_later_turns_are_appended_once() {
     assert_eq!(claude_sessions(&env).len(), 2);
 }
 
+#[test]
+fn a_source_its_agent_rewrote_gets_new_mirrors_then_goes_on_from_them() {
+    let env = Env::new();
+    let rollout = codex_rollout(&env);
+    let hand_off = || stdout(&env.run(&["mirror", "--from", "codex", CODEX_ID]));
+    assert!(hand_off().contains("claude --resume "));
+    // Codex rewrote the session: its first prompt is another one now.
+    let text = std::fs::read_to_string(&rollout).unwrap();
+    std::fs::write(&rollout, text.replace("list the files", "list every file")).unwrap();
+    let out = hand_off();
+    assert!(out.contains("no longer starts as it did"), "{out}");
+    assert_eq!(claude_sessions(&env).len(), 2);
+    // The new mirrors' chain is the rewritten session's: nothing more to hand over.
+    let again = hand_off();
+    assert!(
+        again.contains("up to date") && !again.contains("no longer"),
+        "{again}"
+    );
+    assert_eq!(claude_sessions(&env).len(), 2);
+}
+
 /// A Codex session of `calls` calls with 4 KiB outputs (the call's number first), with a
 /// prompt every hundred calls; its record count.
 fn long_codex_rollout(env: &Env, calls: usize) -> usize {
